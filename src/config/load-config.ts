@@ -1,0 +1,106 @@
+/** Turns validated settings into a server configuration, for development or production. */
+import { readFile } from "node:fs/promises";
+import type { Logger } from "pino";
+import type { Client } from "../domain/client.js";
+import type { HandoffConfig } from "../server/handoff-server.js";
+import {
+  generateSigningKey,
+  KeyRing,
+  loadSigningKeys,
+  type SigningAlgorithm,
+} from "../tokens/signing-keys.js";
+import { loadClientsFile } from "./clients-file.js";
+import { DEMO_CLIENT, DEV_SERVICE_TOKEN } from "./dev-seed.js";
+import type { Settings } from "./settings.js";
+
+export type Mode = "development" | "production";
+
+const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/** Problems that stop `handoff start`, each naming the setting. */
+function productionProblems(s: Settings): string[] {
+  const problems: string[] = [];
+  if (!s.HANDOFF_ISSUER)
+    problems.push("HANDOFF_ISSUER: required (the public https URL of this server)");
+  else {
+    const u = new URL(s.HANDOFF_ISSUER);
+    if (u.protocol !== "https:" && !LOOPBACK.has(u.hostname)) {
+      problems.push("HANDOFF_ISSUER: must be https (RFC 8414 §2) unless the host is loopback");
+    }
+  }
+  if (!s.HANDOFF_CLIENTS_FILE)
+    problems.push("HANDOFF_CLIENTS_FILE: required (the registered clients, see README)");
+  if (!s.HANDOFF_SIGNING_KEYS_FILE) {
+    problems.push(
+      "HANDOFF_SIGNING_KEYS_FILE: required (a private JWK set; create one with `handoff keys generate`)",
+    );
+  }
+  return problems;
+}
+
+export async function loadConfig(s: Settings, mode: Mode, logger: Logger): Promise<HandoffConfig> {
+  if (mode === "production") {
+    const problems = productionProblems(s);
+    if (problems.length > 0) {
+      throw new Error(
+        `handoff start needs explicit configuration:\n${problems.map((p) => `  ${p}`).join("\n")}`,
+      );
+    }
+  }
+
+  let clients: Client[] = s.HANDOFF_CLIENTS_FILE
+    ? await loadClientsFile(s.HANDOFF_CLIENTS_FILE)
+    : [];
+  if (mode === "development" && !clients.some((c) => c.id === DEMO_CLIENT.id))
+    clients = [DEMO_CLIENT, ...clients];
+
+  let keys: KeyRing;
+  if (s.HANDOFF_SIGNING_KEYS_FILE) {
+    let text: string;
+    try {
+      text = await readFile(s.HANDOFF_SIGNING_KEYS_FILE, "utf8");
+    } catch (e) {
+      throw new Error(
+        `HANDOFF_SIGNING_KEYS_FILE: cannot read ${s.HANDOFF_SIGNING_KEYS_FILE} (${(e as NodeJS.ErrnoException).code})`,
+      );
+    }
+    keys = await loadSigningKeys(text).catch((e: Error) => {
+      throw new Error(`HANDOFF_SIGNING_KEYS_FILE: ${e.message}`);
+    });
+  } else {
+    keys = new KeyRing([await generateSigningKey(s.HANDOFF_SIGNING_ALG as SigningAlgorithm)]);
+    logger.warn(
+      { kid: keys.current.kid, alg: keys.current.alg },
+      "generated a signing key for this process only: tokens stop verifying after a restart (set HANDOFF_SIGNING_KEYS_FILE)",
+    );
+  }
+
+  const serviceToken =
+    s.HANDOFF_SERVICE_TOKEN ?? (mode === "development" ? DEV_SERVICE_TOKEN : undefined);
+  const redis = s.REDIS_URL
+    ? { url: s.REDIS_URL }
+    : s.REDIS_CLUSTER_NODES
+      ? { clusterNodes: s.REDIS_CLUSTER_NODES.split(",").map((n) => n.trim()) }
+      : undefined;
+
+  return {
+    host: s.HANDOFF_HOST,
+    port: s.PORT,
+    ...(s.HANDOFF_ISSUER ? { issuer: s.HANDOFF_ISSUER } : {}),
+    ...(s.HANDOFF_VERIFICATION_URI ? { verificationUri: s.HANDOFF_VERIFICATION_URI } : {}),
+    deviceCodeTtl: s.HANDOFF_DEVICE_CODE_TTL,
+    pollInterval: s.HANDOFF_POLL_INTERVAL,
+    pollJitterMs: s.HANDOFF_POLL_JITTER_MS,
+    accessTokenTtl: s.HANDOFF_ACCESS_TOKEN_TTL,
+    ...(s.HANDOFF_DEFAULT_AUDIENCE ? { defaultAudience: s.HANDOFF_DEFAULT_AUDIENCE } : {}),
+    bodyLimit: s.HANDOFF_BODY_LIMIT,
+    ...(s.HANDOFF_TRUST_PROXY ? { trustProxy: s.HANDOFF_TRUST_PROXY } : {}),
+    ...(serviceToken ? { serviceToken } : {}),
+    ...(redis ? { redis } : {}),
+    redisKeyPrefix: s.HANDOFF_REDIS_KEY_PREFIX,
+    redisTimeoutMs: s.HANDOFF_REDIS_TIMEOUT_MS,
+    clients,
+    keys,
+    logLevel: s.HANDOFF_LOG_LEVEL,
+  };
+}

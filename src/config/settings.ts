@@ -1,0 +1,90 @@
+/**
+ * Settings from the environment, validated with zod. A wrong value stops the
+ * start with a message that names the variable. The names in ARCHITECTURE.md
+ * (PORT, HANDOFF_ISSUER, REDIS_URL, REDIS_CLUSTER_NODES, HANDOFF_SERVICE_TOKEN)
+ * are fixed: other tools rely on them.
+ */
+import { z } from "zod";
+import { SIGNING_ALGORITHMS } from "../tokens/signing-keys.js";
+
+const int = (min: number, max: number, fallback: number) =>
+  z.coerce
+    .number({ error: `must be a whole number from ${min} to ${max}` })
+    .int(`must be a whole number from ${min} to ${max}`)
+    .min(min, `must be a whole number from ${min} to ${max}`)
+    .max(max, `must be a whole number from ${min} to ${max}`)
+    .default(fallback);
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
+
+const httpUrl = z
+  .string()
+  .refine((v) => {
+    try {
+      const u = new URL(v);
+      return (
+        (u.protocol === "http:" || u.protocol === "https:") && u.search === "" && u.hash === ""
+      );
+    } catch {
+      return false;
+    }
+  }, "must be an http(s) URL without query or fragment")
+  .transform((v) => v.replace(/\/+$/, ""));
+
+const hostPort = /^[^\s:,]+:\d{1,5}$/;
+
+export const SettingsSchema = z.object({
+  PORT: int(0, 65535, 8080),
+  HANDOFF_HOST: z.string().min(1).default("0.0.0.0"),
+  HANDOFF_ISSUER: httpUrl.optional(),
+  HANDOFF_VERIFICATION_URI: httpUrl.optional(),
+  REDIS_URL: optionalString.refine(
+    (v) => v === undefined || /^rediss?:\/\//.test(v),
+    "must start with redis:// or rediss://",
+  ),
+  REDIS_CLUSTER_NODES: optionalString.refine(
+    (v) => v === undefined || v.split(",").every((n) => hostPort.test(n.trim())),
+    "must be comma-separated host:port seeds",
+  ),
+  HANDOFF_REDIS_KEY_PREFIX: z.string().max(64).default(""),
+  HANDOFF_SERVICE_TOKEN: optionalString.refine(
+    (v) => v === undefined || v.length >= 32,
+    "must be at least 32 characters (generate one with: openssl rand -base64 32)",
+  ),
+  HANDOFF_CLIENTS_FILE: optionalString,
+  HANDOFF_SIGNING_KEYS_FILE: optionalString,
+  HANDOFF_SIGNING_ALG: z
+    .enum(SIGNING_ALGORITHMS as [string, ...string[]], "must be ES256 or RS256")
+    .default("ES256"),
+  HANDOFF_DEVICE_CODE_TTL: int(1, 3600, 900),
+  HANDOFF_POLL_INTERVAL: int(1, 60, 5),
+  HANDOFF_POLL_JITTER_MS: int(0, 30_000, 1000),
+  HANDOFF_ACCESS_TOKEN_TTL: int(60, 86_400, 3600),
+  HANDOFF_DEFAULT_AUDIENCE: optionalString,
+  HANDOFF_BODY_LIMIT: int(1024, 1_048_576, 16_384),
+  HANDOFF_REDIS_TIMEOUT_MS: int(100, 60_000, 2000),
+  HANDOFF_TRUST_PROXY: optionalString,
+  HANDOFF_LOG_LEVEL: z
+    .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
+    .default("info"),
+});
+
+export type Settings = z.output<typeof SettingsSchema>;
+
+/** Validates the environment; throws an Error whose message names each bad variable. */
+export function readSettings(env: Record<string, string | undefined>): Settings {
+  const result = SettingsSchema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new Error(`invalid configuration:\n${lines.join("\n")}`);
+  }
+  if (result.data.REDIS_URL && result.data.REDIS_CLUSTER_NODES) {
+    throw new Error(
+      "invalid configuration:\n  REDIS_URL, REDIS_CLUSTER_NODES: set one or the other, not both",
+    );
+  }
+  return result.data;
+}

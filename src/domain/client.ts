@@ -1,0 +1,71 @@
+/** OAuth clients: what they may do, and how they prove who they are. */
+import { OAuthError } from "./oauth-error.js";
+import { verifySecret } from "./secret-hash.js";
+
+export const DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
+export const REFRESH_TOKEN_GRANT = "refresh_token";
+
+/** A registered client. A client without `secretHash` is public. */
+export interface Client {
+  readonly id: string;
+  /** Shown to the person on the consent screen (RFC 8628 §5.4). */
+  readonly name: string;
+  /** `sha256:<base64url>` or `scrypt:<N>:<r>:<p>:<salt>:<hash>`; see secret-hash.ts. */
+  readonly secretHash?: string;
+  readonly grantTypes: readonly string[];
+  /** Scopes the client may request. */
+  readonly scopes: readonly string[];
+  /** Scopes used when a request has no `scope` (RFC 6749 §3.3). */
+  readonly defaultScopes: readonly string[];
+  readonly active: boolean;
+}
+
+/** Where clients come from (a config file now; a store later). */
+export interface ClientRegistry {
+  find(clientId: string): Promise<Client | undefined>;
+}
+
+/**
+ * How a request presented its client: the transport decodes the header or form
+ * fields, the domain decides. `method` lets the RFC gateway report which one
+ * failed (a 401 carries `WWW-Authenticate` only for `basic`).
+ */
+export interface ClientCredentials {
+  readonly clientId: string;
+  readonly clientSecret?: string;
+  readonly method: "none" | "client_secret_basic" | "client_secret_post";
+}
+
+/**
+ * Authenticates a client (RFC 6749 §2.3.1, RFC 8628 §3.1/§3.4): public clients
+ * present only their id; confidential clients must present their secret; a
+ * public client that sends a secret is refused rather than silently trusted.
+ */
+export async function authenticateClient(
+  registry: ClientRegistry,
+  creds: ClientCredentials,
+): Promise<Client> {
+  const client = creds.clientId === "" ? undefined : await registry.find(creds.clientId);
+  if (!client?.active) {
+    throw new OAuthError("invalid_client", "client authentication failed");
+  }
+  if (client.secretHash === undefined) {
+    if (creds.clientSecret !== undefined)
+      throw new OAuthError("invalid_client", "client authentication failed");
+    return client;
+  }
+  if (creds.clientSecret === undefined || !verifySecret(creds.clientSecret, client.secretHash)) {
+    throw new OAuthError("invalid_client", "client authentication failed");
+  }
+  return client;
+}
+
+/** Throws `unauthorized_client` unless the client may use `grantType` (RFC 6749 §5.2). */
+export function requireGrant(client: Client, grantType: string): void {
+  if (!client.grantTypes.includes(grantType)) {
+    throw new OAuthError(
+      "unauthorized_client",
+      `the client may not use the grant type ${grantType}`,
+    );
+  }
+}

@@ -1,0 +1,58 @@
+/** Device codes and the store handles (routing tag + hash) derived from both codes. */
+import { createHash, randomBytes } from "node:crypto";
+
+/**
+ * What a store keys a record on. `tag` is shared by a request's device code
+ * and user code, so both Redis keys land in one Cluster hash slot
+ * (`{tag}`); `hash` is a SHA-256 of the code, so a dump of the store does not
+ * hand out live codes.
+ */
+export interface CodeHandle {
+  readonly tag: string;
+  readonly hash: string;
+}
+
+const TAG_LENGTH = 4; // 24 bits: spreads evenly over Redis Cluster's 16384 slots
+const RANDOM_BYTES = 32; // RFC 8628 §5.2: 256 bits of CSPRNG entropy
+const DEVICE_CODE_RE = /^([A-Za-z0-9_-]{4})\.([0-9a-z]{1,11})\.([A-Za-z0-9_-]{43})$/;
+
+function sha256(domain: string, value: string): Buffer {
+  return createHash("sha256").update(domain).update("\0").update(value).digest();
+}
+
+/** The routing tag of a (canonical) user code. */
+function routingTag(userCode: string): string {
+  return sha256("handoff/tag", userCode).toString("base64url").slice(0, TAG_LENGTH);
+}
+
+/** The handle of the user-code index for a canonical user code. */
+export function userCodeHandle(userCode: string): CodeHandle {
+  return {
+    tag: routingTag(userCode),
+    hash: sha256("handoff/user-code", userCode).toString("base64url"),
+  };
+}
+
+/**
+ * Mints a device code for a user code: `<tag>.<expiry>.<43 chars of randomness>`.
+ *
+ * The tag lets the store find both keys in one hash slot. The expiry (Unix
+ * seconds, base 36) lets a poll that arrives after the record's TTL removed it
+ * be answered `expired_token` rather than `invalid_grant` (RFC 8628 §3.5). It
+ * is not authenticated: forging it can only turn one error into another.
+ */
+export function mintDeviceCode(userCode: string, expiresAtMs: number): string {
+  const exp = Math.ceil(expiresAtMs / 1000).toString(36);
+  return `${routingTag(userCode)}.${exp}.${randomBytes(RANDOM_BYTES).toString("base64url")}`;
+}
+
+/** Parses a device code into its store handle and expiry, or null if it is not one of ours. */
+export function parseDeviceCode(code: string): { handle: CodeHandle; expiresAtMs: number } | null {
+  const m = DEVICE_CODE_RE.exec(code);
+  if (!m) return null;
+  const [, tag, exp] = m as unknown as [string, string, string];
+  return {
+    handle: { tag, hash: sha256("handoff/device-code", code).toString("base64url") },
+    expiresAtMs: Number.parseInt(exp, 36) * 1000,
+  };
+}

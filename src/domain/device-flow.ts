@@ -1,0 +1,263 @@
+/**
+ * The device authorization grant (RFC 8628) as domain operations. The RFC
+ * gateway, the Connect service and the verification pages all call these;
+ * none of them re-implements a rule.
+ */
+import type { DeviceStore } from "../store/device-store.js";
+import {
+  authenticateClient,
+  type ClientCredentials,
+  type ClientRegistry,
+  DEVICE_CODE_GRANT,
+  requireGrant,
+} from "./client.js";
+import type { ApprovedGrant, DeviceAuthorization, DeviceStatus } from "./device-authorization.js";
+import { mintDeviceCode, parseDeviceCode, userCodeHandle } from "./device-code.js";
+import { OAuthError } from "./oauth-error.js";
+import { checkScopeTokens, parseResources, requireSubset, resolveScopes } from "./scope.js";
+import type { PacingPolicy } from "./transitions.js";
+import { formatUserCode, mintUserCode, normalizeUserCode } from "./user-code.js";
+
+/** Issues tokens for an approved grant (implemented in src/tokens). */
+export interface TokenIssuer {
+  issue(grant: ApprovedGrant): Promise<TokenSet>;
+}
+
+/** RFC 6749 §5.1 success, transport-neutral. */
+export interface TokenSet {
+  readonly accessToken: string;
+  readonly tokenType: "Bearer";
+  readonly expiresIn: number;
+  readonly scope: string;
+  readonly refreshToken?: string;
+}
+
+export interface DeviceFlowOptions {
+  /** RFC 8628 §3.2 `verification_uri`. */
+  readonly verificationUri: string;
+  /** Life of a device code and its user code, in seconds. */
+  readonly expiresIn: number;
+  /** Base polling interval, in seconds. */
+  readonly interval: number;
+  /** A poll up to this many ms early is still on time (network and timer jitter). */
+  readonly jitterToleranceMs: number;
+}
+
+export interface AuthorizeInput {
+  readonly credentials: ClientCredentials;
+  /** Requested scope tokens; undefined or empty means the client's defaults. */
+  readonly scopes?: readonly string[];
+  readonly resources?: readonly string[];
+  readonly ipAddress: string;
+  readonly userAgent: string;
+}
+
+/** RFC 8628 §3.2, transport-neutral. */
+export interface AuthorizeResult {
+  readonly deviceCode: string;
+  /** Formatted for display: ABCD-EFGH. */
+  readonly userCode: string;
+  readonly verificationUri: string;
+  readonly verificationUriComplete: string;
+  readonly expiresIn: number;
+  readonly interval: number;
+}
+
+/** What a consent screen shows about a request (RFC 8628 §5.4). */
+export interface DeviceAuthorizationView {
+  readonly userCode: string;
+  readonly clientId: string;
+  readonly clientName: string;
+  readonly scopes: readonly string[];
+  readonly resources: readonly string[];
+  readonly createdAt: Date;
+  readonly expiresAt: Date;
+  readonly ipAddress: string;
+  readonly userAgent: string;
+  readonly status: DeviceStatus;
+}
+
+export interface DecideInput {
+  readonly userCode: string;
+  readonly subject: string;
+  readonly approve: boolean;
+  /** Narrower scopes to grant; undefined or empty grants all requested. */
+  readonly scopes?: readonly string[];
+}
+
+export interface DecideResult {
+  readonly clientId: string;
+  readonly approved: boolean;
+  readonly grantedScopes: readonly string[];
+}
+
+/** Tries before giving up on finding a free user code (31^8 codes: a clash is already rare). */
+const USER_CODE_ATTEMPTS = 5;
+
+export class DeviceFlow {
+  private readonly pacing: PacingPolicy;
+
+  constructor(
+    private readonly deps: {
+      readonly clients: ClientRegistry;
+      readonly store: DeviceStore;
+      readonly tokens: TokenIssuer;
+      readonly options: DeviceFlowOptions;
+      readonly clock?: () => number;
+    },
+  ) {
+    const base = deps.options.interval * 1000;
+    this.pacing = {
+      minGapMs: base - Math.min(deps.options.jitterToleranceMs, base / 2),
+      stepSeconds: 5,
+    };
+  }
+
+  private now(): number {
+    return (this.deps.clock ?? Date.now)();
+  }
+
+  /** RFC 8628 §3.1–3.2: checks the client, mints both codes, stores them atomically. */
+  async authorize(input: AuthorizeInput): Promise<AuthorizeResult> {
+    const { clients, store, options } = this.deps;
+    const client = await authenticateClient(clients, input.credentials);
+    requireGrant(client, DEVICE_CODE_GRANT);
+    const scopes = resolveScopes(client, input.scopes && checkScopeTokens(input.scopes));
+    const resources = parseResources(input.resources ?? []);
+    const now = this.now();
+    const expiresAt = now + options.expiresIn * 1000;
+    const record: DeviceAuthorization = {
+      clientId: client.id,
+      scopes,
+      resources,
+      createdAt: now,
+      expiresAt,
+      interval: options.interval,
+      lastPolledAt: 0,
+      status: "pending",
+      ipAddress: input.ipAddress,
+      userAgent: input.userAgent.slice(0, 512),
+    };
+    for (let attempt = 0; attempt < USER_CODE_ATTEMPTS; attempt++) {
+      const userCode = mintUserCode();
+      const deviceCode = mintDeviceCode(userCode, expiresAt);
+      const device = parseDeviceCode(deviceCode);
+      if (!device) throw new Error("minted a device code that does not parse");
+      if (await store.create(device.handle, userCodeHandle(userCode), record)) {
+        const display = formatUserCode(userCode);
+        const complete = new URL(options.verificationUri);
+        complete.searchParams.set("user_code", display);
+        return {
+          deviceCode,
+          userCode: display,
+          verificationUri: options.verificationUri,
+          verificationUriComplete: complete.href,
+          expiresIn: options.expiresIn,
+          interval: options.interval,
+        };
+      }
+    }
+    throw new OAuthError("temporarily_unavailable", "could not allocate a user code; try again");
+  }
+
+  /**
+   * RFC 8628 §3.4–3.5: one poll. Pacing, the state check and, after approval,
+   * consumption happen in one atomic store step, so tokens are issued once.
+   */
+  async poll(credentials: ClientCredentials, deviceCode: string): Promise<TokenSet> {
+    const client = await authenticateClient(this.deps.clients, credentials);
+    requireGrant(client, DEVICE_CODE_GRANT);
+    const parsed = parseDeviceCode(deviceCode);
+    if (!parsed) throw new OAuthError("invalid_grant", "the device code is invalid");
+    const now = this.now();
+    const outcome = await this.deps.store.poll(parsed.handle, client.id, now, this.pacing);
+    switch (outcome.kind) {
+      case "issued":
+        return this.deps.tokens.issue(outcome.grant);
+      case "pending":
+        throw new OAuthError("authorization_pending", "the request has not been decided yet", {
+          interval: outcome.interval,
+        });
+      case "slow_down":
+        throw new OAuthError(
+          "slow_down",
+          `polling too fast; wait ${outcome.interval} seconds between requests`,
+          {
+            interval: outcome.interval,
+          },
+        );
+      case "denied":
+        throw new OAuthError("access_denied", "the request was denied");
+      case "expired":
+        throw new OAuthError("expired_token", "the device code has expired");
+      case "unknown":
+        // The TTL removed the record at expiry; the code itself says when that was.
+        if (parsed.expiresAtMs <= now)
+          throw new OAuthError("expired_token", "the device code has expired");
+        throw new OAuthError("invalid_grant", "the device code is invalid");
+      case "wrong_client":
+        throw new OAuthError("invalid_grant", "the device code was issued to another client");
+      case "consumed":
+        throw new OAuthError("invalid_grant", "the device code has already been used");
+    }
+  }
+
+  /** The request behind a user code, for the consent screen; `not_found` if none is live. */
+  async describe(userCodeInput: string): Promise<DeviceAuthorizationView> {
+    const userCode = normalizeUserCode(userCodeInput);
+    const record =
+      userCode === null
+        ? null
+        : await this.deps.store.findByUserCode(userCodeHandle(userCode), this.now());
+    if (userCode === null || record === null) {
+      throw new OAuthError("not_found", "no pending request has this code; it may have expired");
+    }
+    const client = await this.deps.clients.find(record.clientId);
+    return {
+      userCode: formatUserCode(userCode),
+      clientId: record.clientId,
+      clientName: client?.name ?? record.clientId,
+      scopes: record.scopes,
+      resources: record.resources,
+      createdAt: new Date(record.createdAt),
+      expiresAt: new Date(record.expiresAt),
+      ipAddress: record.ipAddress,
+      userAgent: record.userAgent,
+      status: record.status,
+    };
+  }
+
+  /** Records a person's decision; at most one decision per request ever succeeds. */
+  async decide(input: DecideInput): Promise<DecideResult> {
+    if (input.subject === "" || input.subject.length > 256) {
+      throw new OAuthError("invalid_request", "subject must be 1 to 256 characters");
+    }
+    const userCode = normalizeUserCode(input.userCode);
+    const user = userCode === null ? null : userCodeHandle(userCode);
+    const now = this.now();
+    // Requested scopes never change after creation, so reading them first is not a check-then-act race.
+    const record = user === null ? null : await this.deps.store.findByUserCode(user, now);
+    if (user === null || record === null) {
+      throw new OAuthError("not_found", "no pending request has this code; it may have expired");
+    }
+    let granted: readonly string[] = [];
+    if (input.approve) {
+      granted =
+        input.scopes && input.scopes.length > 0 ? checkScopeTokens(input.scopes) : record.scopes;
+      requireSubset(granted, record.scopes);
+    }
+    const outcome = await this.deps.store.decide(
+      user,
+      { approve: input.approve, subject: input.subject, grantedScopes: granted },
+      now,
+    );
+    switch (outcome.kind) {
+      case "decided":
+        return { clientId: record.clientId, approved: input.approve, grantedScopes: granted };
+      case "already_decided":
+        throw new OAuthError("already_decided", "this request has already been decided");
+      case "not_found":
+        throw new OAuthError("not_found", "no pending request has this code; it may have expired");
+    }
+  }
+}

@@ -1,0 +1,44 @@
+/** The domain's one error type: an OAuth error code plus a description. */
+
+/**
+ * Every error the flow can produce, as a closed union (jose's `JOSEErrorCode`
+ * style): callers switch on `code`, never on message text. The RFC codes come
+ * from RFC 6749 §5.2, RFC 8628 §3.5 and RFC 8707 §2; `not_found` and
+ * `already_decided` belong to the approval side, which the RFCs leave open.
+ */
+export type OAuthErrorCode =
+  | "invalid_request"
+  | "invalid_client"
+  | "invalid_grant"
+  | "unauthorized_client"
+  | "unsupported_grant_type"
+  | "invalid_scope"
+  | "invalid_target"
+  | "authorization_pending"
+  | "slow_down"
+  | "access_denied"
+  | "expired_token"
+  | "temporarily_unavailable"
+  | "not_found"
+  | "already_decided";
+
+/** An OAuth error raised by the domain and translated once per transport. */
+export class OAuthError extends Error {
+  override readonly name = "OAuthError";
+  /** Seconds the client should wait before polling again (pending, slow_down). */
+  readonly interval: number | undefined;
+
+  constructor(
+    readonly code: OAuthErrorCode,
+    readonly description: string,
+    options: { interval?: number; cause?: unknown } = {},
+  ) {
+    super(`${code}: ${description}`, options.cause === undefined ? {} : { cause: options.cause });
+    this.interval = options.interval;
+  }
+}
+
+/** True for an OAuthError, whatever realm or copy of this module made it. */
+export function isOAuthError(e: unknown): e is OAuthError {
+  return e instanceof OAuthError;
+}

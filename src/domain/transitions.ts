@@ -1,0 +1,111 @@
+/**
+ * The state transitions of a device authorization, as pure functions.
+ *
+ * The memory store runs these inside its critical section. The Redis store
+ * runs the same rules as Lua scripts (src/store/redis-scripts.ts), because a
+ * transition must be one atomic step there; the shared store contract suite
+ * (test/store/device-store-contract.ts) holds the two to the same behaviour.
+ */
+import type { ApprovedGrant, DeviceAuthorization } from "./device-authorization.js";
+
+/** How the server paces polls (RFC 8628 §3.5). */
+export interface PacingPolicy {
+  /**
+   * A poll sooner than this after the previous poll of the same code gets
+   * `slow_down`: the base interval less a jitter tolerance. It is the base
+   * interval, not the raised one, so a client that forgets the +5 s but keeps
+   * the base pace (VS Code) is not locked out (STANDARDS.md D10).
+   */
+  readonly minGapMs: number;
+  /** Seconds added to the advertised interval on each `slow_down`. */
+  readonly stepSeconds: number;
+}
+
+export type PollOutcome =
+  | { readonly kind: "unknown" }
+  | { readonly kind: "wrong_client" }
+  | { readonly kind: "expired" }
+  | { readonly kind: "pending"; readonly interval: number }
+  | { readonly kind: "slow_down"; readonly interval: number }
+  | { readonly kind: "denied" }
+  | { readonly kind: "consumed" }
+  | { readonly kind: "issued"; readonly grant: ApprovedGrant };
+
+/** Applies one poll to a stored state: the outcome and, if it changed, the next state. */
+export function applyPoll(
+  state: DeviceAuthorization | undefined,
+  clientId: string,
+  now: number,
+  pacing: PacingPolicy,
+): { outcome: PollOutcome; next?: DeviceAuthorization } {
+  if (state === undefined) return { outcome: { kind: "unknown" } };
+  if (state.clientId !== clientId) return { outcome: { kind: "wrong_client" } };
+  if (state.expiresAt <= now) return { outcome: { kind: "expired" } };
+  switch (state.status) {
+    case "approved":
+      // Check and consume in one step: the loser of a race sees "consumed".
+      return {
+        outcome: {
+          kind: "issued",
+          grant: {
+            clientId: state.clientId,
+            subject: state.subject ?? "",
+            scopes: state.grantedScopes ?? state.scopes,
+            resources: state.resources,
+          },
+        },
+        next: { ...state, status: "consumed", lastPolledAt: now },
+      };
+    case "denied":
+      return { outcome: { kind: "denied" } };
+    case "consumed":
+      return { outcome: { kind: "consumed" } };
+    case "pending": {
+      // The first poll is never slow_down (lastPolledAt 0).
+      if (state.lastPolledAt > 0 && now - state.lastPolledAt < pacing.minGapMs) {
+        const interval = state.interval + pacing.stepSeconds;
+        return {
+          outcome: { kind: "slow_down", interval },
+          next: { ...state, interval, lastPolledAt: now },
+        };
+      }
+      return {
+        outcome: { kind: "pending", interval: state.interval },
+        next: { ...state, lastPolledAt: now },
+      };
+    }
+  }
+}
+
+/** A person's decision, already validated against the request. */
+export interface Decision {
+  readonly approve: boolean;
+  readonly subject: string;
+  /** The scopes granted; ignored when denying. */
+  readonly grantedScopes: readonly string[];
+}
+
+export type DecideOutcome =
+  | { readonly kind: "not_found" }
+  | { readonly kind: "already_decided"; readonly status: DeviceAuthorization["status"] }
+  | { readonly kind: "decided"; readonly authorization: DeviceAuthorization };
+
+/** Applies a decision: only a pending, unexpired request can be decided, and only once. */
+export function applyDecision(
+  state: DeviceAuthorization | undefined,
+  decision: Decision,
+  now: number,
+): { outcome: DecideOutcome; next?: DeviceAuthorization } {
+  if (state === undefined || state.expiresAt <= now) return { outcome: { kind: "not_found" } };
+  if (state.status !== "pending")
+    return { outcome: { kind: "already_decided", status: state.status } };
+  const next: DeviceAuthorization = decision.approve
+    ? {
+        ...state,
+        status: "approved",
+        subject: decision.subject,
+        grantedScopes: decision.grantedScopes,
+      }
+    : { ...state, status: "denied", subject: decision.subject, grantedScopes: [] };
+  return { outcome: { kind: "decided", authorization: next }, next };
+}

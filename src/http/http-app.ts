@@ -1,0 +1,116 @@
+/** The fastify app: RFC endpoints, metadata, JWKS and health, with one error translation. */
+import type http from "node:http";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import type { Logger } from "pino";
+import type { DeviceFlow } from "../domain/device-flow.js";
+import { isOAuthError, OAuthError } from "../domain/oauth-error.js";
+import type { KeyRing } from "../tokens/signing-keys.js";
+import { deviceAuthorizationEndpoint } from "./device-authorization-endpoint.js";
+import { FormParams } from "./form-params.js";
+import { healthEndpoints } from "./health-endpoints.js";
+import { metadataEndpoints } from "./metadata-endpoint.js";
+import { sendOAuthError } from "./oauth-reply.js";
+import { tokenEndpoint } from "./token-endpoint.js";
+
+export interface HttpAppOptions {
+  readonly flow: DeviceFlow;
+  readonly keys: KeyRing;
+  readonly issuer: string;
+  readonly scopesSupported: readonly string[];
+  readonly ping: () => Promise<void>;
+  readonly readyTimeoutMs: number;
+  readonly bodyLimit: number;
+  readonly trustProxy: string | undefined;
+  readonly logger: Logger;
+  /** Creates the HTTP/1.1 server around fastify's handler (Connect routes go first). */
+  readonly serverFactory: (handler: http.RequestListener) => http.Server;
+}
+
+/** A path for the access log: the route pattern, or the path without its query (never the query). */
+function logPath(url: string, route: string | undefined): string {
+  return route ?? url.split("?", 1)[0]?.slice(0, 200) ?? "";
+}
+
+export async function createHttpApp(o: HttpAppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: o.logger as FastifyBaseLogger,
+    // One access-log line per request (onResponse below) instead of fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: o.bodyLimit,
+    ...(o.trustProxy === undefined
+      ? {}
+      : { trustProxy: o.trustProxy.split(",").map((s) => s.trim()) }),
+    serverFactory: (handler) => o.serverFactory(handler as http.RequestListener),
+    return503OnClosing: true,
+  });
+
+  // Only form bodies exist here; JSON and anything else is refused (415 → invalid_request).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(
+    "application/x-www-form-urlencoded",
+    { parseAs: "string", bodyLimit: o.bodyLimit },
+    (_request, body, done) => {
+      try {
+        done(null, FormParams.parse(body as string));
+      } catch (e) {
+        done(e as Error, undefined);
+      }
+    },
+  );
+
+  app.setErrorHandler((error, request, reply) => {
+    const basicAuthUsed = /^basic /i.test(request.headers.authorization ?? "");
+    if (isOAuthError(error)) {
+      if (error.code === "temporarily_unavailable")
+        request.log.warn({ err: error.cause }, "state store unavailable");
+      return sendOAuthError(reply, error, { basicAuthUsed });
+    }
+    const status = (error as { statusCode?: number }).statusCode ?? 500;
+    if (status === 413) {
+      return sendOAuthError(
+        reply,
+        new OAuthError("invalid_request", `the body exceeds ${o.bodyLimit} bytes`),
+        {
+          status: 413,
+        },
+      );
+    }
+    if (status === 415) {
+      return sendOAuthError(
+        reply,
+        new OAuthError("invalid_request", "the body must be application/x-www-form-urlencoded"),
+      );
+    }
+    if (status >= 400 && status < 500) {
+      return sendOAuthError(reply, new OAuthError("invalid_request", "the request is malformed"));
+    }
+    request.log.error({ err: error }, "unhandled error");
+    return reply.code(500).send({ error: "server_error", error_description: "internal error" });
+  });
+
+  app.setNotFoundHandler((_request, reply) =>
+    reply.code(404).send({ error: "not_found", error_description: "no such endpoint" }),
+  );
+
+  app.addHook("onResponse", (request, reply, done) => {
+    request.log.info(
+      {
+        method: request.method,
+        path: logPath(request.url, request.routeOptions.url),
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+        ip: request.ip,
+      },
+      "request",
+    );
+    done();
+  });
+
+  const prefix = new URL(o.issuer).pathname.replace(/\/$/, "");
+  deviceAuthorizationEndpoint(app, o.flow, prefix);
+  tokenEndpoint(app, o.flow, prefix);
+  metadataEndpoints(app, { issuer: o.issuer, scopesSupported: o.scopesSupported }, o.keys);
+  healthEndpoints(app, o.ping, o.readyTimeoutMs);
+  await app.ready();
+  return app;
+}

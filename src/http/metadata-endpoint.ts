@@ -1,0 +1,55 @@
+/** RFC 8414 authorization server metadata and the JWKS it points to. */
+import type { FastifyInstance } from "fastify";
+import type { KeyRing } from "../tokens/signing-keys.js";
+import { DEVICE_AUTHORIZATION_PATH } from "./device-authorization-endpoint.js";
+import { SUPPORTED_GRANTS, TOKEN_PATH } from "./token-endpoint.js";
+
+export const JWKS_PATH = "/.well-known/jwks.json";
+export const AUTHORIZE_PATH = "/oauth/authorize";
+
+export interface MetadataOptions {
+  readonly issuer: string;
+  readonly scopesSupported: readonly string[];
+}
+
+/** The metadata document (M2). Computed once: it only changes with configuration. */
+export function buildMetadata(o: MetadataOptions): Record<string, unknown> {
+  return {
+    issuer: o.issuer,
+    // No browser-redirect flow exists here, but MCP SDKs' metadata parsers
+    // require this field; it answers unsupported_response_type.
+    authorization_endpoint: o.issuer + AUTHORIZE_PATH,
+    token_endpoint: o.issuer + TOKEN_PATH,
+    device_authorization_endpoint: o.issuer + DEVICE_AUTHORIZATION_PATH,
+    jwks_uri: o.issuer + JWKS_PATH,
+    grant_types_supported: [...SUPPORTED_GRANTS],
+    response_types_supported: [],
+    token_endpoint_auth_methods_supported: ["none", "client_secret_basic", "client_secret_post"],
+    scopes_supported: [...o.scopesSupported],
+  };
+}
+
+/**
+ * M1 (RFC 8414 §3): the document lives at /.well-known/oauth-authorization-server
+ * with the issuer's path, if any, appended after it.
+ */
+export function metadataEndpoints(app: FastifyInstance, o: MetadataOptions, keys: KeyRing): void {
+  const issuerPath = new URL(o.issuer).pathname.replace(/\/$/, "");
+  const metadata = JSON.stringify(buildMetadata(o));
+  app.get(`/.well-known/oauth-authorization-server${issuerPath}`, async (_request, reply) =>
+    reply.header("cache-control", "public, max-age=300").type("application/json").send(metadata),
+  );
+  app.get(issuerPath + JWKS_PATH, async (_request, reply) =>
+    reply
+      .header("cache-control", "public, max-age=300")
+      .type("application/jwk-set+json")
+      .send(keys.jwks),
+  );
+  app.get(issuerPath + AUTHORIZE_PATH, async (_request, reply) =>
+    reply.code(400).send({
+      error: "unsupported_response_type",
+      error_description:
+        "this server supports only the device authorization grant; see device_authorization_endpoint",
+    }),
+  );
+}

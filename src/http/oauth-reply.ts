@@ -1,0 +1,47 @@
+/** Writing RFC-shaped JSON answers: one table from error code to HTTP status. */
+import type { FastifyReply } from "fastify";
+import type { OAuthError, OAuthErrorCode } from "../domain/oauth-error.js";
+
+/** RFC 6749 §5.2: 400 unless said otherwise. */
+const STATUS: Partial<Record<OAuthErrorCode, number>> = {
+  invalid_client: 401,
+  temporarily_unavailable: 503,
+  not_found: 404,
+  already_decided: 409,
+};
+
+export function statusOf(code: OAuthErrorCode): number {
+  return STATUS[code] ?? 400;
+}
+
+/** RFC 6749 §5.2: error_description uses %x20-21 / %x23-5B / %x5D-7E only. */
+function safeDescription(s: string): string {
+  return s.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, "?");
+}
+
+/** Token responses and device codes must not be cached (RFC 6749 §5.1, RFC 8628 §3.2). */
+export function noStore(reply: FastifyReply): FastifyReply {
+  return reply.header("cache-control", "no-store").header("pragma", "no-cache");
+}
+
+/** Sends `{error, error_description}` with the right status and headers. */
+export function sendOAuthError(
+  reply: FastifyReply,
+  e: OAuthError,
+  options: { status?: number; basicAuthUsed?: boolean } = {},
+): FastifyReply {
+  const status = options.status ?? statusOf(e.code);
+  noStore(reply).code(status).type("application/json");
+  if (e.code === "invalid_client" && options.basicAuthUsed) {
+    // RFC 6749 §5.2: a client that tried the Authorization header gets a challenge.
+    reply.header("www-authenticate", 'Basic realm="handoff", charset="UTF-8"');
+  }
+  if (e.code === "temporarily_unavailable") reply.header("retry-after", "5");
+  const body: Record<string, string | number> = {
+    error: e.code,
+    error_description: safeDescription(e.description),
+  };
+  // Echo the interval on slow_down: some clients read it (STANDARDS.md D10).
+  if (e.interval !== undefined) body.interval = e.interval;
+  return reply.send(body);
+}

@@ -1,0 +1,119 @@
+/** DeviceAuthService over Connect, gRPC and gRPC-Web: proto in, domain call, proto out. */
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { type ConnectRouter, createContextKey, type HandlerContext } from "@connectrpc/connect";
+import {
+  Decision,
+  DeviceAuthorizationStatus,
+  DeviceAuthService,
+  GetDeviceAuthorizationResponseSchema,
+} from "../../gen/handoff/v1/device_auth_pb.js";
+import type { ClientCredentials } from "../domain/client.js";
+import type { DeviceStatus } from "../domain/device-authorization.js";
+import type { DeviceFlow } from "../domain/device-flow.js";
+import { OAuthError } from "../domain/oauth-error.js";
+import { toConnectError } from "./connect-error.js";
+import { requireServiceCredential } from "./service-credential.js";
+
+/** The caller's network address, set per request by the server adapter. */
+export const peerAddressKey = createContextKey<string>("", { description: "peer address" });
+
+const STATUS: Record<DeviceStatus, DeviceAuthorizationStatus> = {
+  pending: DeviceAuthorizationStatus.PENDING,
+  approved: DeviceAuthorizationStatus.APPROVED,
+  denied: DeviceAuthorizationStatus.DENIED,
+  consumed: DeviceAuthorizationStatus.CONSUMED,
+};
+
+function credentials(clientId: string, clientSecret: string): ClientCredentials {
+  return clientSecret === ""
+    ? { clientId, method: "none" }
+    : { clientId, clientSecret, method: "client_secret_post" };
+}
+
+/** Runs a handler body and converts whatever it throws, once, for every method. */
+async function translated<T>(body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (e) {
+    throw toConnectError(e);
+  }
+}
+
+export interface DeviceAuthServiceOptions {
+  readonly serviceToken: string | undefined;
+}
+
+/** Registers DeviceAuthService on a Connect router. */
+export function deviceAuthService(flow: DeviceFlow, options: DeviceAuthServiceOptions) {
+  const guard = (ctx: HandlerContext) =>
+    requireServiceCredential(ctx.requestHeader.get("authorization"), options.serviceToken);
+
+  return (router: ConnectRouter) =>
+    router.service(DeviceAuthService, {
+      authorize: (req, ctx) =>
+        translated(async () => {
+          const result = await flow.authorize({
+            credentials: credentials(req.clientId, req.clientSecret),
+            scopes: req.scopes,
+            resources: req.resources,
+            ipAddress: ctx.values.get(peerAddressKey),
+            userAgent: ctx.requestHeader.get("user-agent") ?? "",
+          });
+          return { ...result };
+        }),
+
+      pollToken: (req) =>
+        translated(async () => {
+          const t = await flow.poll(credentials(req.clientId, req.clientSecret), req.deviceCode);
+          return {
+            accessToken: t.accessToken,
+            tokenType: t.tokenType,
+            expiresIn: t.expiresIn,
+            scope: t.scope,
+            refreshToken: t.refreshToken ?? "",
+          };
+        }),
+
+      approve: (req, ctx) =>
+        translated(async () => {
+          guard(ctx);
+          if (req.decision === Decision.UNSPECIFIED) {
+            throw new OAuthError(
+              "invalid_request",
+              "decision must be DECISION_APPROVE or DECISION_DENY",
+            );
+          }
+          const approve = req.decision === Decision.APPROVE;
+          const result = await flow.decide({
+            userCode: req.userCode,
+            subject: req.subject,
+            approve,
+            scopes: req.scopes,
+          });
+          return {
+            clientId: result.clientId,
+            decision: req.decision,
+            scopes: [...result.grantedScopes],
+          };
+        }),
+
+      getDeviceAuthorization: (req, ctx) =>
+        translated(async () => {
+          guard(ctx);
+          const v = await flow.describe(req.userCode);
+          return create(GetDeviceAuthorizationResponseSchema, {
+            userCode: v.userCode,
+            clientId: v.clientId,
+            clientName: v.clientName,
+            scopes: [...v.scopes],
+            resources: [...v.resources],
+            createdAt: timestampFromDate(v.createdAt),
+            expiresAt: timestampFromDate(v.expiresAt),
+            ipAddress: v.ipAddress,
+            userAgent: v.userAgent,
+            status: STATUS[v.status],
+          });
+        }),
+    });
+}

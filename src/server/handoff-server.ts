@@ -1,0 +1,147 @@
+/** The composition root: builds the store, the flow and the transports, and serves them on one port. */
+import http from "node:http";
+import http2 from "node:http2";
+import type { AddressInfo } from "node:net";
+import { createContextValues } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type pino from "pino";
+import { StaticClientRegistry } from "../config/clients-file.js";
+import type { Client } from "../domain/client.js";
+import { DeviceFlow } from "../domain/device-flow.js";
+import { createHttpApp } from "../http/http-app.js";
+import { deviceAuthService, peerAddressKey } from "../rpc/device-auth-service.js";
+import type { DeviceStore } from "../store/device-store.js";
+import { MemoryDeviceStore } from "../store/memory-device-store.js";
+import { connectRedis, type RedisTarget } from "../store/redis-connection.js";
+import { RedisDeviceStore } from "../store/redis-device-store.js";
+import { AccessTokenIssuer } from "../tokens/access-token.js";
+import type { KeyRing } from "../tokens/signing-keys.js";
+import { createLogger } from "./logger.js";
+import { createProtocolSniffer, type SniffTargets } from "./protocol-sniffer.js";
+
+/** Everything a running server needs, already validated (see src/config). */
+export interface HandoffConfig {
+  readonly host: string;
+  readonly port: number;
+  /** Defaults to http://localhost:<port>. */
+  readonly issuer?: string;
+  /** Defaults to <issuer>/device. */
+  readonly verificationUri?: string;
+  readonly deviceCodeTtl: number;
+  readonly pollInterval: number;
+  readonly pollJitterMs: number;
+  readonly accessTokenTtl: number;
+  /** Defaults to the issuer. */
+  readonly defaultAudience?: string;
+  readonly bodyLimit: number;
+  readonly trustProxy?: string;
+  readonly serviceToken?: string;
+  readonly redis?: RedisTarget;
+  readonly redisKeyPrefix: string;
+  readonly redisTimeoutMs: number;
+  readonly clients: readonly Client[];
+  readonly keys: KeyRing;
+  readonly logLevel: string;
+  readonly logDestination?: pino.DestinationStream;
+}
+
+export interface RunningHandoff {
+  readonly port: number;
+  /** The issuer, also the base URL of every endpoint. */
+  readonly issuer: string;
+  readonly flow: DeviceFlow;
+  readonly store: DeviceStore;
+  readonly logger: pino.Logger;
+  close(): Promise<void>;
+}
+
+const RPC_READ_MAX_BYTES = 64 * 1024;
+
+type NodeHandlerFn = NonNullable<Parameters<typeof connectNodeAdapter>[0]["fallback"]>;
+
+export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
+  const logger = createLogger(c.logLevel, c.logDestination);
+  const targets: SniffTargets = {};
+  const sniffer = createProtocolSniffer(targets, { firstBytesTimeoutMs: 10_000 });
+  await new Promise<void>((resolve, reject) => {
+    sniffer.once("error", reject);
+    sniffer.listen(c.port, c.host, () => resolve());
+  });
+  const port = (sniffer.address() as AddressInfo).port;
+  const issuer = c.issuer ?? `http://localhost:${port}`;
+
+  const store: DeviceStore = c.redis
+    ? new RedisDeviceStore(connectRedis(c.redis, c.redisTimeoutMs, logger), {
+        keyPrefix: c.redisKeyPrefix,
+      })
+    : new MemoryDeviceStore();
+  const flow = new DeviceFlow({
+    clients: new StaticClientRegistry(c.clients),
+    store,
+    tokens: new AccessTokenIssuer(c.keys, {
+      issuer,
+      ttlSeconds: c.accessTokenTtl,
+      defaultAudience: c.defaultAudience ?? issuer,
+    }),
+    options: {
+      verificationUri: c.verificationUri ?? `${issuer}/device`,
+      expiresIn: c.deviceCodeTtl,
+      interval: c.pollInterval,
+      jitterToleranceMs: c.pollJitterMs,
+    },
+  });
+
+  const routes = deviceAuthService(flow, { serviceToken: c.serviceToken });
+  const contextValues = (req: http.IncomingMessage | http2.Http2ServerRequest) =>
+    createContextValues().set(peerAddressKey, req.socket?.remoteAddress ?? "");
+
+  const app = await createHttpApp({
+    flow,
+    keys: c.keys,
+    issuer,
+    scopesSupported: [...new Set(c.clients.flatMap((cl) => cl.scopes))].sort(),
+    ping: () => store.ping(),
+    readyTimeoutMs: c.redisTimeoutMs,
+    bodyLimit: c.bodyLimit,
+    trustProxy: c.trustProxy,
+    logger,
+    serverFactory: (fastifyHandler) =>
+      http.createServer(
+        { headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 5_000 },
+        // Connect, gRPC-Web (and Connect GET) first; everything else is fastify's.
+        connectNodeAdapter({
+          routes,
+          contextValues,
+          readMaxBytes: RPC_READ_MAX_BYTES,
+          fallback: fastifyHandler as NodeHandlerFn,
+        }),
+      ),
+  });
+  const h2 = http2.createServer(
+    { settings: { maxConcurrentStreams: 256 } },
+    connectNodeAdapter({ routes, contextValues, readMaxBytes: RPC_READ_MAX_BYTES }),
+  );
+  h2.setTimeout(60_000, () => {});
+  targets.h1 = app.server;
+  targets.h2 = h2;
+
+  logger.info(
+    { issuer, port, store: c.redis ? ("url" in c.redis ? "redis" : "redis-cluster") : "memory" },
+    "listening",
+  );
+
+  return {
+    port,
+    issuer,
+    flow,
+    store,
+    logger,
+    async close() {
+      await new Promise<void>((resolve) => sniffer.close(() => resolve()));
+      app.server.closeAllConnections();
+      await app.close();
+      await new Promise<void>((resolve) => h2.close(() => resolve()));
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * One port for every protocol. Node's cleartext `http2.createServer` refuses
+ * HTTP/1.1 (`allowHTTP1` needs TLS/ALPN), so this reads the first bytes of each
+ * connection: the HTTP/2 preface goes to the HTTP/2 server (gRPC, Connect over
+ * h2c), anything else to the HTTP/1.1 server (Connect, gRPC-Web, RFC endpoints).
+ *
+ * It uses `read()` on 'readable' plus `unshift`, then emits 'connection' on the
+ * chosen server (ARCHITECTURE.md §1: a 'data'-listener variant broke HTTP/2).
+ */
+import type http from "node:http";
+import type http2 from "node:http2";
+import net from "node:net";
+
+const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
+export interface SnifferOptions {
+  /** A connection that sends nothing for this long is closed (slowloris on the first bytes). */
+  readonly firstBytesTimeoutMs: number;
+}
+
+/** The servers a sniffed connection is handed to; set once they exist. */
+export interface SniffTargets {
+  h1?: http.Server;
+  h2?: http2.Http2Server;
+}
+
+export function createProtocolSniffer(targets: SniffTargets, options: SnifferOptions): net.Server {
+  return net.createServer({ pauseOnConnect: false }, (socket) => {
+    let seen = Buffer.alloc(0);
+    const timer = setTimeout(() => socket.destroy(), options.firstBytesTimeoutMs);
+    timer.unref();
+    const finish = (target: http.Server | http2.Http2Server | undefined) => {
+      clearTimeout(timer);
+      if (!target) {
+        socket.destroy(); // still starting up
+        return;
+      }
+      socket.removeListener("readable", onReadable);
+      socket.removeListener("error", onError);
+      socket.removeListener("end", onEnd);
+      socket.unshift(seen);
+      target.emit("connection", socket);
+    };
+    const onReadable = () => {
+      let chunk: Buffer | null;
+      // biome-ignore lint/suspicious/noAssignInExpressions: the stream idiom
+      while ((chunk = socket.read()) !== null) seen = Buffer.concat([seen, chunk]);
+      const n = Math.min(seen.length, PREFACE.length);
+      if (seen.subarray(0, n).equals(PREFACE.subarray(0, n))) {
+        if (seen.length >= PREFACE.length) finish(targets.h2);
+        // else: a prefix of the preface so far; wait for more bytes.
+      } else {
+        finish(targets.h1);
+      }
+    };
+    const onError = () => socket.destroy();
+    const onEnd = () => {
+      clearTimeout(timer);
+      socket.destroy();
+    };
+    socket.on("readable", onReadable);
+    socket.on("error", onError);
+    socket.on("end", onEnd);
+  });
+}

@@ -1,0 +1,47 @@
+/** Creating the ioredis client: one Redis or a Cluster, with bounded waits. */
+import { Cluster, Redis, type RedisOptions } from "ioredis";
+import type { Logger } from "pino";
+
+export type RedisTarget = { readonly url: string } | { readonly clusterNodes: readonly string[] };
+
+/**
+ * Commands fail after `timeoutMs` instead of queueing forever while Redis is
+ * away (the store turns that into `temporarily_unavailable`); the client keeps
+ * reconnecting in the background, so service resumes without a restart.
+ */
+export function connectRedis(
+  target: RedisTarget,
+  timeoutMs: number,
+  logger: Logger,
+): Redis | Cluster {
+  const options: RedisOptions = {
+    commandTimeout: timeoutMs,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
+  };
+  const client =
+    "url" in target
+      ? new Redis(target.url, options)
+      : new Cluster(
+          target.clusterNodes.map((n) => {
+            const [host, port] = n.split(":");
+            return { host: host ?? "127.0.0.1", port: Number(port) };
+          }),
+          {
+            redisOptions: options,
+            clusterRetryStrategy: (attempt) => Math.min(attempt * 100, 2000),
+          },
+        );
+  let lastError = "";
+  client.on("error", (e: Error) => {
+    // One line per distinct failure, not one per reconnect attempt.
+    if (e.message !== lastError) logger.warn({ err: { message: e.message } }, "redis error");
+    lastError = e.message;
+  });
+  client.on("ready", () => {
+    if (lastError !== "") logger.info("redis connection restored");
+    lastError = "";
+  });
+  return client;
+}
