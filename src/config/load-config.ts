@@ -94,6 +94,8 @@ export async function loadConfig(s: Settings, mode: Mode, logger: Logger): Promi
     accessTokenTtl: s.HANDOFF_ACCESS_TOKEN_TTL,
     ...(s.HANDOFF_DEFAULT_AUDIENCE ? { defaultAudience: s.HANDOFF_DEFAULT_AUDIENCE } : {}),
     bodyLimit: s.HANDOFF_BODY_LIMIT,
+    headersTimeoutMs: s.HANDOFF_HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: s.HANDOFF_REQUEST_TIMEOUT_MS,
     ...(s.HANDOFF_TRUST_PROXY ? { trustProxy: s.HANDOFF_TRUST_PROXY } : {}),
     ...(serviceToken ? { serviceToken } : {}),
     ...(redis ? { redis } : {}),

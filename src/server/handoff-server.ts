@@ -34,6 +34,9 @@ export interface HandoffConfig {
   /** Defaults to the issuer. */
   readonly defaultAudience?: string;
   readonly bodyLimit: number;
+  /** A client must send its request headers within this (slowloris), and the whole request within requestTimeoutMs. */
+  readonly headersTimeoutMs?: number;
+  readonly requestTimeoutMs?: number;
   readonly trustProxy?: string;
   readonly serviceToken?: string;
   readonly redis?: RedisTarget;
@@ -52,7 +55,7 @@ export interface RunningHandoff {
   readonly flow: DeviceFlow;
   readonly store: DeviceStore;
   readonly logger: pino.Logger;
-  close(): Promise<void>;
+  close(graceMs?: number): Promise<void>;
 }
 
 const RPC_READ_MAX_BYTES = 64 * 1024;
@@ -62,12 +65,14 @@ type NodeHandlerFn = NonNullable<Parameters<typeof connectNodeAdapter>[0]["fallb
 export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
   const logger = createLogger(c.logLevel, c.logDestination);
   const targets: SniffTargets = {};
-  const sniffer = createProtocolSniffer(targets, { firstBytesTimeoutMs: 10_000 });
-  await new Promise<void>((resolve, reject) => {
-    sniffer.once("error", reject);
-    sniffer.listen(c.port, c.host, () => resolve());
+  const sniffer = createProtocolSniffer(targets, {
+    firstBytesTimeoutMs: c.headersTimeoutMs ?? 10_000,
   });
-  const port = (sniffer.address() as AddressInfo).port;
+  await new Promise<void>((resolve, reject) => {
+    sniffer.server.once("error", reject);
+    sniffer.server.listen(c.port, c.host, () => resolve());
+  });
+  const port = (sniffer.server.address() as AddressInfo).port;
   const issuer = c.issuer ?? `http://localhost:${port}`;
 
   const store: DeviceStore = c.redis
@@ -107,7 +112,13 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
     logger,
     serverFactory: (fastifyHandler) =>
       http.createServer(
-        { headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 5_000 },
+        {
+          headersTimeout: c.headersTimeoutMs ?? 10_000,
+          requestTimeout: c.requestTimeoutMs ?? 30_000,
+          keepAliveTimeout: 5_000,
+          // How often those timeouts are checked (Node's default is every 30 s).
+          connectionsCheckingInterval: Math.min(1000, c.headersTimeoutMs ?? 1000),
+        },
         // Connect, gRPC-Web (and Connect GET) first; everything else is fastify's.
         connectNodeAdapter({
           routes,
@@ -122,6 +133,15 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
     connectNodeAdapter({ routes, contextValues, readMaxBytes: RPC_READ_MAX_BYTES }),
   );
   h2.setTimeout(60_000, () => {});
+  const sessions = new Set<http2.ServerHttp2Session>();
+  h2.on("session", (session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+  });
+  // Node's HTTP server starts tracking connections (which enforces headersTimeout
+  // and requestTimeout against slow clients, and lets closeIdleConnections work)
+  // on its own 'listening' event. The sniffer listens instead, so run that setup.
+  for (const setup of app.server.listeners("listening")) (setup as () => void).call(app.server);
   targets.h1 = app.server;
   targets.h2 = h2;
 
@@ -136,11 +156,21 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
     flow,
     store,
     logger,
-    async close() {
-      await new Promise<void>((resolve) => sniffer.close(() => resolve()));
-      app.server.closeAllConnections();
-      await app.close();
-      await new Promise<void>((resolve) => h2.close(() => resolve()));
+    /**
+     * Stops accepting, lets requests in flight finish for up to `graceMs`,
+     * then cuts what is left: idle keep-alive connections never hold it up.
+     */
+    async close(graceMs = 5000) {
+      const stopped = new Promise<void>((resolve) => sniffer.server.close(() => resolve()));
+      for (const session of sessions) session.close(); // GOAWAY: finish open streams, take no new ones
+      const appClosed = app.close(); // answers 503 to new requests, waits for busy ones
+      // The HTTP/1.1 server never listened itself (the sniffer did), so close its idle keep-alives here.
+      app.server.closeIdleConnections();
+      const timer = setTimeout(() => {
+        for (const socket of sniffer.sockets) socket.destroy();
+      }, graceMs);
+      await Promise.all([stopped, appClosed]);
+      clearTimeout(timer);
       await store.close();
     },
   };

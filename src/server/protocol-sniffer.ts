@@ -24,8 +24,17 @@ export interface SniffTargets {
   h2?: http2.Http2Server;
 }
 
-export function createProtocolSniffer(targets: SniffTargets, options: SnifferOptions): net.Server {
-  return net.createServer({ pauseOnConnect: false }, (socket) => {
+/** The listening server plus every socket it accepted, for a bounded shutdown. */
+export interface Sniffer {
+  readonly server: net.Server;
+  readonly sockets: ReadonlySet<net.Socket>;
+}
+
+export function createProtocolSniffer(targets: SniffTargets, options: SnifferOptions): Sniffer {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer({ pauseOnConnect: false }, (socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
     let seen = Buffer.alloc(0);
     const timer = setTimeout(() => socket.destroy(), options.firstBytesTimeoutMs);
     timer.unref();
@@ -62,4 +71,5 @@ export function createProtocolSniffer(targets: SniffTargets, options: SnifferOpt
     socket.on("error", onError);
     socket.on("end", onEnd);
   });
+  return { server, sockets };
 }

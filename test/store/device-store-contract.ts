@@ -1,0 +1,276 @@
+/**
+ * The DeviceStore contract: one suite, run against every adapter (memory,
+ * Redis, and Redis Cluster when it exists), so the Lua scripts and the
+ * domain's pure transitions cannot drift apart.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DeviceAuthorization } from "../../src/domain/device-authorization.js";
+import { mintDeviceCode, parseDeviceCode, userCodeHandle } from "../../src/domain/device-code.js";
+import type { PacingPolicy } from "../../src/domain/transitions.js";
+import { mintUserCode } from "../../src/domain/user-code.js";
+import type { DeviceStore } from "../../src/store/device-store.js";
+
+const PACING: PacingPolicy = { minGapMs: 4000, stepSeconds: 5 };
+const T0 = 1_800_000_000_000;
+
+function newRequest(overrides: Partial<DeviceAuthorization> = {}) {
+  const userCode = mintUserCode();
+  const expiresAt = overrides.expiresAt ?? T0 + 900_000;
+  const deviceCode = mintDeviceCode(userCode, expiresAt);
+  const parsed = parseDeviceCode(deviceCode);
+  if (!parsed) throw new Error("unparseable device code");
+  const record: DeviceAuthorization = {
+    clientId: "cli",
+    scopes: ["read", "write"],
+    resources: ["https://mcp.example.com/"],
+    createdAt: T0,
+    expiresAt,
+    interval: 5,
+    lastPolledAt: 0,
+    status: "pending",
+    ipAddress: "203.0.113.7",
+    userAgent: "agent/1.0 (test)",
+    ...overrides,
+  };
+  return { userCode, deviceCode, device: parsed.handle, user: userCodeHandle(userCode), record };
+}
+
+/**
+ * `clock` offsets: stores with a real TTL are exercised with `now` values
+ * relative to T0, and records expire at `expiresAt`; Redis TTLs are absolute
+ * (PXAT), so expiry tests use an expiresAt in the real near future.
+ */
+export function deviceStoreContract(
+  name: string,
+  open: () => Promise<DeviceStore>,
+  close: () => Promise<void>,
+) {
+  describe(`DeviceStore contract: ${name}`, () => {
+    let store: DeviceStore;
+    beforeAll(async () => {
+      store = await open();
+    });
+    afterAll(async () => {
+      await store.close();
+      await close();
+    });
+
+    it("stores a request and finds it by user code (RFC 8628 §3.3)", async () => {
+      const r = newRequest({ expiresAt: Date.now() + 60_000 });
+      expect(await store.create(r.device, r.user, r.record)).toBe(true);
+      const found = await store.findByUserCode(r.user, Date.now());
+      expect(found).toMatchObject({
+        clientId: "cli",
+        scopes: ["read", "write"],
+        resources: ["https://mcp.example.com/"],
+        status: "pending",
+        ipAddress: "203.0.113.7",
+        userAgent: "agent/1.0 (test)",
+        interval: 5,
+      });
+    });
+
+    it("refuses a user code that a live request holds, writing nothing", async () => {
+      const a = newRequest({ expiresAt: Date.now() + 60_000 });
+      const b = newRequest({ expiresAt: Date.now() + 60_000, clientId: "other" });
+      expect(await store.create(a.device, a.user, a.record)).toBe(true);
+      expect(await store.create(b.device, a.user, b.record)).toBe(false);
+      expect(await store.poll(b.device, "other", T0, PACING)).toEqual({ kind: "unknown" });
+      expect((await store.findByUserCode(a.user, Date.now()))?.clientId).toBe("cli");
+    });
+
+    it("an unknown device code is unknown; another client's is wrong_client (RFC 6749 §5.2 invalid_grant)", async () => {
+      const r = newRequest();
+      expect(await store.poll(r.device, "cli", T0, PACING)).toEqual({ kind: "unknown" });
+      await store.create(r.device, r.user, r.record);
+      expect(await store.poll(r.device, "intruder", T0, PACING)).toEqual({ kind: "wrong_client" });
+    });
+
+    it("paces polls: the first is never slow_down; too soon is slow_down with +5 s each time (RFC 8628 §3.5)", async () => {
+      const r = newRequest();
+      await store.create(r.device, r.user, r.record);
+      expect(await store.poll(r.device, "cli", T0, PACING)).toEqual({
+        kind: "pending",
+        interval: 5,
+      });
+      expect(await store.poll(r.device, "cli", T0 + 1000, PACING)).toEqual({
+        kind: "slow_down",
+        interval: 10,
+      });
+      expect(await store.poll(r.device, "cli", T0 + 2000, PACING)).toEqual({
+        kind: "slow_down",
+        interval: 15,
+      });
+      // A client that slows down recovers: 4 s (the base interval less jitter) after its last poll is on time.
+      expect(await store.poll(r.device, "cli", T0 + 6000, PACING)).toEqual({
+        kind: "pending",
+        interval: 15,
+      });
+      expect(await store.poll(r.device, "cli", T0 + 10_000, PACING)).toEqual({
+        kind: "pending",
+        interval: 15,
+      });
+    });
+
+    it("a wrong-client poll does not disturb the owner's pacing", async () => {
+      const r = newRequest();
+      await store.create(r.device, r.user, r.record);
+      await store.poll(r.device, "cli", T0, PACING);
+      await store.poll(r.device, "intruder", T0 + 100, PACING);
+      expect(await store.poll(r.device, "cli", T0 + 5000, PACING)).toEqual({
+        kind: "pending",
+        interval: 5,
+      });
+    });
+
+    it("approval is consumed exactly once, then the code is spent (RFC 8628 §3.5, ARCHITECTURE §4)", async () => {
+      const r = newRequest({ expiresAt: Date.now() + 60_000 });
+      await store.create(r.device, r.user, r.record);
+      const decided = await store.decide(
+        r.user,
+        { approve: true, subject: "alice", grantedScopes: ["read"] },
+        Date.now(),
+      );
+      expect(decided.kind).toBe("decided");
+      if (decided.kind === "decided")
+        expect(decided.authorization).toMatchObject({ status: "approved", subject: "alice" });
+      const now = Date.now();
+      expect(await store.poll(r.device, "cli", now, PACING)).toEqual({
+        kind: "issued",
+        grant: {
+          clientId: "cli",
+          subject: "alice",
+          scopes: ["read"],
+          resources: ["https://mcp.example.com/"],
+        },
+      });
+      expect(await store.poll(r.device, "cli", now + 10_000, PACING)).toEqual({ kind: "consumed" });
+      expect((await store.findByUserCode(r.user, Date.now()))?.status).toBe("consumed");
+    });
+
+    it("concurrent polls after approval: exactly one issued", async () => {
+      const r = newRequest({ expiresAt: Date.now() + 60_000 });
+      await store.create(r.device, r.user, r.record);
+      await store.decide(
+        r.user,
+        { approve: true, subject: "bob", grantedScopes: ["read", "write"] },
+        Date.now(),
+      );
+      const now = Date.now();
+      const results = await Promise.all(
+        Array.from({ length: 50 }, () => store.poll(r.device, "cli", now, PACING)),
+      );
+      expect(results.filter((x) => x.kind === "issued")).toHaveLength(1);
+      expect(results.filter((x) => x.kind === "consumed")).toHaveLength(49);
+    });
+
+    it("a denial is reported on every poll and cannot be reversed", async () => {
+      const r = newRequest({ expiresAt: Date.now() + 60_000 });
+      await store.create(r.device, r.user, r.record);
+      expect(
+        (
+          await store.decide(
+            r.user,
+            { approve: false, subject: "carol", grantedScopes: [] },
+            Date.now(),
+          )
+        ).kind,
+      ).toBe("decided");
+      expect(await store.poll(r.device, "cli", Date.now(), PACING)).toEqual({ kind: "denied" });
+      expect(await store.poll(r.device, "cli", Date.now() + 10_000, PACING)).toEqual({
+        kind: "denied",
+      });
+      expect(
+        await store.decide(
+          r.user,
+          { approve: true, subject: "carol", grantedScopes: ["read"] },
+          Date.now(),
+        ),
+      ).toEqual({
+        kind: "already_decided",
+        status: "denied",
+      });
+    });
+
+    it("concurrent decisions on one code: exactly one wins", async () => {
+      const r = newRequest({ expiresAt: Date.now() + 60_000 });
+      await store.create(r.device, r.user, r.record);
+      const now = Date.now();
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          store.decide(
+            r.user,
+            { approve: i % 2 === 0, subject: `u${i}`, grantedScopes: ["read"] },
+            now,
+          ),
+        ),
+      );
+      expect(results.filter((x) => x.kind === "decided")).toHaveLength(1);
+      expect(results.filter((x) => x.kind === "already_decided")).toHaveLength(19);
+    });
+
+    it("an unknown user code cannot be decided", async () => {
+      const r = newRequest();
+      expect(
+        await store.decide(r.user, { approve: true, subject: "x", grantedScopes: [] }, T0),
+      ).toEqual({
+        kind: "not_found",
+      });
+      expect(await store.findByUserCode(r.user, T0)).toBeNull();
+    });
+
+    it("expiry ends every state: both keys vanish at expiresAt (one TTL)", async () => {
+      const r = newRequest({ expiresAt: Date.now() + 300 });
+      await store.create(r.device, r.user, r.record);
+      expect(await store.findByUserCode(r.user, Date.now())).not.toBeNull();
+      await new Promise((res) => setTimeout(res, 400));
+      const now = Date.now();
+      expect(await store.findByUserCode(r.user, now)).toBeNull();
+      expect(
+        await store.decide(r.user, { approve: true, subject: "x", grantedScopes: [] }, now),
+      ).toEqual({
+        kind: "not_found",
+      });
+      expect(["unknown", "expired"]).toContain(
+        (await store.poll(r.device, "cli", now, PACING)).kind,
+      );
+      // After expiry the user code is free for a new request.
+      const again = newRequest({ expiresAt: Date.now() + 60_000 });
+      expect(await store.create(again.device, r.user, again.record)).toBe(true);
+    });
+
+    it("a record past expiresAt is expired even before the backend's TTL fires", async () => {
+      const r = newRequest({ expiresAt: Date.now() + 60_000 });
+      await store.create(r.device, r.user, r.record);
+      const later = r.record.expiresAt + 1;
+      expect(["unknown", "expired"]).toContain(
+        (await store.poll(r.device, "cli", later, PACING)).kind,
+      );
+      expect(await store.findByUserCode(r.user, later)).toBeNull();
+      expect(
+        (await store.decide(r.user, { approve: true, subject: "x", grantedScopes: [] }, later))
+          .kind,
+      ).toBe("not_found");
+    });
+
+    it("keeps values with spaces, unicode and punctuation intact", async () => {
+      const r = newRequest({
+        expiresAt: Date.now() + 60_000,
+        userAgent: 'Mozilla/5.0 (X11; Linux) "quoted" – ünïcödé 🚀',
+        ipAddress: "2001:db8::1",
+        resources: [],
+        scopes: [],
+      });
+      await store.create(r.device, r.user, r.record);
+      const found = await store.findByUserCode(r.user, Date.now());
+      expect(found?.userAgent).toBe(r.record.userAgent);
+      expect(found?.ipAddress).toBe("2001:db8::1");
+      expect(found?.resources).toEqual([]);
+      expect(found?.scopes).toEqual([]);
+    });
+
+    it("answers ping", async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+  });
+}

@@ -1,0 +1,84 @@
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mintDeviceCode, parseDeviceCode, userCodeHandle } from "../../src/domain/device-code.js";
+import { mintUserCode } from "../../src/domain/user-code.js";
+import { RedisDeviceStore } from "../../src/store/redis-device-store.js";
+import { type RedisProcess, startRedis } from "../support/redis-server.js";
+import { deviceStoreContract } from "./device-store-contract.js";
+
+let redis: RedisProcess;
+
+deviceStoreContract(
+  "redis (standalone)",
+  async () => {
+    redis = await startRedis();
+    return new RedisDeviceStore(new Redis(redis.url));
+  },
+  async () => redis.stop(),
+);
+
+describe("Redis key layout (ARCHITECTURE §3)", () => {
+  let server: RedisProcess;
+  let client: Redis;
+  beforeAll(async () => {
+    server = await startRedis();
+    client = new Redis(server.url);
+  });
+  afterAll(async () => {
+    client.disconnect();
+    await server.stop();
+  });
+
+  it("writes device:code and device:user_code with one hash tag, one TTL, and no plaintext codes", async () => {
+    const store = new RedisDeviceStore(client);
+    const userCode = mintUserCode();
+    const expiresAt = Date.now() + 120_000;
+    const deviceCode = mintDeviceCode(userCode, expiresAt);
+    const device = parseDeviceCode(deviceCode);
+    if (!device) throw new Error("unparseable");
+    await store.create(device.handle, userCodeHandle(userCode), {
+      clientId: "cli",
+      scopes: ["read"],
+      resources: [],
+      createdAt: Date.now(),
+      expiresAt,
+      interval: 5,
+      lastPolledAt: 0,
+      status: "pending",
+      ipAddress: "127.0.0.1",
+      userAgent: "ua",
+    });
+    const keys = (await client.keys("*")).sort();
+    expect(keys).toHaveLength(2);
+    const [codeKey, userKey] = keys as [string, string];
+    expect(codeKey).toMatch(/^device:code:\{[A-Za-z0-9_-]{4}\}:[A-Za-z0-9_-]{43}$/);
+    expect(userKey).toMatch(/^device:user_code:\{[A-Za-z0-9_-]{4}\}:[A-Za-z0-9_-]{43}$/);
+    const tag = (k: string) => k.slice(k.indexOf("{"), k.indexOf("}") + 1);
+    expect(tag(codeKey)).toBe(tag(userKey));
+    // Same slot on a Cluster: CLUSTER KEYSLOT hashes only the {tag}.
+    const [a, b] = await Promise.all(
+      [codeKey, userKey].map((k) => client.call("CLUSTER", "KEYSLOT", k).catch(() => null)),
+    );
+    if (a !== null) expect(a).toBe(b);
+    expect(await client.pexpiretime(codeKey)).toBe(expiresAt);
+    expect(await client.pexpiretime(userKey)).toBe(expiresAt);
+    // A dump must not hand out live codes.
+    const dump = JSON.stringify([keys, await client.hgetall(codeKey), await client.get(userKey)]);
+    expect(dump).not.toContain(deviceCode.split(".")[2]);
+    expect(dump).not.toContain(userCode);
+  });
+
+  it("fails with temporarily_unavailable, not a crash, when Redis is gone", async () => {
+    const gone = await startRedis();
+    const c = new Redis(gone.url, {
+      maxRetriesPerRequest: 0,
+      commandTimeout: 500,
+      retryStrategy: () => null,
+    });
+    c.on("error", () => {});
+    const store = new RedisDeviceStore(c);
+    await gone.stop();
+    await expect(store.ping()).rejects.toMatchObject({ code: "temporarily_unavailable" });
+    c.disconnect();
+  });
+});

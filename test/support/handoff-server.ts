@@ -1,0 +1,101 @@
+/** Starts a real handoff server on a free loopback port for a test. */
+import { Writable } from "node:stream";
+import {
+  type HandoffConfig,
+  type RunningHandoff,
+  startHandoff,
+} from "../../src/server/handoff-server.js";
+import { generateSigningKey, KeyRing } from "../../src/tokens/signing-keys.js";
+import { TEST_CLIENTS } from "./test-clients.js";
+
+export const SERVICE_TOKEN = "test-service-token-0123456789abcdef0123456789";
+export const DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
+
+export interface TestServer extends RunningHandoff {
+  /** Every log line the server wrote, as text. */
+  readonly logs: () => string;
+  /** POSTs a form to a path and returns the response. */
+  post(
+    path: string,
+    form: Record<string, string | string[]>,
+    headers?: Record<string, string>,
+  ): Promise<Response>;
+}
+
+let sharedKeys: KeyRing | undefined;
+
+/** A test server: memory store unless `redis` is given; short interval for fast pacing tests. */
+export async function startTestServer(overrides: Partial<HandoffConfig> = {}): Promise<TestServer> {
+  sharedKeys ??= new KeyRing([await generateSigningKey("ES256")]);
+  let logText = "";
+  const logDestination = new Writable({
+    write(chunk, _enc, cb) {
+      logText += chunk.toString();
+      cb();
+    },
+  });
+  const server = await startHandoff({
+    host: "127.0.0.1",
+    port: 0,
+    deviceCodeTtl: 60,
+    pollInterval: 1,
+    pollJitterMs: 200,
+    accessTokenTtl: 300,
+    bodyLimit: 4096,
+    serviceToken: SERVICE_TOKEN,
+    redisKeyPrefix: "",
+    redisTimeoutMs: 1000,
+    clients: TEST_CLIENTS,
+    keys: sharedKeys,
+    logLevel: "trace",
+    logDestination,
+    ...overrides,
+  });
+  return Object.assign(server, {
+    logs: () => logText,
+    post: (
+      path: string,
+      form: Record<string, string | string[]>,
+      headers: Record<string, string> = {},
+    ) => {
+      const body = new URLSearchParams();
+      for (const [k, v] of Object.entries(form)) for (const x of [v].flat()) body.append(k, x);
+      return fetch(server.issuer + path, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+        body: body.toString(),
+      });
+    },
+  });
+}
+
+/** Starts a flow as `clientId` through the RFC endpoint and returns the JSON. */
+export async function authorizeDevice(
+  server: TestServer,
+  form: Record<string, string | string[]> = { client_id: "public-cli" },
+  headers: Record<string, string> = {},
+): Promise<{ device_code: string; user_code: string; interval: number; expires_in: number }> {
+  const res = await server.post("/oauth/device/authorize", form, headers);
+  if (res.status !== 200) throw new Error(`authorize failed: ${res.status} ${await res.text()}`);
+  return (await res.json()) as {
+    device_code: string;
+    user_code: string;
+    interval: number;
+    expires_in: number;
+  };
+}
+
+/** One RFC token-endpoint poll for the device grant. */
+export function pollToken(
+  server: TestServer,
+  deviceCode: string,
+  clientId = "public-cli",
+): Promise<Response> {
+  return server.post("/oauth/token", {
+    grant_type: DEVICE_GRANT,
+    device_code: deviceCode,
+    client_id: clientId,
+  });
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

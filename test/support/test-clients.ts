@@ -1,0 +1,56 @@
+/** Clients registered in test servers, with the secrets the tests present. */
+import { type Client, DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT } from "../../src/domain/client.js";
+import { hashSecret, hashSecretFast } from "../../src/domain/secret-hash.js";
+
+/** A secret with `:`, `+` and a space, to prove Basic credentials are form-url-decoded (T2). */
+export const CONFIDENTIAL_SECRET = "s3cr:et+with space/and=more";
+export const FAST_SECRET = "Zq3vJ8x1mW0p7R2s9T4u6V5y8B1n3C5d7E9f0G2h4K6";
+
+export const PUBLIC_CLIENT: Client = {
+  id: "public-cli",
+  name: "Public Test CLI",
+  grantTypes: [DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT],
+  scopes: ["read", "write", "admin"],
+  defaultScopes: ["read"],
+  active: true,
+};
+
+export const CONFIDENTIAL_CLIENT: Client = {
+  id: "confidential-agent",
+  name: "Confidential Agent",
+  secretHash: hashSecret(CONFIDENTIAL_SECRET),
+  grantTypes: [DEVICE_CODE_GRANT],
+  scopes: ["read", "write"],
+  defaultScopes: ["read"],
+  active: true,
+};
+
+export const FAST_HASH_CLIENT: Client = {
+  id: "fast-hash-agent",
+  name: "Fast Hash Agent",
+  secretHash: hashSecretFast(FAST_SECRET),
+  grantTypes: [DEVICE_CODE_GRANT],
+  scopes: ["read"],
+  defaultScopes: ["read"],
+  active: true,
+};
+
+/** Registered, but without the device grant (D5, T5: unauthorized_client). */
+export const NO_DEVICE_GRANT_CLIENT: Client = {
+  id: "refresh-only",
+  name: "Refresh Only",
+  grantTypes: [REFRESH_TOKEN_GRANT],
+  scopes: ["read"],
+  defaultScopes: ["read"],
+  active: true,
+};
+
+export const INACTIVE_CLIENT: Client = { ...PUBLIC_CLIENT, id: "inactive-cli", active: false };
+
+export const TEST_CLIENTS: readonly Client[] = [
+  PUBLIC_CLIENT,
+  CONFIDENTIAL_CLIENT,
+  FAST_HASH_CLIENT,
+  NO_DEVICE_GRANT_CLIENT,
+  INACTIVE_CLIENT,
+];
