@@ -12,6 +12,12 @@ import { metadataEndpoints } from "./metadata-endpoint.js";
 import { sendOAuthError } from "./oauth-reply.js";
 import { tokenEndpoint } from "./token-endpoint.js";
 
+declare module "fastify" {
+  interface FastifyRequest {
+    oauthError: string | undefined;
+  }
+}
+
 export interface HttpAppOptions {
   readonly flow: DeviceFlow;
   readonly keys: KeyRing;
@@ -58,9 +64,13 @@ export async function createHttpApp(o: HttpAppOptions): Promise<FastifyInstance>
     },
   );
 
+  // The OAuth error code of a failed request, for the access log (a code, never a secret).
+  app.decorateRequest("oauthError", undefined);
+
   app.setErrorHandler((error, request, reply) => {
     const basicAuthUsed = /^basic /i.test(request.headers.authorization ?? "");
     if (isOAuthError(error)) {
+      request.oauthError = error.code;
       if (error.code === "temporarily_unavailable")
         request.log.warn({ err: error.cause }, "state store unavailable");
       return sendOAuthError(reply, error, { basicAuthUsed });
@@ -98,6 +108,7 @@ export async function createHttpApp(o: HttpAppOptions): Promise<FastifyInstance>
         method: request.method,
         path: logPath(request.url, request.routeOptions.url),
         status: reply.statusCode,
+        ...(request.oauthError === undefined ? {} : { error: request.oauthError }),
         ms: Math.round(reply.elapsedTime * 10) / 10,
         ip: request.ip,
       },
