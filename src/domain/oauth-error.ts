@@ -28,12 +28,23 @@ export class OAuthError extends Error {
   /** Seconds the client should wait before polling again (pending, slow_down). */
   readonly interval: number | undefined;
 
+  readonly code: OAuthErrorCode;
+  readonly description: string;
+
   constructor(
-    readonly code: OAuthErrorCode,
-    readonly description: string,
+    code: OAuthErrorCode,
+    description: string,
     options: { interval?: number; cause?: unknown } = {},
   ) {
+    // These are answers, not faults: `authorization_pending` is the normal
+    // reply to most polls. Skip the stack trace, which costs more than the
+    // rest of the poll's CPU work.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(`${code}: ${description}`, options.cause === undefined ? {} : { cause: options.cause });
+    Error.stackTraceLimit = limit;
+    this.code = code;
+    this.description = description;
     this.interval = options.interval;
   }
 }
