@@ -1,0 +1,108 @@
+/**
+ * The Lua scripts behind the Redis token store. Each is one atomic step, run
+ * by EVALSHA (ioredis `defineCommand` falls back to EVAL on NOSCRIPT). They
+ * mirror the pure transitions in src/tokens/refresh-family.ts; the token
+ * store contract suite runs the same cases against both.
+ *
+ * Family layout: a hash at `token:family:{fid}` with c client, u subject,
+ * s scopes, r resources, t created, ae absolute expiry, it current token
+ * issued, ie current token idle expiry, cur current hash, n rotations,
+ * j live access tokens ("jti exp jti exp …"), x:<hash> → rotation number and
+ * g:<n> → hash for each remembered rotated-out token. Its TTL is `ie`.
+ * Revoked access tokens: `token:revoked:{tag}:<jti>` holding, and PXAT, its expiry;
+ * a family's jtis carry the family id as tag, so revoking a family touches
+ * one slot. Scripts build keys only from KEYS and ARGV prefixes within it.
+ */
+
+/** Shared by ROTATE and REVOKE: the family's access tokens that are still live, as {jti, exp, …}. */
+const LIVE_TOKENS = `
+local function live_tokens(list, now)
+  local words, out = {}, {}
+  for w in string.gmatch(list or '', '%S+') do words[#words + 1] = w end
+  for i = 1, #words - 1, 2 do
+    if tonumber(words[i + 1]) > now then
+      out[#out + 1] = words[i]
+      out[#out + 1] = words[i + 1]
+    end
+  end
+  return out
+end
+local function revoke_all(family, live, prefix)
+  for i = 1, #live - 1, 2 do redis.call('SET', prefix .. live[i], live[i + 1], 'PXAT', live[i + 1]) end
+  redis.call('DEL', family)
+end
+`;
+
+/** KEYS: family. ARGV: idle expiry ms, field/value pairs… → 1 */
+export const CREATE_FAMILY = `
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+return 1
+`;
+
+/**
+ * KEYS: family. ARGV: presented hash, next hash, client id, now ms, jti,
+ * jti expiry ms, idle TTL ms, keep rotated, revoked-key prefix (through the tag).
+ * → {'unknown'} | {'expired'} | {'wrong_client'} | {'reused', jti, exp, …}
+ *   | {'rotated', subject, scopes, resources, created, absolute expiry, issued, idle expiry}
+ */
+export const ROTATE = `${LIVE_TOKENS}
+local f = redis.call('HMGET', KEYS[1], 'c', 'cur', 'ie', 'ae', 'j', 'n')
+if not f[1] then return {'unknown'} end
+local now = tonumber(ARGV[4])
+if tonumber(f[3]) <= now or tonumber(f[4]) <= now then return {'expired'} end
+if f[1] ~= ARGV[3] then return {'wrong_client'} end
+local live = live_tokens(f[5], now)
+if f[2] ~= ARGV[1] then
+  if redis.call('HEXISTS', KEYS[1], 'x:' .. ARGV[1]) == 0 then return {'unknown'} end
+  revoke_all(KEYS[1], live, ARGV[9])
+  table.insert(live, 1, 'reused')
+  return live
+end
+live[#live + 1] = ARGV[5]
+live[#live + 1] = ARGV[6]
+local n = tonumber(f[6] or '0') + 1
+local ie = math.min(now + tonumber(ARGV[7]), tonumber(f[4]))
+redis.call('HSET', KEYS[1], 'cur', ARGV[2], 'it', ARGV[4], 'ie', string.format('%d', ie),
+  'j', table.concat(live, ' '), 'n', n, 'x:' .. ARGV[1], n, 'g:' .. n, ARGV[1])
+local drop = n - tonumber(ARGV[8])
+if drop >= 1 then
+  local old = redis.call('HGET', KEYS[1], 'g:' .. drop)
+  if old then redis.call('HDEL', KEYS[1], 'x:' .. old, 'g:' .. drop) end
+end
+redis.call('PEXPIREAT', KEYS[1], string.format('%d', ie))
+local g = redis.call('HMGET', KEYS[1], 'u', 's', 'r', 't', 'ae')
+return {'rotated', g[1], g[2], g[3], g[4], g[5], ARGV[4], string.format('%d', ie)}
+`;
+
+/**
+ * KEYS: family. ARGV: presented hash, client id ('' = any), now ms, revoked-key prefix.
+ * → {'not_found'} | {'wrong_client'} | {'revoked', jti, exp, …}
+ */
+export const REVOKE_FAMILY = `${LIVE_TOKENS}
+local f = redis.call('HMGET', KEYS[1], 'c', 'cur', 'ie', 'ae', 'j')
+if not f[1] then return {'not_found'} end
+local now = tonumber(ARGV[3])
+if tonumber(f[3]) <= now or tonumber(f[4]) <= now then return {'not_found'} end
+if f[2] ~= ARGV[1] and redis.call('HEXISTS', KEYS[1], 'x:' .. ARGV[1]) == 0 then
+  return {'not_found'}
+end
+if ARGV[2] ~= '' and f[1] ~= ARGV[2] then return {'wrong_client'} end
+local live = live_tokens(f[5], now)
+revoke_all(KEYS[1], live, ARGV[4])
+table.insert(live, 1, 'revoked')
+return live
+`;
+
+/**
+ * KEYS: family. ARGV: presented hash, now ms.
+ * → {} | {client, subject, scopes, resources, created, absolute expiry, issued, idle expiry}
+ */
+export const INSPECT = `
+local f = redis.call('HMGET', KEYS[1], 'cur', 'ie', 'ae', 'c', 'u', 's', 'r', 't', 'it')
+if not f[1] or f[1] ~= ARGV[1] then return {} end
+local now = tonumber(ARGV[2])
+if tonumber(f[2]) <= now or tonumber(f[3]) <= now then return {} end
+return {f[4], f[5], f[6], f[7], f[8], f[3], f[9], f[2]}
+`;

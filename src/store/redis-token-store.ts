@@ -1,0 +1,181 @@
+/** The Redis token store: a family's keys share one hash slot; every transition is one Lua script. */
+import type { Cluster, Redis } from "ioredis";
+import { OAuthError } from "../domain/oauth-error.js";
+import type {
+  FamilyGrant,
+  IssuedAccessToken,
+  RefreshFamily,
+  RevokeOutcome,
+  RotateOutcome,
+  Rotation,
+} from "../tokens/refresh-family.js";
+import { jtiTag } from "../tokens/refresh-token.js";
+import { CREATE_FAMILY, INSPECT, REVOKE_FAMILY, ROTATE } from "./redis-token-scripts.js";
+import type { TokenStore } from "./token-store.js";
+
+type Reply = string[];
+
+/** The scripts as ioredis custom commands (EVALSHA with EVAL fallback). */
+interface ScriptCommands {
+  handoffFamilyCreate(key: string, ...args: Array<string | number>): Promise<number>;
+  handoffFamilyRotate(key: string, ...args: Array<string | number>): Promise<Reply>;
+  handoffFamilyRevoke(key: string, ...args: Array<string | number>): Promise<Reply>;
+  handoffFamilyInspect(key: string, ...args: Array<string | number>): Promise<Reply>;
+}
+
+/** Space-joined lists: scopes and absolute URIs never contain spaces. */
+const join = (xs: readonly string[]) => xs.join(" ");
+const split = (s: string | undefined) => (s ? s.split(" ") : []);
+
+/** Key names; `prefix` lets several deployments share one Redis. */
+export class TokenKeys {
+  constructor(private readonly prefix = "") {}
+  family(familyId: string): string {
+    return `${this.prefix}token:family:{${familyId}}`;
+  }
+  /** Everything up to the `jti`; the tag is the jti's own (the family id for family tokens). */
+  revokedPrefix(tag: string): string {
+    return `${this.prefix}token:revoked:{${tag}}:`;
+  }
+  revoked(jti: string): string {
+    return this.revokedPrefix(jtiTag(jti) ?? jti) + jti;
+  }
+}
+
+/** Pairs of `jti exp` from a script reply, after `offset`. */
+function tokensOf(r: Reply, offset: number): IssuedAccessToken[] {
+  const out: IssuedAccessToken[] = [];
+  for (let i = offset; i + 1 < r.length; i += 2) {
+    out.push({ jti: String(r[i]), expiresAt: Number(r[i + 1]) });
+  }
+  return out;
+}
+
+/** {subject, scopes, resources, created, absolute, issued, idle} from `offset`. */
+function grantOf(clientId: string, r: Reply, offset: number): FamilyGrant {
+  return {
+    clientId,
+    subject: String(r[offset]),
+    scopes: split(r[offset + 1]),
+    resources: split(r[offset + 2]),
+    createdAt: Number(r[offset + 3]),
+    absoluteExpiresAt: Number(r[offset + 4]),
+    issuedAt: Number(r[offset + 5]),
+    idleExpiresAt: Number(r[offset + 6]),
+  };
+}
+
+/** Turns a connection or server failure into the RFC's `temporarily_unavailable`. */
+async function guarded<T>(op: Promise<T>): Promise<T> {
+  try {
+    return await op;
+  } catch (cause) {
+    throw new OAuthError("temporarily_unavailable", "the token store is unavailable", { cause });
+  }
+}
+
+/** A TokenStore on one Redis or a Redis Cluster (any ioredis client). */
+export class RedisTokenStore implements TokenStore {
+  private readonly cmd: ScriptCommands;
+  private readonly keys: TokenKeys;
+
+  constructor(
+    private readonly client: Redis | Cluster,
+    options: { keyPrefix?: string } = {},
+  ) {
+    this.keys = new TokenKeys(options.keyPrefix);
+    client.defineCommand("handoffFamilyCreate", { numberOfKeys: 1, lua: CREATE_FAMILY });
+    client.defineCommand("handoffFamilyRotate", { numberOfKeys: 1, lua: ROTATE });
+    client.defineCommand("handoffFamilyRevoke", { numberOfKeys: 1, lua: REVOKE_FAMILY });
+    client.defineCommand("handoffFamilyInspect", { numberOfKeys: 1, lua: INSPECT });
+    this.cmd = client as unknown as ScriptCommands;
+  }
+
+  async createFamily(familyId: string, f: RefreshFamily): Promise<void> {
+    const fields: Array<string | number> = [
+      "c", f.clientId,
+      "u", f.subject,
+      "s", join(f.scopes),
+      "r", join(f.resources),
+      "t", f.createdAt,
+      "ae", f.absoluteExpiresAt,
+      "it", f.issuedAt,
+      "ie", f.idleExpiresAt,
+      "cur", f.currentHash,
+      "n", 0,
+      "j", f.accessTokens.flatMap((t) => [t.jti, t.expiresAt]).join(" "),
+    ]; // biome-ignore format: field/value pairs
+    await guarded(
+      this.cmd.handoffFamilyCreate(this.keys.family(familyId), f.idleExpiresAt, ...fields),
+    );
+  }
+
+  async rotate(familyId: string, r: Rotation): Promise<RotateOutcome> {
+    const reply = await guarded(
+      this.cmd.handoffFamilyRotate(
+        this.keys.family(familyId),
+        r.presentedHash,
+        r.nextHash,
+        r.clientId,
+        r.now,
+        r.accessToken.jti,
+        r.accessToken.expiresAt,
+        r.idleTtlMs,
+        r.keepRotated,
+        this.keys.revokedPrefix(familyId),
+      ),
+    );
+    const kind = String(reply[0]);
+    switch (kind) {
+      case "unknown":
+      case "expired":
+      case "wrong_client":
+        return { kind };
+      case "reused":
+        return { kind, revoked: tokensOf(reply, 1) };
+      case "rotated":
+        return { kind, family: grantOf(r.clientId, reply, 1) };
+      default:
+        throw new OAuthError("temporarily_unavailable", `unexpected store reply ${kind}`);
+    }
+  }
+
+  async revokeFamily(
+    familyId: string,
+    presentedHash: string,
+    clientId: string | undefined,
+    now: number,
+  ): Promise<RevokeOutcome> {
+    const reply = await guarded(
+      this.cmd.handoffFamilyRevoke(
+        this.keys.family(familyId),
+        presentedHash,
+        clientId ?? "",
+        now,
+        this.keys.revokedPrefix(familyId),
+      ),
+    );
+    const kind = String(reply[0]);
+    if (kind === "revoked") return { kind, revoked: tokensOf(reply, 1) };
+    return { kind: kind === "wrong_client" ? "wrong_client" : "not_found" };
+  }
+
+  async inspect(familyId: string, presentedHash: string, now: number): Promise<FamilyGrant | null> {
+    const r = await guarded(
+      this.cmd.handoffFamilyInspect(this.keys.family(familyId), presentedHash, now),
+    );
+    return r.length === 0 ? null : grantOf(String(r[0]), r, 1);
+  }
+
+  async revokeAccessToken(token: IssuedAccessToken): Promise<void> {
+    const { jti, expiresAt } = token;
+    await guarded(this.client.set(this.keys.revoked(jti), String(expiresAt), "PXAT", expiresAt));
+  }
+
+  async isAccessTokenRevoked(jti: string, now: number): Promise<boolean> {
+    const until = await guarded(this.client.get(this.keys.revoked(jti)));
+    return until !== null && Number(until) > now;
+  }
+
+  async close(): Promise<void> {}
+}

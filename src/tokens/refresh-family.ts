@@ -1,0 +1,161 @@
+/**
+ * A refresh-token family and its transitions, as pure functions.
+ *
+ * A family is everything one device-code redemption grants: the refresh
+ * token in service, the ones it replaced, and the access tokens issued along
+ * the way. The memory token store runs these functions in its critical
+ * section; the Redis store runs the same rules as Lua scripts
+ * (src/store/redis-token-scripts.ts). The token store contract suite
+ * (test/store/token-store-contract.ts) holds both to the same behaviour.
+ */
+
+/** An access token issued in a family: enough to revoke it by `jti` until it expires. */
+export interface IssuedAccessToken {
+  readonly jti: string;
+  /** Epoch milliseconds. */
+  readonly expiresAt: number;
+}
+
+/** What a family grants: everything a refresh or an introspection needs to read. */
+export interface FamilyGrant {
+  readonly clientId: string;
+  readonly subject: string;
+  /** The scopes originally granted; a refresh may narrow the access token, never this. */
+  readonly scopes: readonly string[];
+  /** The resources (RFC 8707) bound at device authorization. */
+  readonly resources: readonly string[];
+  /** Epoch ms: when the family was created. */
+  readonly createdAt: number;
+  /** Epoch ms: the absolute end of the family, whatever the rotations. */
+  readonly absoluteExpiresAt: number;
+  /** Epoch ms: when the current token was issued. */
+  readonly issuedAt: number;
+  /** Epoch ms: when the current token dies unused (idle lifetime, capped by the absolute one). */
+  readonly idleExpiresAt: number;
+}
+
+/** One family as the stores keep it. Scopes and resources never change after creation. */
+export interface RefreshFamily extends FamilyGrant {
+  /** Storage hash of the one refresh token that may be used. */
+  readonly currentHash: string;
+  /**
+   * Storage hashes of the tokens it replaced, oldest first: presenting one is
+   * reuse (OAuth 2.1 §4.3.1). Only the last `keepRotated` are kept, so a
+   * client that refreshes in a loop cannot grow a family without bound.
+   */
+  readonly rotatedHashes: readonly string[];
+  /** Access tokens issued in the family that have not expired yet. */
+  readonly accessTokens: readonly IssuedAccessToken[];
+}
+
+/** A refresh request, already authenticated and minted, ready for the atomic step. */
+export interface Rotation {
+  readonly presentedHash: string;
+  readonly nextHash: string;
+  readonly clientId: string;
+  readonly now: number;
+  readonly accessToken: IssuedAccessToken;
+  readonly idleTtlMs: number;
+  /** How many rotated-out hashes to remember for reuse detection. */
+  readonly keepRotated: number;
+}
+
+export type RotateOutcome =
+  | { readonly kind: "unknown" }
+  | { readonly kind: "expired" }
+  | { readonly kind: "wrong_client" }
+  /** A rotated-out token came back: the family and its live access tokens are revoked. */
+  | { readonly kind: "reused"; readonly revoked: readonly IssuedAccessToken[] }
+  | { readonly kind: "rotated"; readonly family: FamilyGrant };
+
+/** `next: null` means delete the family. */
+export interface Transition<O> {
+  readonly outcome: O;
+  readonly next?: RefreshFamily | null;
+}
+
+/** True when the family's current token can no longer be used at `now`. */
+export function familyExpired(f: RefreshFamily, now: number): boolean {
+  return f.idleExpiresAt <= now || f.absoluteExpiresAt <= now;
+}
+
+const live = (tokens: readonly IssuedAccessToken[], now: number) =>
+  tokens.filter((t) => t.expiresAt > now);
+
+/**
+ * One refresh: the current token is swapped for the next in the same step
+ * that checks it, so of two concurrent refreshes exactly one wins; the other
+ * presents a rotated-out token and revokes the family (OAuth 2.1 §4.3.1).
+ * The client is checked before reuse, so another client cannot kill a family.
+ */
+export function applyRotation(
+  state: RefreshFamily | undefined,
+  r: Rotation,
+): Transition<RotateOutcome> {
+  if (state === undefined) return { outcome: { kind: "unknown" } };
+  if (familyExpired(state, r.now)) return { outcome: { kind: "expired" } };
+  if (state.clientId !== r.clientId) return { outcome: { kind: "wrong_client" } };
+  if (state.currentHash !== r.presentedHash) {
+    if (!state.rotatedHashes.includes(r.presentedHash)) return { outcome: { kind: "unknown" } };
+    return { outcome: { kind: "reused", revoked: live(state.accessTokens, r.now) }, next: null };
+  }
+  const next: RefreshFamily = {
+    ...state,
+    issuedAt: r.now,
+    idleExpiresAt: Math.min(r.now + r.idleTtlMs, state.absoluteExpiresAt),
+    currentHash: r.nextHash,
+    rotatedHashes: [...state.rotatedHashes, r.presentedHash].slice(-r.keepRotated),
+    accessTokens: [...live(state.accessTokens, r.now), r.accessToken],
+  };
+  return { outcome: { kind: "rotated", family: grantOf(next) }, next };
+}
+
+export type RevokeOutcome =
+  | { readonly kind: "not_found" }
+  | { readonly kind: "wrong_client" }
+  | { readonly kind: "revoked"; readonly revoked: readonly IssuedAccessToken[] };
+
+/**
+ * Revocation by any token of the family, current or rotated out (RFC 7009
+ * §2.1: revoking a refresh token also invalidates the access tokens of the
+ * same grant). `clientId` undefined is the service credential: any family.
+ */
+export function applyRevocation(
+  state: RefreshFamily | undefined,
+  presentedHash: string,
+  clientId: string | undefined,
+  now: number,
+): Transition<RevokeOutcome> {
+  if (state === undefined || familyExpired(state, now)) return { outcome: { kind: "not_found" } };
+  if (state.currentHash !== presentedHash && !state.rotatedHashes.includes(presentedHash)) {
+    return { outcome: { kind: "not_found" } };
+  }
+  if (clientId !== undefined && state.clientId !== clientId) {
+    return { outcome: { kind: "wrong_client" } };
+  }
+  return { outcome: { kind: "revoked", revoked: live(state.accessTokens, now) }, next: null };
+}
+
+/** The grant behind a token if that token is the current, unexpired one (introspection). */
+export function inspectFamily(
+  state: RefreshFamily | undefined,
+  presentedHash: string,
+  now: number,
+): FamilyGrant | null {
+  if (state === undefined || familyExpired(state, now)) return null;
+  return state.currentHash === presentedHash ? grantOf(state) : null;
+}
+
+/** The grant part of a family (drops the hashes and access-token ids). */
+export function grantOf(f: RefreshFamily): FamilyGrant {
+  return {
+    clientId: f.clientId,
+    subject: f.subject,
+    scopes: f.scopes,
+    resources: f.resources,
+    createdAt: f.createdAt,
+    absoluteExpiresAt: f.absoluteExpiresAt,
+    issuedAt: f.issuedAt,
+    idleExpiresAt: f.idleExpiresAt,
+  };
+}
