@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { randomBytes } from "node:crypto";
 import { exportJWK } from "jose";
+import { usersAdd } from "../auth/users-command.js";
 import { loadConfig, type Mode } from "../config/load-config.js";
 import { readSettings } from "../config/settings.js";
 import { hashSecret, hashSecretFast } from "../domain/secret-hash.js";
@@ -20,6 +21,9 @@ const USAGE = `usage: handoff <command>
                          print a new private JWK set for HANDOFF_SIGNING_KEYS_FILE
   secrets generate       print a new random client secret and its hash for the clients file
   secrets hash           read a secret on stdin, print its scrypt hash for the clients file
+  users add <name> [--file <path>]
+                         add or update a verification-page user in HANDOFF_USERS_FILE (or --file);
+                         the password is read from stdin (not echoed on a terminal)
 `;
 
 async function run(mode: Mode): Promise<void> {
@@ -79,6 +83,12 @@ async function main(argv: string[]): Promise<void> {
       }
       if (sub === "hash") {
         process.stdout.write(`${hashSecret(await readStdin())}\n`);
+        return;
+      }
+      break;
+    case "users":
+      if (sub === "add") {
+        process.stdout.write(await usersAdd(argv.slice(2), process.env));
         return;
       }
       break;

@@ -16,3 +16,6 @@ export const DEMO_CLIENT: Client = {
  * printed in the dev banner on purpose; `handoff start` has no default.
  */
 export const DEV_SERVICE_TOKEN = "dev-service-token-not-for-production-use";
+
+/** The demo user of the verification page (ARCHITECTURE.md: other tools rely on it). */
+export const DEMO_USER = { username: "demo", password: "demo" } as const;

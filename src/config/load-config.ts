@@ -1,6 +1,7 @@
 /** Turns validated settings into a server configuration, for development or production. */
 import { readFile } from "node:fs/promises";
 import type { Logger } from "pino";
+import { pagesConfig } from "../auth/pages-config.js";
 import type { Client } from "../domain/client.js";
 import type { HandoffConfig } from "../server/handoff-server.js";
 import {
@@ -104,5 +105,6 @@ export async function loadConfig(s: Settings, mode: Mode, logger: Logger): Promi
     clients,
     keys,
     logLevel: s.HANDOFF_LOG_LEVEL,
+    ...(await pagesConfig(s, mode, logger)),
   };
 }

@@ -69,6 +69,25 @@ export const SettingsSchema = z.object({
   HANDOFF_HEADERS_TIMEOUT_MS: int(500, 120_000, 10_000),
   HANDOFF_REQUEST_TIMEOUT_MS: int(1000, 300_000, 30_000),
   HANDOFF_TRUST_PROXY: optionalString,
+  // Verification page sign-in (docs/verification-page.md).
+  HANDOFF_AUTHENTICATOR: z
+    .enum(["local", "trusted-header"], "must be local or trusted-header")
+    .default("local"),
+  HANDOFF_USERS_FILE: optionalString,
+  HANDOFF_TRUSTED_HEADER: z
+    .string()
+    .regex(/^[A-Za-z0-9-]{1,64}$/, "must be a header name")
+    .default("x-forwarded-user"),
+  HANDOFF_TRUSTED_HEADER_PROXIES: optionalString,
+  HANDOFF_SESSION_TTL: int(60, 86_400, 3600),
+  // Guess limits: failures allowed per window before growing delays start (RFC 8628 §5.1).
+  HANDOFF_CODE_LIMIT_PER_ADDRESS: int(1, 100_000, 10),
+  HANDOFF_CODE_LIMIT_PER_SESSION: int(1, 100_000, 5),
+  HANDOFF_CODE_LIMIT_GLOBAL: int(1, 10_000_000, 1000),
+  HANDOFF_SIGNIN_LIMIT_PER_ADDRESS: int(1, 100_000, 10),
+  HANDOFF_SIGNIN_LIMIT_PER_ACCOUNT: int(1, 100_000, 5),
+  HANDOFF_SIGNIN_LIMIT_GLOBAL: int(1, 10_000_000, 1000),
+  HANDOFF_LIMIT_WINDOW: int(60, 86_400, 900),
   HANDOFF_LOG_LEVEL: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
     .default("info"),

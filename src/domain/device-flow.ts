@@ -9,6 +9,7 @@ import {
   type ClientCredentials,
   type ClientRegistry,
   DEVICE_CODE_GRANT,
+  REFRESH_TOKEN_GRANT,
   requireGrant,
 } from "./client.js";
 import type { ApprovedGrant, DeviceAuthorization, DeviceStatus } from "./device-authorization.js";
@@ -20,7 +21,15 @@ import { formatUserCode, mintUserCode, normalizeUserCode } from "./user-code.js"
 
 /** Issues tokens for an approved grant (implemented in src/tokens). */
 export interface TokenIssuer {
-  issue(grant: ApprovedGrant): Promise<TokenSet>;
+  issue(grant: ApprovedGrant, request?: IssueRequest): Promise<TokenSet>;
+}
+
+/** What the token request adds to an approved grant. */
+export interface IssueRequest {
+  /** RFC 8707 §2.2: `resource` values of the token request; may narrow the grant's, never add. */
+  readonly resources?: readonly string[];
+  /** Issue a refresh token too: the client has the refresh_token grant. */
+  readonly refresh?: boolean;
 }
 
 /** RFC 6749 §5.1 success, transport-neutral. */
@@ -164,16 +173,25 @@ export class DeviceFlow {
    * RFC 8628 §3.4–3.5: one poll. Pacing, the state check and, after approval,
    * consumption happen in one atomic store step, so tokens are issued once.
    */
-  async poll(credentials: ClientCredentials, deviceCode: string): Promise<TokenSet> {
+  async poll(
+    credentials: ClientCredentials,
+    deviceCode: string,
+    request: { readonly resources?: readonly string[] } = {},
+  ): Promise<TokenSet> {
     const client = await authenticateClient(this.deps.clients, credentials);
     requireGrant(client, DEVICE_CODE_GRANT);
+    // Malformed resources fail before the code is consumed; narrowing needs the grant.
+    const resources = parseResources(request.resources ?? []);
     const parsed = parseDeviceCode(deviceCode);
     if (!parsed) throw new OAuthError("invalid_grant", "the device code is invalid");
     const now = this.now();
     const outcome = await this.deps.store.poll(parsed.handle, client.id, now, this.pacing);
     switch (outcome.kind) {
       case "issued":
-        return this.deps.tokens.issue(outcome.grant);
+        return this.deps.tokens.issue(outcome.grant, {
+          resources,
+          refresh: client.grantTypes.includes(REFRESH_TOKEN_GRANT),
+        });
       case "pending":
         throw new OAuthError("authorization_pending", "the request has not been decided yet", {
           interval: outcome.interval,

@@ -5,11 +5,14 @@ import type { Logger } from "pino";
 import type { DeviceFlow } from "../domain/device-flow.js";
 import { isOAuthError, OAuthError } from "../domain/oauth-error.js";
 import type { KeyRing } from "../tokens/signing-keys.js";
+import type { TokenLifecycle } from "../tokens/token-lifecycle.js";
 import { deviceAuthorizationEndpoint } from "./device-authorization-endpoint.js";
 import { FormParams } from "./form-params.js";
 import { healthEndpoints } from "./health-endpoints.js";
+import { introspectionEndpoint } from "./introspection-endpoint.js";
 import { metadataEndpoints } from "./metadata-endpoint.js";
 import { sendOAuthError } from "./oauth-reply.js";
+import { revocationEndpoint } from "./revocation-endpoint.js";
 import { tokenEndpoint } from "./token-endpoint.js";
 
 declare module "fastify" {
@@ -21,6 +24,8 @@ declare module "fastify" {
 export interface HttpAppOptions {
   readonly flow: DeviceFlow;
   readonly keys: KeyRing;
+  /** Refresh, revocation, introspection and the published JWKS. */
+  readonly tokens: TokenLifecycle;
   readonly issuer: string;
   readonly scopesSupported: readonly string[];
   readonly ping: () => Promise<void>;
@@ -119,8 +124,12 @@ export async function createHttpApp(o: HttpAppOptions): Promise<FastifyInstance>
 
   const prefix = new URL(o.issuer).pathname.replace(/\/$/, "");
   deviceAuthorizationEndpoint(app, o.flow, prefix);
-  tokenEndpoint(app, o.flow, prefix);
-  metadataEndpoints(app, { issuer: o.issuer, scopesSupported: o.scopesSupported }, o.keys);
+  tokenEndpoint(app, o.flow, o.tokens, prefix);
+  revocationEndpoint(app, o.tokens, prefix);
+  introspectionEndpoint(app, o.tokens, prefix);
+  metadataEndpoints(app, { issuer: o.issuer, scopesSupported: o.scopesSupported }, () =>
+    o.tokens.jwks(),
+  );
   healthEndpoints(app, o.ping, o.readyTimeoutMs);
   await app.ready();
   return app;

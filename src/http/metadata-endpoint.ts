@@ -1,7 +1,9 @@
 /** RFC 8414 authorization server metadata and the JWKS it points to. */
 import type { FastifyInstance } from "fastify";
-import type { KeyRing } from "../tokens/signing-keys.js";
+import type { JWK } from "jose";
 import { DEVICE_AUTHORIZATION_PATH } from "./device-authorization-endpoint.js";
+import { INTROSPECTION_AUTH_METHODS, INTROSPECTION_PATH } from "./introspection-endpoint.js";
+import { REVOCATION_AUTH_METHODS, REVOCATION_PATH } from "./revocation-endpoint.js";
 import { SUPPORTED_GRANTS, TOKEN_PATH } from "./token-endpoint.js";
 
 export const JWKS_PATH = "/.well-known/jwks.json";
@@ -26,14 +28,25 @@ export function buildMetadata(o: MetadataOptions): Record<string, unknown> {
     response_types_supported: [],
     token_endpoint_auth_methods_supported: ["none", "client_secret_basic", "client_secret_post"],
     scopes_supported: [...o.scopesSupported],
+    // M2: RFC 7009 and RFC 7662 endpoints with their client authentication methods.
+    revocation_endpoint: o.issuer + REVOCATION_PATH,
+    revocation_endpoint_auth_methods_supported: [...REVOCATION_AUTH_METHODS],
+    introspection_endpoint: o.issuer + INTROSPECTION_PATH,
+    introspection_endpoint_auth_methods_supported: [...INTROSPECTION_AUTH_METHODS],
   };
 }
 
 /**
  * M1 (RFC 8414 §3): the document lives at /.well-known/oauth-authorization-server
- * with the issuer's path, if any, appended after it.
+ * with the issuer's path, if any, appended after it. `jwks` is asked on each
+ * request: the key set changes on rotation, and retired keys drop out once
+ * their tokens have expired.
  */
-export function metadataEndpoints(app: FastifyInstance, o: MetadataOptions, keys: KeyRing): void {
+export function metadataEndpoints(
+  app: FastifyInstance,
+  o: MetadataOptions,
+  jwks: () => { keys: JWK[] },
+): void {
   const issuerPath = new URL(o.issuer).pathname.replace(/\/$/, "");
   const metadata = JSON.stringify(buildMetadata(o));
   app.get(`/.well-known/oauth-authorization-server${issuerPath}`, async (_request, reply) =>
@@ -43,7 +56,7 @@ export function metadataEndpoints(app: FastifyInstance, o: MetadataOptions, keys
     reply
       .header("cache-control", "public, max-age=300")
       .type("application/jwk-set+json")
-      .send(keys.jwks),
+      .send(jwks()),
   );
   app.get(issuerPath + AUTHORIZE_PATH, async (_request, reply) =>
     reply.code(400).send({

@@ -1,8 +1,10 @@
-/** POST /oauth/token (RFC 6749 §3.2, RFC 8628 §3.4): the device-code grant. */
+/** POST /oauth/token (RFC 6749 §3.2): the device-code grant (RFC 8628 §3.4) and refresh (RFC 6749 §6). */
 import type { FastifyInstance } from "fastify";
-import { DEVICE_CODE_GRANT } from "../domain/client.js";
-import type { DeviceFlow } from "../domain/device-flow.js";
+import { DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT } from "../domain/client.js";
+import type { DeviceFlow, TokenSet } from "../domain/device-flow.js";
 import { OAuthError } from "../domain/oauth-error.js";
+import { parseScope } from "../domain/scope.js";
+import type { TokenLifecycle } from "../tokens/token-lifecycle.js";
 import { readClientCredentials } from "./client-credentials.js";
 import { noStore } from "./oauth-reply.js";
 import { formOf, postOnly } from "./oauth-route.js";
@@ -10,17 +12,35 @@ import { formOf, postOnly } from "./oauth-route.js";
 export const TOKEN_PATH = "/oauth/token";
 
 /** Grant types this endpoint serves; the metadata advertises exactly these. */
-export const SUPPORTED_GRANTS = [DEVICE_CODE_GRANT] as const;
+export const SUPPORTED_GRANTS = [DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT] as const;
 
-export function tokenEndpoint(app: FastifyInstance, flow: DeviceFlow, prefix: string): void {
+export function tokenEndpoint(
+  app: FastifyInstance,
+  flow: DeviceFlow,
+  lifecycle: TokenLifecycle,
+  prefix: string,
+): void {
   postOnly(app, prefix + TOKEN_PATH, async (request, reply) => {
     const form = formOf(request);
     const grantType = form.require("grant_type");
     const credentials = readClientCredentials(request.headers.authorization, form);
-    if (grantType !== DEVICE_CODE_GRANT) {
+    // RFC 8707 §2: `resource` may repeat; it narrows the audience of this access token.
+    const resources = form.getAll("resource");
+    let tokens: TokenSet;
+    if (grantType === DEVICE_CODE_GRANT) {
+      tokens = await flow.poll(credentials, form.require("device_code"), { resources });
+    } else if (grantType === REFRESH_TOKEN_GRANT) {
+      const scope = form.get("scope");
+      tokens = await lifecycle.refresh({
+        credentials,
+        refreshToken: form.require("refresh_token"),
+        ...(scope === undefined ? {} : { scopes: parseScope(scope) }),
+        resources,
+      });
+    } else {
       throw new OAuthError("unsupported_grant_type", "the grant type is not supported");
     }
-    const tokens = await flow.poll(credentials, form.require("device_code"));
+    // RFC 6749 §5.1; `scope` always, so clients need not remember what they asked for.
     return noStore(reply).send({
       access_token: tokens.accessToken,
       token_type: tokens.tokenType,

@@ -2,7 +2,7 @@
 import http from "node:http";
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
-import { createContextValues } from "@connectrpc/connect";
+import { type ConnectRouter, createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type pino from "pino";
 import { StaticClientRegistry } from "../config/clients-file.js";
@@ -10,12 +10,18 @@ import type { Client } from "../domain/client.js";
 import { DeviceFlow } from "../domain/device-flow.js";
 import { createHttpApp } from "../http/http-app.js";
 import { deviceAuthService, peerAddressKey } from "../rpc/device-auth-service.js";
+import { tokenService } from "../rpc/token-service.js";
 import type { DeviceStore } from "../store/device-store.js";
 import { MemoryDeviceStore } from "../store/memory-device-store.js";
+import { MemoryTokenStore } from "../store/memory-token-store.js";
 import { connectRedis, type RedisTarget } from "../store/redis-connection.js";
 import { RedisDeviceStore } from "../store/redis-device-store.js";
+import { RedisTokenStore } from "../store/redis-token-store.js";
+import type { TokenStore } from "../store/token-store.js";
 import { AccessTokenIssuer } from "../tokens/access-token.js";
+import { SigningKeyFile } from "../tokens/signing-key-file.js";
 import type { KeyRing } from "../tokens/signing-keys.js";
+import { DEFAULT_KEEP_ROTATED, TokenLifecycle } from "../tokens/token-lifecycle.js";
 import { createLogger } from "./logger.js";
 import { createProtocolSniffer, type SniffTargets } from "./protocol-sniffer.js";
 
@@ -44,6 +50,16 @@ export interface HandoffConfig {
   readonly redisTimeoutMs: number;
   readonly clients: readonly Client[];
   readonly keys: KeyRing;
+  /** The private JWK set file behind `keys`: reloaded on SIGHUP and when it changes. */
+  readonly signingKeysFile?: string;
+  /** How often to check signingKeysFile for changes, in ms; 0: on SIGHUP only. Default 30 s. */
+  readonly signingKeysWatchMs?: number;
+  /** Seconds a refresh token lives unused. Default 14 days. */
+  readonly refreshTokenIdleTtl?: number;
+  /** Seconds a refresh-token family lives at most, however often rotated. Default 30 days. */
+  readonly refreshTokenTtl?: number;
+  /** Rotated-out refresh tokens a family remembers for reuse detection. Default 1000. */
+  readonly refreshReuseWindow?: number;
   readonly logLevel: string;
   readonly logDestination?: pino.DestinationStream;
 }
@@ -54,6 +70,10 @@ export interface RunningHandoff {
   readonly issuer: string;
   readonly flow: DeviceFlow;
   readonly store: DeviceStore;
+  /** Refresh, revocation and introspection (the same object the endpoints call). */
+  readonly tokens: TokenLifecycle;
+  /** Re-reads signingKeysFile now (what SIGHUP does); false if it could not. */
+  reloadSigningKeys(): Promise<boolean>;
   readonly logger: pino.Logger;
   close(graceMs?: number): Promise<void>;
 }
@@ -75,19 +95,40 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
   const port = (sniffer.server.address() as AddressInfo).port;
   const issuer = c.issuer ?? `http://localhost:${port}`;
 
-  const store: DeviceStore = c.redis
-    ? new RedisDeviceStore(connectRedis(c.redis, c.redisTimeoutMs, logger), {
-        keyPrefix: c.redisKeyPrefix,
-      })
+  const redis = c.redis ? connectRedis(c.redis, c.redisTimeoutMs, logger) : undefined;
+  const store: DeviceStore = redis
+    ? new RedisDeviceStore(redis, { keyPrefix: c.redisKeyPrefix })
     : new MemoryDeviceStore();
-  const flow = new DeviceFlow({
-    clients: new StaticClientRegistry(c.clients),
-    store,
-    tokens: new AccessTokenIssuer(c.keys, {
+  const tokenStore: TokenStore = redis
+    ? new RedisTokenStore(redis, { keyPrefix: c.redisKeyPrefix })
+    : new MemoryTokenStore();
+  const clients = new StaticClientRegistry(c.clients);
+  const tokens = new TokenLifecycle({
+    clients,
+    store: tokenStore,
+    accessTokens: new AccessTokenIssuer(c.keys, {
       issuer,
       ttlSeconds: c.accessTokenTtl,
       defaultAudience: c.defaultAudience ?? issuer,
     }),
+    options: {
+      refreshIdleTtl: c.refreshTokenIdleTtl ?? 14 * 86_400,
+      refreshAbsoluteTtl: c.refreshTokenTtl ?? 30 * 86_400,
+      keepRotated: c.refreshReuseWindow ?? DEFAULT_KEEP_ROTATED,
+      serviceToken: c.serviceToken,
+    },
+  });
+  // Key rotation without restart: SIGHUP, or a change to the file.
+  const keyFile = c.signingKeysFile
+    ? new SigningKeyFile(c.signingKeysFile, c.keys, logger)
+    : undefined;
+  keyFile?.watch(c.signingKeysWatchMs ?? 30_000);
+  const onSighup = () => void keyFile?.reload();
+  if (keyFile) process.on("SIGHUP", onSighup);
+  const flow = new DeviceFlow({
+    clients,
+    store,
+    tokens,
     options: {
       verificationUri: c.verificationUri ?? `${issuer}/device`,
       expiresIn: c.deviceCodeTtl,
@@ -96,13 +137,19 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
     },
   });
 
-  const routes = deviceAuthService(flow, { serviceToken: c.serviceToken });
+  const deviceRoutes = deviceAuthService(flow, { serviceToken: c.serviceToken });
+  const tokenRoutes = tokenService(tokens);
+  const routes = (router: ConnectRouter) => {
+    deviceRoutes(router);
+    tokenRoutes(router);
+  };
   const contextValues = (req: http.IncomingMessage | http2.Http2ServerRequest) =>
     createContextValues().set(peerAddressKey, req.socket?.remoteAddress ?? "");
 
   const app = await createHttpApp({
     flow,
     keys: c.keys,
+    tokens,
     issuer,
     scopesSupported: [...new Set(c.clients.flatMap((cl) => cl.scopes))].sort(),
     ping: () => store.ping(),
@@ -155,6 +202,8 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
     issuer,
     flow,
     store,
+    tokens,
+    reloadSigningKeys: async () => (keyFile ? keyFile.reload() : false),
     logger,
     /**
      * Stops accepting, lets requests in flight finish for up to `graceMs`,
@@ -171,6 +220,9 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
       }, graceMs);
       await Promise.all([stopped, appClosed]);
       clearTimeout(timer);
+      keyFile?.close();
+      process.off("SIGHUP", onSighup);
+      await tokenStore.close();
       await store.close();
     },
   };

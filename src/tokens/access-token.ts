@@ -1,9 +1,10 @@
-/** RFC 9068 JWT access tokens. */
-import { randomBytes } from "node:crypto";
-import { SignJWT } from "jose";
+/** RFC 9068 JWT access tokens: signing with the key ring's current key, verifying for introspection. */
+import { type JWK, type JWTHeaderParameters, jwtVerify, SignJWT } from "jose";
 import type { ApprovedGrant } from "../domain/device-authorization.js";
-import type { TokenIssuer, TokenSet } from "../domain/device-flow.js";
-import type { KeyRing } from "./signing-keys.js";
+import type { IssueRequest, TokenIssuer, TokenSet } from "../domain/device-flow.js";
+import { narrowResources } from "./grant-narrowing.js";
+import { mintJti } from "./refresh-token.js";
+import { type KeyRing, SIGNING_ALGORITHMS } from "./signing-keys.js";
 
 export interface AccessTokenOptions {
   readonly issuer: string;
@@ -12,7 +13,31 @@ export interface AccessTokenOptions {
   readonly defaultAudience: string;
 }
 
-/** Signs access tokens with the key ring's current key. */
+/** What goes into one access token. */
+export interface AccessTokenInput {
+  readonly clientId: string;
+  readonly subject: string;
+  readonly scopes: readonly string[];
+  /** RFC 8707 resources; empty means the default audience. */
+  readonly resources: readonly string[];
+  readonly jti: string;
+  /** Epoch ms. */
+  readonly issuedAt: number;
+}
+
+/** The verified claims of one of our access tokens (`aud` always as a list). */
+export interface AccessTokenClaims {
+  readonly iss: string;
+  readonly sub: string;
+  readonly aud: readonly string[];
+  readonly client_id: string;
+  readonly scope: string;
+  readonly iat: number;
+  readonly exp: number;
+  readonly jti: string;
+}
+
+/** Signs and verifies access tokens with a key ring. */
 export class AccessTokenIssuer implements TokenIssuer {
   constructor(
     private readonly keys: KeyRing,
@@ -20,25 +45,98 @@ export class AccessTokenIssuer implements TokenIssuer {
     private readonly clock: () => number = Date.now,
   ) {}
 
+  /** The JWKS verifiers need at `now` (a retired key until its last token has expired). */
+  publishedJwks(now: number): { keys: JWK[] } {
+    return this.keys.publishedJwks(now, this.options.ttlSeconds * 1000);
+  }
+
+  /** The `iss` of every token. */
+  get issuer(): string {
+    return this.options.issuer;
+  }
+
+  /** The `aud` for a set of resources: them, or the default audience (RFC 9068 §3). */
+  audienceFor(resources: readonly string[]): string[] {
+    return resources.length === 0 ? [this.options.defaultAudience] : [...resources];
+  }
+
+  /** Seconds an access token lives. */
+  get ttlSeconds(): number {
+    return this.options.ttlSeconds;
+  }
+
+  /** An access token alone (no refresh token): the grant's resources, narrowed as asked. */
+  async issue(grant: ApprovedGrant, request: IssueRequest = {}): Promise<TokenSet> {
+    const resources = narrowResources(request.resources ?? [], grant.resources);
+    const accessToken = await this.sign({
+      ...grant,
+      resources,
+      jti: mintJti(),
+      issuedAt: this.clock(),
+    });
+    return {
+      accessToken,
+      tokenType: "Bearer",
+      expiresIn: this.options.ttlSeconds,
+      scope: grant.scopes.join(" "),
+    };
+  }
+
   /**
-   * J1/J2: `typ: at+jwt`, a `kid` found in the JWKS, and the claims
-   * iss, exp, aud, sub, client_id, iat, jti, scope. `aud` is the bound
-   * resource(s) (RFC 8707 §2.2) or the default audience.
+   * J1/J2: `typ: at+jwt`, a `kid` found in the JWKS, and the claims iss, exp,
+   * aud, sub, client_id, iat, jti, scope. `aud` is the resource(s) (RFC 8707
+   * §2.2) or the default audience.
    */
-  async issue(grant: ApprovedGrant): Promise<TokenSet> {
+  async sign(t: AccessTokenInput): Promise<string> {
     const key = this.keys.current;
-    const iat = Math.floor(this.clock() / 1000);
-    const scope = grant.scopes.join(" ");
-    const aud = grant.resources.length === 0 ? this.options.defaultAudience : [...grant.resources];
-    const accessToken = await new SignJWT({ client_id: grant.clientId, scope })
+    const iat = Math.floor(t.issuedAt / 1000);
+    // A single audience as a string: some resource servers compare `aud` to a string.
+    const aud = t.resources.length === 0 ? this.options.defaultAudience : [...t.resources];
+    return new SignJWT({ client_id: t.clientId, scope: t.scopes.join(" ") })
       .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: "at+jwt" })
       .setIssuer(this.options.issuer)
-      .setSubject(grant.subject)
+      .setSubject(t.subject)
       .setAudience(aud)
       .setIssuedAt(iat)
       .setExpirationTime(iat + this.options.ttlSeconds)
-      .setJti(randomBytes(16).toString("base64url"))
+      .setJti(t.jti)
       .sign(key.privateKey);
-    return { accessToken, tokenType: "Bearer", expiresIn: this.options.ttlSeconds, scope };
+  }
+
+  /**
+   * The claims of a token this server signed with a key it still publishes,
+   * for this issuer, not expired at `now`; null for anything else (RFC 7662
+   * §2.2: the caller learns only "inactive").
+   */
+  async verify(token: string, now: number): Promise<AccessTokenClaims | null> {
+    const maxLifeMs = this.options.ttlSeconds * 1000;
+    const published = this.keys.published(now, maxLifeMs);
+    const keyFor = (header: JWTHeaderParameters) => {
+      const key = published.find((k) => k.kid === header.kid && k.alg === header.alg);
+      if (key === undefined) throw new Error("unknown kid");
+      return key.publicKey;
+    };
+    try {
+      const { payload: p } = await jwtVerify(token, keyFor, {
+        issuer: this.options.issuer,
+        typ: "at+jwt",
+        algorithms: [...SIGNING_ALGORITHMS],
+        currentDate: new Date(now),
+        requiredClaims: ["sub", "aud", "iat", "exp", "jti"],
+      });
+      if (typeof p.client_id !== "string" || typeof p.scope !== "string") return null;
+      return {
+        iss: p.iss ?? "",
+        sub: p.sub ?? "",
+        aud: typeof p.aud === "string" ? [p.aud] : (p.aud ?? []),
+        client_id: p.client_id,
+        scope: p.scope,
+        iat: p.iat ?? 0,
+        exp: p.exp ?? 0,
+        jti: p.jti ?? "",
+      };
+    } catch {
+      return null;
+    }
   }
 }

@@ -1,0 +1,116 @@
+/**
+ * Limits on guessing at the verification page (RFC 8628 §5.1): wrong user
+ * codes per source address, per session and globally; failed sign-ins per
+ * source address, per account and globally. The counters live in the store,
+ * so every instance shares them. docs/verification-page.md works out the odds.
+ */
+import { createHash } from "node:crypto";
+import { isIPv6 } from "node:net";
+import type {
+  AttemptCounter,
+  AttemptPolicy,
+  AttemptSlot,
+  AttemptVerdict,
+} from "../store/attempt-counter.js";
+
+/** Failures allowed per window before delays start, per counter; and the window. */
+export interface AttemptLimits {
+  readonly codePerAddress: number;
+  readonly codePerSession: number;
+  readonly codeGlobal: number;
+  readonly signInPerAddress: number;
+  readonly signInPerAccount: number;
+  readonly signInGlobal: number;
+  /** Seconds; a counter is forgotten this long after its first failure. */
+  readonly windowSeconds: number;
+}
+
+/** The defaults (README table: HANDOFF_*_LIMIT_* settings). */
+export const DEFAULT_ATTEMPT_LIMITS: AttemptLimits = {
+  codePerAddress: 10,
+  codePerSession: 5,
+  codeGlobal: 1000,
+  signInPerAddress: 10,
+  signInPerAccount: 5,
+  signInGlobal: 1000,
+  windowSeconds: 900,
+};
+
+/** Delays per source and per session/account: 2 s, doubling, at most 5 minutes. */
+const LOCAL_DELAY = { baseDelayMs: 2_000, maxDelayMs: 300_000 };
+/**
+ * Delays for the global counters: 1 s, doubling, at most 1 minute. Shorter,
+ * because a global delay also holds back every honest person.
+ */
+const GLOBAL_DELAY = { baseDelayMs: 1_000, maxDelayMs: 60_000 };
+
+/**
+ * The part of an address that one party controls: an IPv4 address, or an
+ * IPv6 /64 (one customer's subnet; counting single IPv6 addresses would give
+ * a guesser 2^64 fresh counters).
+ */
+export function addressKey(ip: string): string {
+  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (v4?.[1]) return v4[1];
+  if (!isIPv6(ip)) return ip;
+  const [head = "", tail = ""] = ip.split("::");
+  const h = head === "" ? [] : head.split(":");
+  const t = tail === "" ? [] : tail.split(":");
+  const groups = ip.includes("::") ? [...h, ...Array(8 - h.length - t.length).fill("0"), ...t] : h;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.toLowerCase().replace(/^0+(?=.)/, ""))
+    .join(":")}::/64`;
+}
+
+const digest = (s: string) => createHash("sha256").update(s).digest("base64url").slice(0, 22);
+
+/** Builds the counters for each kind of attempt and charges them in the store. */
+export class AttemptLimiter {
+  private readonly local: (free: number) => AttemptPolicy;
+  private readonly global: (free: number) => AttemptPolicy;
+
+  constructor(
+    private readonly counter: AttemptCounter,
+    readonly limits: AttemptLimits,
+    private readonly keyPrefix = "",
+    private readonly clock: () => number = Date.now,
+  ) {
+    const windowMs = limits.windowSeconds * 1000;
+    this.local = (free) => ({ free, windowMs, ...LOCAL_DELAY });
+    this.global = (free) => ({ free, windowMs, ...GLOBAL_DELAY });
+  }
+
+  /** Counters for entering a user code. `sessionKey` is already a hash of the session id. */
+  codeSlots(ip: string, sessionKey: string): AttemptSlot[] {
+    const k = `${this.keyPrefix}ratelimit:{code}:`;
+    return [
+      { key: `${k}ip:${addressKey(ip)}`, policy: this.local(this.limits.codePerAddress) },
+      { key: `${k}session:${sessionKey}`, policy: this.local(this.limits.codePerSession) },
+      { key: `${k}global`, policy: this.global(this.limits.codeGlobal) },
+    ];
+  }
+
+  /** Counters for a sign-in; the account is keyed by a hash of its lower-cased name. */
+  signInSlots(ip: string, username: string): AttemptSlot[] {
+    const k = `${this.keyPrefix}ratelimit:{signin}:`;
+    return [
+      { key: `${k}ip:${addressKey(ip)}`, policy: this.local(this.limits.signInPerAddress) },
+      {
+        key: `${k}user:${digest(username.toLowerCase())}`,
+        policy: this.local(this.limits.signInPerAccount),
+      },
+      { key: `${k}global`, policy: this.global(this.limits.signInGlobal) },
+    ];
+  }
+
+  /** Charges an attempt, or refuses it while a delay runs. */
+  attempt(slots: readonly AttemptSlot[]): Promise<AttemptVerdict> {
+    return this.counter.attempt(slots, this.clock());
+  }
+
+  /** Refunds an attempt that succeeded (the code existed, the password was right). */
+  forgive(slots: readonly AttemptSlot[]): Promise<void> {
+    return this.counter.forgive(slots, this.clock());
+  }
+}

@@ -1,0 +1,59 @@
+/** Verification-page settings (HANDOFF_AUTHENTICATOR and friends) turned into server configuration. */
+import type { Logger } from "pino";
+import { DEMO_USER } from "../config/dev-seed.js";
+import type { Settings } from "../config/settings.js";
+import type { PagesConfig } from "../pages/verification-setup.js";
+import type { AuthenticatorConfig } from "./authenticator-config.js";
+import { hashPassword } from "./password.js";
+import { proxyList } from "./trusted-header-authenticator.js";
+import { loadUsersFile } from "./users-file.js";
+
+/**
+ * Development seeds the user `demo` (password `demo`) unless the users file
+ * already has one; production seeds nothing. Production with no users at all
+ * still starts, with a warning: an internal service may approve over RPC.
+ */
+export async function pagesConfig(s: Settings, mode: string, logger: Logger): Promise<PagesConfig> {
+  let authenticator: AuthenticatorConfig;
+  if (s.HANDOFF_AUTHENTICATOR === "trusted-header") {
+    if (!s.HANDOFF_TRUSTED_HEADER_PROXIES) {
+      throw new Error(
+        "HANDOFF_TRUSTED_HEADER_PROXIES: required with HANDOFF_AUTHENTICATOR=trusted-header (the proxy addresses or CIDR ranges allowed to set the header)",
+      );
+    }
+    const proxies = s.HANDOFF_TRUSTED_HEADER_PROXIES.split(",").map((p) => p.trim());
+    try {
+      proxyList(proxies);
+    } catch (e) {
+      throw new Error(`HANDOFF_TRUSTED_HEADER_PROXIES: ${(e as Error).message}`);
+    }
+    authenticator = { kind: "trusted-header", header: s.HANDOFF_TRUSTED_HEADER, proxies };
+  } else {
+    const users = s.HANDOFF_USERS_FILE ? await loadUsersFile(s.HANDOFF_USERS_FILE) : [];
+    if (mode === "development" && !users.some((u) => u.username === DEMO_USER.username)) {
+      users.unshift({
+        username: DEMO_USER.username,
+        passwordHash: await hashPassword(DEMO_USER.password),
+      });
+    }
+    if (users.length === 0) {
+      logger.warn(
+        "no users can sign in to the verification page (set HANDOFF_USERS_FILE; add users with `handoff users add`)",
+      );
+    }
+    authenticator = { kind: "local", users };
+  }
+  return {
+    authenticator,
+    sessionTtl: s.HANDOFF_SESSION_TTL,
+    attemptLimits: {
+      codePerAddress: s.HANDOFF_CODE_LIMIT_PER_ADDRESS,
+      codePerSession: s.HANDOFF_CODE_LIMIT_PER_SESSION,
+      codeGlobal: s.HANDOFF_CODE_LIMIT_GLOBAL,
+      signInPerAddress: s.HANDOFF_SIGNIN_LIMIT_PER_ADDRESS,
+      signInPerAccount: s.HANDOFF_SIGNIN_LIMIT_PER_ACCOUNT,
+      signInGlobal: s.HANDOFF_SIGNIN_LIMIT_GLOBAL,
+      windowSeconds: s.HANDOFF_LIMIT_WINDOW,
+    },
+  };
+}

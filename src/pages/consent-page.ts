@@ -1,0 +1,77 @@
+/**
+ * The consent screen (RFC 8628 §5.4): who is asking, for what, from where,
+ * the code to compare, and a plain warning against remote phishing, where an
+ * attacker starts a flow and talks someone else into approving it.
+ */
+import type { DeviceAuthorizationView } from "../domain/device-flow.js";
+import { html } from "./html.js";
+import { layout } from "./page-layout.js";
+import { scopeWords } from "./scope-words.js";
+import { timeAgo, timeUntil } from "./time-words.js";
+
+export interface ConsentPage {
+  readonly base: string;
+  readonly subject: string;
+  readonly csrfToken: string;
+  readonly request: DeviceAuthorizationView;
+  /** The address the person's browser comes from, to tell them whether the device is on the same network. */
+  readonly viewerIp: string;
+  readonly now: Date;
+}
+
+export function consentPage(p: ConsentPage): string {
+  const r = p.request;
+  const scopes =
+    r.scopes.length === 0
+      ? html`<li><span class="what">Confirm it is you (no access to your data)</span></li>`
+      : r.scopes.map(
+          (s) => html`<li><span class="what">${scopeWords(s)}</span><code>${s}</code></li>`,
+        );
+  const resources =
+    r.resources.length === 0
+      ? ""
+      : html`<h2>Only for</h2>
+<ul class="scopes">${r.resources.map((u) => html`<li><span class="what mono">${u}</span></li>`)}</ul>`;
+  const sameNetwork =
+    r.ipAddress === p.viewerIp ? html`<span class="tag">same as yours</span>` : "";
+  const body = html`
+<p class="eyebrow">Device sign-in request</p>
+<h1>Allow ${r.clientName} to access your account?</h1>
+<div class="compare">
+  <small>Code on your device</small>
+  <span class="code" id="user-code">${r.userCode}</span>
+  <small>It must match exactly.</small>
+</div>
+<h2>${r.clientName} will be able to</h2>
+<ul class="scopes">${scopes}</ul>
+${resources}
+<h2>Request details</h2>
+<dl class="details">
+  <dt>Requested</dt><dd><time datetime="${r.createdAt.toISOString()}">${timeAgo(r.createdAt, p.now)}</time></dd>
+  <dt>IP address</dt><dd class="mono">${r.ipAddress}${sameNetwork}</dd>
+  <dt>Device</dt><dd class="mono">${r.userAgent === "" ? "not given" : r.userAgent.slice(0, 200)}</dd>
+  <dt>Application</dt><dd>${r.clientName} <span class="tag">${r.clientId}</span></dd>
+  <dt>Expires</dt><dd>${timeUntil(r.expiresAt, p.now)}</dd>
+</dl>
+<div class="warning" role="note">
+  <strong>Only continue if you started this yourself.</strong>
+  Approve only if you just asked to sign in on a device or terminal of your own and the code matches.
+  If someone sent you this link or code, or asked you to enter it, choose Deny: they may be trying to get into your account.
+</div>
+<form method="post" action="${p.base}/decision">
+  <input type="hidden" name="_csrf" value="${p.csrfToken}">
+  <input type="hidden" name="user_code" value="${r.userCode}">
+  <div class="actions">
+    <button type="submit" name="decision" value="deny" class="secondary">Deny</button>
+    <button type="submit" name="decision" value="approve" class="primary">Approve</button>
+  </div>
+</form>`;
+  return layout(
+    {
+      title: `Allow ${r.clientName}?`,
+      base: p.base,
+      signedIn: { subject: p.subject, csrfToken: p.csrfToken },
+    },
+    body,
+  );
+}

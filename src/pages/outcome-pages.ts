@@ -1,0 +1,62 @@
+/** Result pages: approved, denied, and every way a code or request can fail, in words. */
+import { html } from "./html.js";
+import { layout } from "./page-layout.js";
+
+export interface OutcomePage {
+  readonly base: string;
+  readonly title: string;
+  readonly message: string;
+  readonly tone: "good" | "bad" | "info";
+  /** A link back to code entry, labelled. */
+  readonly again?: string;
+}
+
+const ICON = { good: "✓", bad: "✕", info: "!" } as const;
+
+/** A centred result with an icon, a heading, a sentence and an optional way back. */
+export function outcomePage(p: OutcomePage): string {
+  const body = html`
+<div class="outcome">
+  <div class="icon ${p.tone}" aria-hidden="true">${ICON[p.tone]}</div>
+  <h1>${p.title}</h1>
+  <p class="lead">${p.message}</p>
+  ${p.again ? html`<a class="button secondary" href="${p.base}">${p.again}</a>` : ""}
+</div>`;
+  return layout({ title: p.title, base: p.base }, body);
+}
+
+export const approvedPage = (base: string, clientName: string) =>
+  outcomePage({
+    base,
+    tone: "good",
+    title: "Device connected",
+    message: `${clientName} can now use your account. Return to your device or terminal: it will continue on its own. You can close this page.`,
+  });
+
+export const deniedPage = (base: string, clientName: string) =>
+  outcomePage({
+    base,
+    tone: "bad",
+    title: "Request denied",
+    message: `${clientName} was not given access. Return to your device or terminal; you can close this page.`,
+  });
+
+export const expiredPage = (base: string) =>
+  outcomePage({
+    base,
+    tone: "info",
+    title: "This code has expired",
+    message:
+      "The request is no longer waiting for an answer. Start again on your device to get a new code.",
+    again: "Enter a new code",
+  });
+
+export const alreadyDecidedPage = (base: string) =>
+  outcomePage({
+    base,
+    tone: "info",
+    title: "Already answered",
+    message:
+      "This request has already been approved or denied, so there is nothing left to do. If that wasn't you, start again on your device.",
+    again: "Enter another code",
+  });

@@ -1,0 +1,262 @@
+/**
+ * The verification pages (RFC 8628 §3.3): code entry at `verification_uri`,
+ * sign-in through the configured authenticator, the consent screen and the
+ * results. Approve and Deny call `DeviceFlow.decide`, the domain operation
+ * behind the Approve RPC; no flow rule is repeated here.
+ */
+import fastifyCookie from "@fastify/cookie";
+import fastifyCsrf from "@fastify/csrf-protection";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { AttemptLimiter } from "../auth/attempt-limits.js";
+import type { Authenticator, SignInContext } from "../auth/authenticator.js";
+import { tooManyMessage } from "../auth/local-authenticator.js";
+import type { Sessions, SignedIn } from "../auth/sessions.js";
+import type { DeviceAuthorizationView, DeviceFlow } from "../domain/device-flow.js";
+import { isOAuthError, OAuthError } from "../domain/oauth-error.js";
+import { formatUserCode, normalizeUserCode } from "../domain/user-code.js";
+import { formOf } from "../http/oauth-route.js";
+import { codeEntryPage } from "./code-entry-page.js";
+import { consentPage } from "./consent-page.js";
+import {
+  alreadyDecidedPage,
+  approvedPage,
+  deniedPage,
+  expiredPage,
+  outcomePage,
+} from "./outcome-pages.js";
+import { pageErrors } from "./page-errors.js";
+import { signInPage } from "./sign-in-page.js";
+import { staticAssets } from "./static-assets.js";
+import { pageSecurityHeaders, sendHtml } from "./web-headers.js";
+
+export interface VerificationPagesOptions {
+  readonly flow: DeviceFlow;
+  readonly authenticator: Authenticator;
+  readonly sessions: Sessions;
+  readonly limiter: AttemptLimiter;
+  /** The pages' path, e.g. `/device` (the issuer's path, if any, in front). */
+  readonly base: string;
+  /** True when the issuer is https: cookies get `Secure` and the `__Host-` prefix. */
+  readonly secure: boolean;
+  readonly clock?: () => number;
+}
+
+/** Registers the pages; `app` must be a plugin scope whose prefix is `o.base`. */
+export async function verificationPages(
+  app: FastifyInstance,
+  o: VerificationPagesOptions,
+): Promise<void> {
+  const { flow, sessions, limiter, base } = o;
+  const now = () => new Date((o.clock ?? Date.now)());
+
+  await app.register(fastifyCookie);
+  await app.register(fastifyCsrf, {
+    // Double submit: a random secret in an HttpOnly cookie, a token derived from it in each form.
+    cookieKey: o.secure ? "__Host-handoff_csrf" : "handoff_csrf",
+    cookieOpts: { path: "/", httpOnly: true, sameSite: "lax", secure: o.secure },
+    getToken: (request) => {
+      try {
+        return formOf(request).get("_csrf");
+      } catch {
+        return undefined;
+      }
+    },
+  });
+  app.addHook("onRequest", async (_request, reply) => {
+    pageSecurityHeaders(reply);
+  });
+  pageErrors(app, base);
+  staticAssets(app);
+
+  const csrfToken = (reply: FastifyReply) => reply.generateCsrf();
+  const csrf = app.csrfProtection;
+
+  /** The signed-in person: from the request itself (trusted proxy) or from the session. */
+  async function signedIn(request: FastifyRequest, reply: FastifyReply): Promise<SignedIn | null> {
+    const proven = o.authenticator.subjectOf(request);
+    if (proven === undefined) return sessions.current(request);
+    if (proven === null) return null;
+    const s = await sessions.current(request);
+    return s?.subject === proven ? s : sessions.start(request, reply, proven);
+  }
+
+  const signInPath = `${base}/sign-in`;
+  const toSignIn = (reply: FastifyReply, returnTo: string) =>
+    reply.redirect(`${signInPath}?return_to=${encodeURIComponent(returnTo)}`, 303);
+
+  /** A local page path to come back to after sign-in; anything else is the code-entry page. */
+  function safeReturnTo(raw: string | undefined): string {
+    if (!raw) return base;
+    try {
+      const u = new URL(raw, "http://handoff.invalid");
+      const ours =
+        u.origin === "http://handoff.invalid" &&
+        (u.pathname === base || u.pathname === `${base}/`) &&
+        !raw.startsWith("//");
+      return ours ? u.pathname + u.search : base;
+    } catch {
+      return base;
+    }
+  }
+
+  /**
+   * Runs a code lookup under the guess limits (RFC 8628 §5.1): charged before,
+   * refunded unless the code turned out not to exist.
+   */
+  async function underGuessLimit<T>(
+    request: FastifyRequest,
+    user: SignedIn,
+    op: () => Promise<T>,
+  ): Promise<{ value: T } | { retryAfterMs: number }> {
+    const slots = limiter.codeSlots(request.ip, user.key);
+    const verdict = await limiter.attempt(slots);
+    if (!verdict.allowed) {
+      request.log.warn({ limit: "user-code", ip: request.ip }, "user-code attempts limited");
+      return { retryAfterMs: verdict.retryAfterMs };
+    }
+    try {
+      const value = await op();
+      await limiter.forgive(slots);
+      return { value };
+    } catch (e) {
+      if (!(isOAuthError(e) && e.code === "not_found")) await limiter.forgive(slots);
+      throw e;
+    }
+  }
+
+  // The authenticator's routes live in this scope, so its path is relative to `base`.
+  const ctx: SignInContext = {
+    path: "/sign-in",
+    sessions,
+    limiter,
+    csrf,
+    csrfToken,
+    safeReturnTo,
+    sendPage: (reply, status, page) => sendHtml(reply, status, signInPage(base, page)),
+  };
+  o.authenticator.register(app, ctx);
+
+  app.post("/sign-out", { preHandler: csrf }, async (request, reply) => {
+    await sessions.end(request, reply);
+    return reply.redirect(base, 303);
+  });
+
+  // verification_uri, and verification_uri_complete with ?user_code= (RFC 8628 §3.3, §3.3.1).
+  app.get("/", async (request, reply) => {
+    const user = await signedIn(request, reply);
+    const query = request.query as Record<string, unknown>;
+    const given = typeof query.user_code === "string" ? query.user_code.slice(0, 32) : "";
+    if (!user) return toSignIn(reply, safeReturnTo(request.url));
+    const canonical = normalizeUserCode(given);
+    return sendHtml(
+      reply,
+      200,
+      codeEntryPage({
+        base,
+        subject: user.subject,
+        csrfToken: csrfToken(reply),
+        value: canonical ? formatUserCode(canonical) : given,
+        prefilled: given !== "",
+      }),
+    );
+  });
+
+  // The code is submitted: show the consent screen for it. Never decides anything (§3.3.1).
+  app.post("/", { preHandler: csrf }, async (request, reply) => {
+    const user = await signedIn(request, reply);
+    if (!user) return toSignIn(reply, base);
+    const typed = (formOf(request).get("user_code") ?? "").slice(0, 32);
+    const again = (status: number, error: string) =>
+      sendHtml(
+        reply,
+        status,
+        codeEntryPage({
+          base,
+          subject: user.subject,
+          csrfToken: csrfToken(reply),
+          value: typed,
+          error,
+        }),
+      );
+    // Not a guess: a malformed code cannot match anything, so it is not charged.
+    if (normalizeUserCode(typed) === null) {
+      return again(
+        400,
+        typed === ""
+          ? "Enter the code shown on your device."
+          : "That isn't a device code. A code has 8 letters and digits, like ABCD-EFGH.",
+      );
+    }
+    let result: { value: DeviceAuthorizationView } | { retryAfterMs: number };
+    try {
+      result = await underGuessLimit(request, user, () => flow.describe(typed));
+    } catch (e) {
+      if (isOAuthError(e) && e.code === "not_found") {
+        return again(
+          400,
+          "No request is waiting for that code. Check it against your device; if it has expired, start again there.",
+        );
+      }
+      throw e;
+    }
+    if ("retryAfterMs" in result) {
+      reply.header("retry-after", Math.ceil(result.retryAfterMs / 1000));
+      return again(429, tooManyMessage(result.retryAfterMs));
+    }
+    if (result.value.status !== "pending") return sendHtml(reply, 409, alreadyDecidedPage(base));
+    return sendHtml(
+      reply,
+      200,
+      consentPage({
+        base,
+        subject: user.subject,
+        csrfToken: csrfToken(reply),
+        request: result.value,
+        viewerIp: request.ip,
+        now: now(),
+      }),
+    );
+  });
+
+  // Approve or Deny: the same domain operation as the Approve RPC, for the signed-in subject.
+  app.post("/decision", { preHandler: csrf }, async (request, reply) => {
+    const user = await signedIn(request, reply);
+    if (!user) return toSignIn(reply, base);
+    const form = formOf(request);
+    const userCode = form.require("user_code").slice(0, 32);
+    const decision = form.get("decision");
+    if (decision !== "approve" && decision !== "deny") {
+      throw new OAuthError("invalid_request", "decision must be approve or deny");
+    }
+    const approve = decision === "approve";
+    let result: { value: { clientName: string } } | { retryAfterMs: number };
+    try {
+      result = await underGuessLimit(request, user, async () => {
+        const { clientName } = await flow.describe(userCode);
+        await flow.decide({ userCode, subject: user.subject, approve });
+        return { clientName };
+      });
+    } catch (e) {
+      if (isOAuthError(e) && e.code === "not_found") return sendHtml(reply, 410, expiredPage(base));
+      if (isOAuthError(e) && e.code === "already_decided") {
+        return sendHtml(reply, 409, alreadyDecidedPage(base));
+      }
+      throw e;
+    }
+    if ("retryAfterMs" in result) {
+      reply.header("retry-after", Math.ceil(result.retryAfterMs / 1000));
+      return sendHtml(
+        reply,
+        429,
+        outcomePage({
+          base,
+          tone: "info",
+          title: "Too many attempts",
+          message: tooManyMessage(result.retryAfterMs),
+        }),
+      );
+    }
+    const name = result.value.clientName;
+    return sendHtml(reply, 200, approve ? approvedPage(base, name) : deniedPage(base, name));
+  });
+}

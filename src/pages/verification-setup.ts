@@ -1,0 +1,54 @@
+/** Builds what the verification pages need from the server configuration and the chosen store. */
+import type { Cluster, Redis } from "ioredis";
+import {
+  AttemptLimiter,
+  type AttemptLimits,
+  DEFAULT_ATTEMPT_LIMITS,
+} from "../auth/attempt-limits.js";
+import { type AuthenticatorConfig, createAuthenticator } from "../auth/authenticator-config.js";
+import { Sessions } from "../auth/sessions.js";
+import type { DeviceFlow } from "../domain/device-flow.js";
+import { MemoryAttemptCounter } from "../store/memory-attempt-counter.js";
+import { MemorySessionStore } from "../store/memory-session-store.js";
+import { RedisAttemptCounter } from "../store/redis-attempt-counter.js";
+import { RedisSessionStore } from "../store/redis-session-store.js";
+import type { VerificationPagesOptions } from "./verification-pages.js";
+
+export interface PagesConfig {
+  /** Default: local users, none (the pages then only say who may sign in: nobody). */
+  readonly authenticator?: AuthenticatorConfig;
+  /** Seconds a page sign-in lasts; default 3600. */
+  readonly sessionTtl?: number;
+  readonly attemptLimits?: Partial<AttemptLimits>;
+}
+
+/**
+ * Counters and sessions go where the device records go: Redis when
+ * configured (every instance shares them), else memory.
+ */
+export function verificationPagesSetup(
+  c: PagesConfig,
+  deps: {
+    readonly issuer: string;
+    readonly flow: DeviceFlow;
+    readonly redis: Redis | Cluster | undefined;
+    readonly keyPrefix: string;
+  },
+): Omit<VerificationPagesOptions, "base"> {
+  const secure = new URL(deps.issuer).protocol === "https:";
+  const counter = deps.redis ? new RedisAttemptCounter(deps.redis) : new MemoryAttemptCounter();
+  const sessionStore = deps.redis
+    ? new RedisSessionStore(deps.redis, deps.keyPrefix)
+    : new MemorySessionStore();
+  return {
+    flow: deps.flow,
+    authenticator: createAuthenticator(c.authenticator ?? { kind: "local", users: [] }),
+    sessions: new Sessions(sessionStore, { ttlSeconds: c.sessionTtl ?? 3600, secure }),
+    limiter: new AttemptLimiter(
+      counter,
+      { ...DEFAULT_ATTEMPT_LIMITS, ...c.attemptLimits },
+      deps.keyPrefix,
+    ),
+    secure,
+  };
+}

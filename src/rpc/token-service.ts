@@ -1,0 +1,109 @@
+/** TokenService over Connect, gRPC and gRPC-Web: proto in, the token lifecycle, proto out. */
+import { create } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import {
+  IntrospectResponseSchema,
+  TokenService,
+  TokenTypeHint,
+} from "../../gen/handoff/v1/token_service_pb.js";
+import type { ClientCredentials } from "../domain/client.js";
+import { OAuthError } from "../domain/oauth-error.js";
+import type { CallerCredentials } from "../tokens/token-caller.js";
+import type { TokenLifecycle } from "../tokens/token-lifecycle.js";
+import type { TokenTypeHint as DomainHint } from "../tokens/token-revocation.js";
+import { toConnectError } from "./connect-error.js";
+
+const HINT: Record<TokenTypeHint, DomainHint | undefined> = {
+  [TokenTypeHint.UNSPECIFIED]: undefined,
+  [TokenTypeHint.ACCESS_TOKEN]: "access_token",
+  [TokenTypeHint.REFRESH_TOKEN]: "refresh_token",
+};
+
+function clientCredentials(clientId: string, clientSecret: string): ClientCredentials {
+  return clientSecret === ""
+    ? { clientId, method: "none" }
+    : { clientId, clientSecret, method: "client_secret_post" };
+}
+
+/**
+ * A request with a client_id is a client; without one, the caller must
+ * present the service credential as `Authorization: Bearer`.
+ */
+function callerOf(ctx: HandlerContext, clientId: string, clientSecret: string): CallerCredentials {
+  if (clientId !== "") return { client: clientCredentials(clientId, clientSecret) };
+  const bearer = ctx.requestHeader.get("authorization")?.match(/^Bearer +(\S+) *$/i)?.[1];
+  return bearer === undefined ? {} : { bearer };
+}
+
+function requireToken(token: string): string {
+  if (token === "") throw new OAuthError("invalid_request", "token is required");
+  return token;
+}
+
+/** Runs a handler body and converts whatever it throws, once, for every method. */
+async function translated<T>(body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (e) {
+    throw toConnectError(e);
+  }
+}
+
+/** Registers TokenService on a Connect router. */
+export function tokenService(lifecycle: TokenLifecycle) {
+  return (router: ConnectRouter) =>
+    router.service(TokenService, {
+      refresh: (req) =>
+        translated(async () => {
+          if (req.refreshToken === "") {
+            throw new OAuthError("invalid_request", "refresh_token is required");
+          }
+          const t = await lifecycle.refresh({
+            credentials: clientCredentials(req.clientId, req.clientSecret),
+            refreshToken: req.refreshToken,
+            scopes: req.scopes,
+            resources: req.resources,
+          });
+          return {
+            accessToken: t.accessToken,
+            tokenType: t.tokenType,
+            expiresIn: t.expiresIn,
+            scope: t.scope,
+            refreshToken: t.refreshToken ?? "",
+          };
+        }),
+
+      revoke: (req, ctx) =>
+        translated(async () => {
+          await lifecycle.revoke(
+            callerOf(ctx, req.clientId, req.clientSecret),
+            requireToken(req.token),
+            HINT[req.tokenTypeHint],
+          );
+          return {};
+        }),
+
+      introspect: (req, ctx) =>
+        translated(async () => {
+          const r = await lifecycle.introspect(
+            callerOf(ctx, req.clientId, req.clientSecret),
+            requireToken(req.token),
+            HINT[req.tokenTypeHint],
+          );
+          if (!r.active) return create(IntrospectResponseSchema, { active: false });
+          return create(IntrospectResponseSchema, {
+            active: true,
+            scope: r.scope,
+            clientId: r.client_id,
+            sub: r.sub,
+            aud: [...r.aud],
+            iss: r.iss,
+            exp: timestampFromMs(r.exp * 1000),
+            iat: timestampFromMs(r.iat * 1000),
+            jti: r.jti ?? "",
+            tokenType: r.token_type,
+          });
+        }),
+    });
+}

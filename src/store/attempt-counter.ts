@@ -1,0 +1,102 @@
+/**
+ * The attempt counter port: failure counters with growing delays, shared by
+ * every instance through the store. It limits user-code guessing (RFC 8628
+ * §5.1) and password guessing on the verification page.
+ */
+
+/** How one counter (per address, per session, global …) slows its callers. */
+export interface AttemptPolicy {
+  /** Failures allowed in a window before any delay applies. */
+  readonly free: number;
+  /** The first delay; each further failure doubles it. */
+  readonly baseDelayMs: number;
+  /** The longest single delay. */
+  readonly maxDelayMs: number;
+  /** A counter is forgotten this long after its first failure (a fixed window). */
+  readonly windowMs: number;
+}
+
+/** One counter an attempt is charged to. */
+export interface AttemptSlot {
+  /** The store key, already prefixed (`ratelimit:{…}:…`). */
+  readonly key: string;
+  readonly policy: AttemptPolicy;
+}
+
+export type AttemptVerdict =
+  | { readonly allowed: true }
+  | { readonly allowed: false; readonly retryAfterMs: number };
+
+/**
+ * Counters as the stores keep them. An attempt is charged *before* the caller
+ * finds out whether it succeeds, and refunded (`forgive`) when it did: so a
+ * burst of concurrent guesses cannot all slip past a check that only counts
+ * failures after the fact.
+ */
+export interface AttemptCounter {
+  /**
+   * In one atomic step: if any slot is still waiting out a delay, refuses
+   * (nothing is charged) with the longest wait; otherwise charges one attempt
+   * to every slot and sets each slot's next delay.
+   */
+  attempt(slots: readonly AttemptSlot[], now: number): Promise<AttemptVerdict>;
+  /** Refunds an attempt that turned out not to be a failure. */
+  forgive(slots: readonly AttemptSlot[], now: number): Promise<void>;
+}
+
+/** One counter's state: window start, failures in the window, and the end of its delay (ms). */
+export interface CounterState {
+  readonly start: number;
+  readonly failures: number;
+  readonly until: number;
+  /** `until` before the last charge, so a refund undoes that charge exactly. */
+  readonly previousUntil: number;
+}
+
+/**
+ * The delay after the `failures`-th failure in a window: none within the free
+ * allowance, then base · 2^(k−1) for the k-th failure beyond it, capped.
+ * The Lua script in attempt-counter-scripts.ts computes the same.
+ */
+export function delayAfter(failures: number, p: AttemptPolicy): number {
+  const k = failures - p.free;
+  if (k <= 0) return 0;
+  return Math.min(p.maxDelayMs, p.baseDelayMs * 2 ** (k - 1));
+}
+
+/** A state as of `now`: a window that ended and whose delay is over starts afresh. */
+export function liveState(
+  s: CounterState | undefined,
+  p: AttemptPolicy,
+  now: number,
+): CounterState | undefined {
+  if (s === undefined) return undefined;
+  return now >= s.start + p.windowMs && now >= s.until ? undefined : s;
+}
+
+/** The state after charging one failure. */
+export function charge(s: CounterState | undefined, p: AttemptPolicy, now: number): CounterState {
+  const failures = (s?.failures ?? 0) + 1;
+  const delay = delayAfter(failures, p);
+  return {
+    start: s?.start ?? now,
+    failures,
+    until: delay === 0 ? 0 : now + delay,
+    previousUntil: s?.until ?? 0,
+  };
+}
+
+/**
+ * The state after refunding one charge: the count and the delay go back to
+ * what they were, so a success neither adds a delay nor lifts one that
+ * earlier failures earned (else a guesser could clear delays by mixing in a
+ * code of their own).
+ */
+export function refund(s: CounterState): CounterState {
+  return { ...s, failures: Math.max(0, s.failures - 1), until: s.previousUntil };
+}
+
+/** How long the store must keep a state (ms from `now`, at least 1). */
+export function keepFor(s: CounterState, p: AttemptPolicy, now: number): number {
+  return Math.max(1, Math.max(s.start + p.windowMs, s.until) - now);
+}

@@ -1,0 +1,216 @@
+/**
+ * The token lifecycle as domain operations: issuing for a redeemed device
+ * code, refreshing with rotation and reuse detection, revoking (RFC 7009)
+ * and introspecting (RFC 7662). The RFC gateway and the Connect
+ * TokenService both call these; neither re-implements a rule.
+ */
+import type { JWK } from "jose";
+import {
+  authenticateClient,
+  type ClientCredentials,
+  type ClientRegistry,
+  REFRESH_TOKEN_GRANT,
+  requireGrant,
+} from "../domain/client.js";
+import type { ApprovedGrant } from "../domain/device-authorization.js";
+import type { IssueRequest, TokenIssuer, TokenSet } from "../domain/device-flow.js";
+import { OAuthError } from "../domain/oauth-error.js";
+import { checkScopeTokens, parseResources } from "../domain/scope.js";
+import type { TokenStore } from "../store/token-store.js";
+import type { AccessTokenIssuer } from "./access-token.js";
+import { narrowResources, narrowScopes } from "./grant-narrowing.js";
+import type { FamilyGrant } from "./refresh-family.js";
+import {
+  hashRefreshToken,
+  mintFamilyId,
+  mintJti,
+  mintRefreshToken,
+  parseRefreshToken,
+} from "./refresh-token.js";
+import { authenticateCaller, type CallerCredentials } from "./token-caller.js";
+import { type IntrospectionResult, introspectToken } from "./token-introspection.js";
+import { revokeToken, type TokenTypeHint } from "./token-revocation.js";
+
+export interface TokenLifecycleOptions {
+  /** Seconds a refresh token lives unused. */
+  readonly refreshIdleTtl: number;
+  /** Seconds a refresh family lives at most, however often it is rotated. */
+  readonly refreshAbsoluteTtl: number;
+  /** Rotated-out hashes a family remembers for reuse detection. */
+  readonly keepRotated: number;
+  /** The bearer credential of internal services; undefined lets no service in. */
+  readonly serviceToken: string | undefined;
+}
+
+/** RFC 6749 §6 refresh request, transport-neutral. */
+export interface RefreshInput {
+  readonly credentials: ClientCredentials;
+  readonly refreshToken: string;
+  /** Narrower scopes; undefined or empty keeps the granted ones. */
+  readonly scopes?: readonly string[];
+  /** Narrower resources (RFC 8707 §2.2); empty keeps the bound ones. */
+  readonly resources?: readonly string[];
+}
+
+/** Rotated-out hashes a family remembers by default (reuse detection window). */
+export const DEFAULT_KEEP_ROTATED = 1000;
+
+export class TokenLifecycle implements TokenIssuer {
+  constructor(
+    private readonly deps: {
+      readonly clients: ClientRegistry;
+      readonly store: TokenStore;
+      readonly accessTokens: AccessTokenIssuer;
+      readonly options: TokenLifecycleOptions;
+      readonly clock?: () => number;
+    },
+  ) {}
+
+  private now(): number {
+    return (this.deps.clock ?? Date.now)();
+  }
+
+  /**
+   * Tokens for a redeemed device code: an access token for the (narrowed)
+   * resources and, for clients with the refresh_token grant, the first
+   * refresh token of a new family.
+   */
+  async issue(grant: ApprovedGrant, request: IssueRequest = {}): Promise<TokenSet> {
+    const resources = narrowResources(request.resources ?? [], grant.resources);
+    const now = this.now();
+    const familyId = mintFamilyId();
+    const jti = mintJti(familyId);
+    let refreshToken: string | undefined;
+    if (request.refresh === true) {
+      refreshToken = mintRefreshToken(familyId);
+      const { refreshIdleTtl, refreshAbsoluteTtl } = this.deps.options;
+      const absoluteExpiresAt = now + refreshAbsoluteTtl * 1000;
+      await this.deps.store.createFamily(familyId, {
+        clientId: grant.clientId,
+        subject: grant.subject,
+        scopes: grant.scopes,
+        // The family keeps the whole grant: a later refresh may pick other bound resources.
+        resources: grant.resources,
+        createdAt: now,
+        absoluteExpiresAt,
+        issuedAt: now,
+        idleExpiresAt: Math.min(now + refreshIdleTtl * 1000, absoluteExpiresAt),
+        currentHash: hashRefreshToken(refreshToken),
+        rotatedHashes: [],
+        accessTokens: [{ jti, expiresAt: this.accessExpiry(now) }],
+      });
+    }
+    return this.tokenSet({ ...grant, resources, jti, issuedAt: now }, grant.scopes, refreshToken);
+  }
+
+  /**
+   * RFC 6749 §6 with OAuth 2.1 §4.3.1 rotation: the presented token is
+   * swapped for a new one in one atomic store step; a rotated-out token is
+   * `invalid_grant` and revokes the family with its access tokens. Scope and
+   * resources may narrow for this access token; the family keeps the grant.
+   */
+  async refresh(input: RefreshInput): Promise<TokenSet> {
+    const client = await authenticateClient(this.deps.clients, input.credentials);
+    requireGrant(client, REFRESH_TOKEN_GRANT);
+    const requestedScopes = input.scopes && checkScopeTokens(input.scopes);
+    const requestedResources = parseResources(input.resources ?? []);
+    const handle = parseRefreshToken(input.refreshToken);
+    if (handle === null) throw new OAuthError("invalid_grant", "the refresh token is invalid");
+    const now = this.now();
+
+    // Narrowing is checked before rotating, or a refused request would burn the token.
+    // A family's scopes and resources never change, so reading them first is no race.
+    const narrowing = (requestedScopes?.length ?? 0) > 0 || requestedResources.length > 0;
+    if (narrowing) {
+      const family = await this.deps.store.inspect(handle.familyId, handle.hash, now);
+      if (family !== null && family.clientId === client.id) {
+        narrowScopes(requestedScopes, family.scopes);
+        narrowResources(requestedResources, family.resources);
+      }
+    }
+
+    const next = mintRefreshToken(handle.familyId);
+    const jti = mintJti(handle.familyId);
+    const outcome = await this.deps.store.rotate(handle.familyId, {
+      presentedHash: handle.hash,
+      nextHash: hashRefreshToken(next),
+      clientId: client.id,
+      now,
+      accessToken: { jti, expiresAt: this.accessExpiry(now) },
+      idleTtlMs: this.deps.options.refreshIdleTtl * 1000,
+      keepRotated: this.deps.options.keepRotated,
+    });
+    switch (outcome.kind) {
+      case "rotated": {
+        const f: FamilyGrant = outcome.family;
+        const scopes = narrowScopes(requestedScopes, f.scopes);
+        const resources = narrowResources(requestedResources, f.resources);
+        return this.tokenSet({ ...f, resources, scopes, jti, issuedAt: now }, scopes, next);
+      }
+      case "reused":
+        throw new OAuthError(
+          "invalid_grant",
+          "the refresh token was already used; the grant has been revoked",
+        );
+      case "expired":
+        throw new OAuthError("invalid_grant", "the refresh token has expired");
+      case "wrong_client":
+        throw new OAuthError("invalid_grant", "the refresh token was issued to another client");
+      case "unknown":
+        throw new OAuthError("invalid_grant", "the refresh token is invalid");
+    }
+  }
+
+  /** RFC 7009 §2: authenticates the caller and revokes; unknown tokens are no error. */
+  async revoke(creds: CallerCredentials, token: string, hint?: TokenTypeHint): Promise<void> {
+    const caller = await authenticateCaller(
+      this.deps.clients,
+      this.deps.options.serviceToken,
+      creds,
+      {
+        requireSecret: false,
+      },
+    );
+    await revokeToken(this.deps, caller, token, this.now(), hint);
+  }
+
+  /** RFC 7662 §2: authenticates the caller (a confidential client or a service) and inspects. */
+  async introspect(
+    creds: CallerCredentials,
+    token: string,
+    hint?: TokenTypeHint,
+  ): Promise<IntrospectionResult> {
+    const caller = await authenticateCaller(
+      this.deps.clients,
+      this.deps.options.serviceToken,
+      creds,
+      {
+        requireSecret: true,
+      },
+    );
+    return introspectToken(this.deps, caller, token, this.now(), hint);
+  }
+
+  /** The JWKS to publish now: active keys, and retired ones until their tokens have expired. */
+  jwks(): { keys: JWK[] } {
+    return this.deps.accessTokens.publishedJwks(this.now());
+  }
+
+  private accessExpiry(now: number): number {
+    return (Math.floor(now / 1000) + this.deps.accessTokens.ttlSeconds) * 1000;
+  }
+
+  private async tokenSet(
+    claims: Parameters<AccessTokenIssuer["sign"]>[0],
+    scopes: readonly string[],
+    refreshToken: string | undefined,
+  ): Promise<TokenSet> {
+    return {
+      accessToken: await this.deps.accessTokens.sign(claims),
+      tokenType: "Bearer",
+      expiresIn: this.deps.accessTokens.ttlSeconds,
+      scope: scopes.join(" "),
+      ...(refreshToken === undefined ? {} : { refreshToken }),
+    };
+  }
+}
