@@ -4,6 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { Logger } from "pino";
 import type { DeviceFlow } from "../domain/device-flow.js";
 import { isOAuthError, OAuthError } from "../domain/oauth-error.js";
+import { type VerificationPagesOptions, verificationPages } from "../pages/verification-pages.js";
 import type { KeyRing } from "../tokens/signing-keys.js";
 import type { TokenLifecycle } from "../tokens/token-lifecycle.js";
 import { deviceAuthorizationEndpoint } from "./device-authorization-endpoint.js";
@@ -33,6 +34,8 @@ export interface HttpAppOptions {
   readonly bodyLimit: number;
   readonly trustProxy: string | undefined;
   readonly logger: Logger;
+  /** The verification pages at <issuer>/device (RFC 8628 §3.3); absent: no pages. */
+  readonly pages?: Omit<VerificationPagesOptions, "base">;
   /** Creates the HTTP/1.1 server around fastify's handler (Connect routes go first). */
   readonly serverFactory: (handler: http.RequestListener) => http.Server;
 }
@@ -131,6 +134,10 @@ export async function createHttpApp(o: HttpAppOptions): Promise<FastifyInstance>
     o.tokens.jwks(),
   );
   healthEndpoints(app, o.ping, o.readyTimeoutMs);
+  if (o.pages) {
+    const base = `${prefix}/device`;
+    await app.register(verificationPages, { ...o.pages, base, prefix: base });
+  }
   await app.ready();
   return app;
 }

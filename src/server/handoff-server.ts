@@ -9,6 +9,7 @@ import { StaticClientRegistry } from "../config/clients-file.js";
 import type { Client } from "../domain/client.js";
 import { DeviceFlow } from "../domain/device-flow.js";
 import { createHttpApp } from "../http/http-app.js";
+import { type PagesConfig, verificationPagesSetup } from "../pages/verification-setup.js";
 import { deviceAuthService, peerAddressKey } from "../rpc/device-auth-service.js";
 import { tokenService } from "../rpc/token-service.js";
 import type { DeviceStore } from "../store/device-store.js";
@@ -26,7 +27,7 @@ import { createLogger } from "./logger.js";
 import { createProtocolSniffer, type SniffTargets } from "./protocol-sniffer.js";
 
 /** Everything a running server needs, already validated (see src/config). */
-export interface HandoffConfig {
+export interface HandoffConfig extends PagesConfig {
   readonly host: string;
   readonly port: number;
   /** Defaults to http://localhost:<port>. */
@@ -157,6 +158,7 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
     bodyLimit: c.bodyLimit,
     trustProxy: c.trustProxy,
     logger,
+    pages: verificationPagesSetup(c, { issuer, flow, redis, keyPrefix: c.redisKeyPrefix }),
     serverFactory: (fastifyHandler) =>
       http.createServer(
         {
