@@ -13,6 +13,12 @@ export interface CodeHandle {
 }
 
 const TAG_LENGTH = 4; // 24 bits: spreads evenly over Redis Cluster's 16384 slots
+/**
+ * 96 bits of SHA-256 name a record: infeasible to invert (a device code has
+ * 256 bits; a user code only ~40, which no hash length protects), and no
+ * collision among live records in practice. Shorter keys keep Redis small.
+ */
+const HANDLE_LENGTH = 16;
 const RANDOM_BYTES = 32; // RFC 8628 §5.2: 256 bits of CSPRNG entropy
 const DEVICE_CODE_RE = /^([A-Za-z0-9_-]{4})\.([0-9a-z]{1,11})\.([A-Za-z0-9_-]{43})$/;
 
@@ -29,7 +35,7 @@ function routingTag(userCode: string): string {
 export function userCodeHandle(userCode: string): CodeHandle {
   return {
     tag: routingTag(userCode),
-    hash: sha256("handoff/user-code", userCode).toString("base64url"),
+    hash: sha256("handoff/user-code", userCode).toString("base64url").slice(0, HANDLE_LENGTH),
   };
 }
 
@@ -52,7 +58,10 @@ export function parseDeviceCode(code: string): { handle: CodeHandle; expiresAtMs
   if (!m) return null;
   const [, tag, exp] = m as unknown as [string, string, string];
   return {
-    handle: { tag, hash: sha256("handoff/device-code", code).toString("base64url") },
+    handle: {
+      tag,
+      hash: sha256("handoff/device-code", code).toString("base64url").slice(0, HANDLE_LENGTH),
+    },
     expiresAtMs: Number.parseInt(exp, 36) * 1000,
   };
 }

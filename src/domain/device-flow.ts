@@ -100,6 +100,10 @@ export interface DecideResult {
   readonly grantedScopes: readonly string[];
 }
 
+/** C0 and C1 controls and DEL: never stored (the Redis record uses U+001F as its separator). */
+const CONTROL_CHARS = /\p{Cc}/gu;
+const HAS_CONTROL_CHAR = /\p{Cc}/u; // no /g: .test() must not keep state
+
 /** Tries before giving up on finding a free user code (31^8 codes: a clash is already rare). */
 const USER_CODE_ATTEMPTS = 5;
 
@@ -145,7 +149,8 @@ export class DeviceFlow {
       lastPolledAt: 0,
       status: "pending",
       ipAddress: input.ipAddress,
-      userAgent: input.userAgent.slice(0, 512),
+      // Shown on the consent page and packed into the store: bounded, no control characters.
+      userAgent: input.userAgent.slice(0, 512).replace(CONTROL_CHARS, "\uFFFD"),
     };
     for (let attempt = 0; attempt < USER_CODE_ATTEMPTS; attempt++) {
       const userCode = mintUserCode();
@@ -247,7 +252,11 @@ export class DeviceFlow {
 
   /** Records a person's decision; at most one decision per request ever succeeds. */
   async decide(input: DecideInput): Promise<DecideResult> {
-    if (input.subject === "" || input.subject.length > 256) {
+    if (
+      input.subject === "" ||
+      input.subject.length > 256 ||
+      HAS_CONTROL_CHAR.test(input.subject)
+    ) {
       throw new OAuthError("invalid_request", "subject must be 1 to 256 characters");
     }
     const userCode = normalizeUserCode(input.userCode);

@@ -50,7 +50,8 @@ export function parseResources(resources: readonly string[]): string[] {
     } catch {
       throw new OAuthError("invalid_target", "a resource must be an absolute URI");
     }
-    if (r.includes("#") || url.hash !== "" || /\s/.test(r)) {
+    // No fragment (RFC 8707 §2); no whitespace or controls (a valid URI has none).
+    if (r.includes("#") || url.hash !== "" || /[\s\p{Cc}]/u.test(r)) {
       throw new OAuthError(
         "invalid_target",
         "a resource must not contain a fragment or whitespace",

@@ -1,9 +1,16 @@
 /** The Redis device store: dual keys in one hash slot, every transition one Lua script. */
 import type { Cluster, Redis } from "ioredis";
-import type { DeviceAuthorization, DeviceStatus } from "../domain/device-authorization.js";
+import type { DeviceAuthorization } from "../domain/device-authorization.js";
 import type { CodeHandle } from "../domain/device-code.js";
 import { OAuthError } from "../domain/oauth-error.js";
 import type { DecideOutcome, Decision, PacingPolicy, PollOutcome } from "../domain/transitions.js";
+import {
+  decodeRecord,
+  encodeRecord,
+  joinList,
+  STATUS_NAME,
+  splitList,
+} from "./device-record-codec.js";
 import type { DeviceStore } from "./device-store.js";
 import { CREATE, DECIDE, FIND, POLL } from "./redis-scripts.js";
 
@@ -17,26 +24,9 @@ interface ScriptCommands {
     ...args: Array<string | number>
   ): Promise<number>;
   handoffPoll(recordKey: string, ...args: Array<string | number>): Promise<Reply>;
-  handoffFind(userKey: string, ...args: Array<string | number>): Promise<string[]>;
+  handoffFind(userKey: string, ...args: Array<string | number>): Promise<string | null>;
   handoffDecide(userKey: string, ...args: Array<string | number>): Promise<Reply>;
 }
-
-const STATUS_CODE: Record<DeviceStatus, string> = {
-  pending: "P",
-  approved: "A",
-  denied: "D",
-  consumed: "C",
-};
-const STATUS_NAME: Record<string, DeviceStatus> = {
-  P: "pending",
-  A: "approved",
-  D: "denied",
-  C: "consumed",
-};
-
-/** Space-joined lists: scopes and absolute URIs never contain spaces. */
-const join = (xs: readonly string[]) => xs.join(" ");
-const split = (s: string | undefined) => (s ? s.split(" ") : []);
 
 /** Key names; `prefix` lets several deployments share one Redis. */
 export class DeviceKeys {
@@ -50,43 +40,6 @@ export class DeviceKeys {
   userCode(h: CodeHandle): string {
     return `${this.prefix}device:user_code:{${h.tag}}:${h.hash}`;
   }
-}
-
-function encode(a: DeviceAuthorization): string[] {
-  const fields = [
-    "c", a.clientId,
-    "s", join(a.scopes),
-    "r", join(a.resources),
-    "t", String(a.createdAt),
-    "e", String(a.expiresAt),
-    "i", String(a.interval),
-    "p", String(a.lastPolledAt),
-    "st", STATUS_CODE[a.status],
-    "ip", a.ipAddress,
-    "ua", a.userAgent,
-  ]; // biome-ignore format: field/value pairs
-  if (a.subject !== undefined) fields.push("u", a.subject);
-  if (a.grantedScopes !== undefined) fields.push("g", join(a.grantedScopes));
-  return fields;
-}
-
-function decode(flat: Reply, offset = 0): DeviceAuthorization {
-  const h: Record<string, string> = {};
-  for (let i = offset; i + 1 < flat.length; i += 2) h[String(flat[i])] = String(flat[i + 1]);
-  return {
-    clientId: h.c ?? "",
-    scopes: split(h.s),
-    resources: split(h.r),
-    createdAt: Number(h.t),
-    expiresAt: Number(h.e),
-    interval: Number(h.i),
-    lastPolledAt: Number(h.p),
-    status: STATUS_NAME[h.st ?? ""] ?? "pending",
-    ipAddress: h.ip ?? "",
-    userAgent: h.ua ?? "",
-    ...(h.u === undefined ? {} : { subject: h.u }),
-    ...(h.g === undefined ? {} : { grantedScopes: split(h.g) }),
-  };
 }
 
 /** Turns a connection or server failure into the RFC's `temporarily_unavailable`. */
@@ -122,7 +75,7 @@ export class RedisDeviceStore implements DeviceStore {
         this.keys.record(device),
         a.expiresAt,
         device.hash,
-        ...encode(a),
+        encodeRecord(a),
       ),
     );
     return created === 1;
@@ -154,8 +107,8 @@ export class RedisDeviceStore implements DeviceStore {
           grant: {
             clientId,
             subject: String(r[1]),
-            scopes: split(String(r[2])),
-            resources: split(String(r[3])),
+            scopes: splitList(String(r[2])),
+            resources: splitList(String(r[3])),
           },
         };
       case "unknown":
@@ -170,10 +123,10 @@ export class RedisDeviceStore implements DeviceStore {
   }
 
   async findByUserCode(user: CodeHandle, now: number): Promise<DeviceAuthorization | null> {
-    const flat = await guarded(
+    const packed = await guarded(
       this.cmd.handoffFind(this.keys.userCode(user), this.keys.recordPrefix(user.tag), now),
     );
-    return flat.length === 0 ? null : decode(flat);
+    return packed === null ? null : decodeRecord(packed);
   }
 
   async decide(user: CodeHandle, d: Decision, now: number): Promise<DecideOutcome> {
@@ -184,12 +137,12 @@ export class RedisDeviceStore implements DeviceStore {
         now,
         d.approve ? "A" : "D",
         d.subject,
-        d.approve ? join(d.grantedScopes) : "",
+        d.approve ? joinList(d.grantedScopes) : "",
       ),
     );
     switch (String(r[0])) {
       case "decided":
-        return { kind: "decided", authorization: decode(r, 1) };
+        return { kind: "decided", authorization: decodeRecord(String(r[1])) };
       case "already_decided":
         return { kind: "already_decided", status: STATUS_NAME[String(r[1])] ?? "pending" };
       default:

@@ -5,21 +5,47 @@
  * They mirror `applyPoll` / `applyDecision` in src/domain/transitions.ts; the
  * store contract suite runs the same cases against both.
  *
- * Record layout: a hash at `device:code:{tag}:<sha256(device_code)>` with
- * short fields (c client, s scopes, r resources, t created, e expires,
- * i interval, p last poll, st status P/A/D/C, u subject, g granted scopes,
- * ip, ua); a string at `device:user_code:{tag}:<sha256(user_code)>` holding
- * the record key's hash part. Both carry the same `{tag}`, so they share a
- * Cluster hash slot; scripts that follow the index build the record key from
- * ARGV and the pointer, which stays inside that slot.
+ * Layout (see device-record-codec.ts): the record is one string at
+ * `device:code:{tag}:<hash(device_code)>`, its fields joined by U+001F; the
+ * index is a string at `device:user_code:{tag}:<hash(user_code)>` holding the
+ * record key's hash part. Both carry the same `{tag}`, so they share a Cluster
+ * hash slot; scripts that follow the index build the record key from ARGV and
+ * the pointer, which stays inside that slot. A packed string, not a hash: a
+ * hash with a user agent over 64 bytes leaves listpack encoding and costs
+ * about three times the memory (measured, see README).
  */
 
-/** KEYS: user index, record. ARGV: expiresAt ms, record hash part, field/value pairs… → 1 | 0 (user code taken) */
+/** Field positions (1-based, as in Lua); keep in step with device-record-codec.ts. */
+const LIB = `
+local SEP = '\\31'
+local function fields(s)
+  local t, i = {}, 1
+  while true do
+    local j = string.find(s, SEP, i, true)
+    if not j then t[#t + 1] = string.sub(s, i); return t end
+    t[#t + 1] = string.sub(s, i, j - 1)
+    i = j + 1
+  end
+end
+local DIGITS = '0123456789abcdefghijklmnopqrstuvwxyz'
+local function b36(n)
+  if n == 0 then return '0' end
+  local out = ''
+  while n > 0 do
+    local d = n % 36
+    out = string.sub(DIGITS, d + 1, d + 1) .. out
+    n = (n - d) / 36
+  end
+  return out
+end
+local ST, INTERVAL, LAST, EXPIRES, CLIENT, SUBJECT, GRANTED, CREATED, SCOPES, RESOURCES = 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
+`;
+
+/** KEYS: user index, record. ARGV: expiresAt ms, record hash part, packed record → 1 | 0 (user code taken) */
 export const CREATE = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[1])
-redis.call('HSET', KEYS[2], unpack(ARGV, 3))
-redis.call('PEXPIREAT', KEYS[2], ARGV[1])
+redis.call('SET', KEYS[2], ARGV[3], 'PXAT', ARGV[1])
 return 1
 `;
 
@@ -29,54 +55,64 @@ return 1
  *   | {'pending', interval} | {'slow_down', interval}
  *   | {'issued', subject, grantedScopes, resources}
  */
-export const POLL = `
-local f = redis.call('HMGET', KEYS[1], 'c', 'e', 'st', 'i', 'p')
-if not f[1] then return {'unknown'} end
-if f[1] ~= ARGV[1] then return {'wrong_client'} end
+export const POLL = `${LIB}
+local s = redis.call('GET', KEYS[1])
+if not s then return {'unknown'} end
+local f = fields(s)
+if f[CLIENT] ~= ARGV[1] then return {'wrong_client'} end
 local now = tonumber(ARGV[2])
-if tonumber(f[2]) <= now then return {'expired'} end
-local st = f[3]
+if tonumber(f[EXPIRES], 36) <= now then return {'expired'} end
+local st = f[ST]
 if st == 'A' then
-  redis.call('HSET', KEYS[1], 'st', 'C', 'p', ARGV[2])
-  local g = redis.call('HMGET', KEYS[1], 'u', 'g', 'r')
-  return {'issued', g[1] or '', g[2] or '', g[3] or ''}
+  f[ST] = 'C'
+  f[LAST] = b36(now)
+  redis.call('SET', KEYS[1], table.concat(f, SEP), 'KEEPTTL')
+  local granted = f[GRANTED]
+  if granted == '-' then granted = f[SCOPES] end
+  return {'issued', f[SUBJECT], granted, f[RESOURCES]}
 elseif st == 'D' then return {'denied'}
 elseif st == 'C' then return {'consumed'}
 end
-local interval = tonumber(f[4])
-local last = tonumber(f[5])
+local interval = tonumber(f[INTERVAL])
+local last = tonumber(f[LAST], 36)
+local reply = 'pending'
 if last > 0 and now - last < tonumber(ARGV[3]) then
   interval = interval + tonumber(ARGV[4])
-  redis.call('HSET', KEYS[1], 'i', interval, 'p', ARGV[2])
-  return {'slow_down', interval}
+  f[INTERVAL] = tostring(interval)
+  reply = 'slow_down'
 end
-redis.call('HSET', KEYS[1], 'p', ARGV[2])
-return {'pending', interval}
+f[LAST] = b36(now)
+redis.call('SET', KEYS[1], table.concat(f, SEP), 'KEEPTTL')
+return {reply, interval}
 `;
 
-/** KEYS: user index. ARGV: record key prefix (through the tag), now ms. → flat HGETALL of the record, or {} */
-export const FIND = `
+/** KEYS: user index. ARGV: record key prefix (through the tag), now ms. → the packed record, or false */
+export const FIND = `${LIB}
 local ptr = redis.call('GET', KEYS[1])
-if not ptr then return {} end
-local rec = ARGV[1] .. ptr
-local e = redis.call('HGET', rec, 'e')
-if not e or tonumber(e) <= tonumber(ARGV[2]) then return {} end
-return redis.call('HGETALL', rec)
+if not ptr then return false end
+local s = redis.call('GET', ARGV[1] .. ptr)
+if not s then return false end
+if tonumber(fields(s)[EXPIRES], 36) <= tonumber(ARGV[2]) then return false end
+return s
 `;
 
 /**
  * KEYS: user index. ARGV: record key prefix, now ms, new status (A|D), subject, granted scopes.
- * → {'not_found'} | {'already_decided', status} | {'decided', …flat HGETALL after the change}
+ * → {'not_found'} | {'already_decided', status} | {'decided', packed record after the change}
  */
-export const DECIDE = `
+export const DECIDE = `${LIB}
 local ptr = redis.call('GET', KEYS[1])
 if not ptr then return {'not_found'} end
 local rec = ARGV[1] .. ptr
-local f = redis.call('HMGET', rec, 'st', 'e')
-if not f[1] or tonumber(f[2]) <= tonumber(ARGV[2]) then return {'not_found'} end
-if f[1] ~= 'P' then return {'already_decided', f[1]} end
-redis.call('HSET', rec, 'st', ARGV[3], 'u', ARGV[4], 'g', ARGV[5])
-local out = redis.call('HGETALL', rec)
-table.insert(out, 1, 'decided')
-return out
+local s = redis.call('GET', rec)
+if not s then return {'not_found'} end
+local f = fields(s)
+if tonumber(f[EXPIRES], 36) <= tonumber(ARGV[2]) then return {'not_found'} end
+if f[ST] ~= 'P' then return {'already_decided', f[ST]} end
+f[ST] = ARGV[3]
+f[SUBJECT] = ARGV[4]
+f[GRANTED] = ARGV[5]
+local out = table.concat(f, SEP)
+redis.call('SET', rec, out, 'KEEPTTL')
+return {'decided', out}
 `;

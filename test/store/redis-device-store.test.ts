@@ -51,8 +51,8 @@ describe("Redis key layout (ARCHITECTURE §3)", () => {
     const keys = (await client.keys("*")).sort();
     expect(keys).toHaveLength(2);
     const [codeKey, userKey] = keys as [string, string];
-    expect(codeKey).toMatch(/^device:code:\{[A-Za-z0-9_-]{4}\}:[A-Za-z0-9_-]{43}$/);
-    expect(userKey).toMatch(/^device:user_code:\{[A-Za-z0-9_-]{4}\}:[A-Za-z0-9_-]{43}$/);
+    expect(codeKey).toMatch(/^device:code:\{[A-Za-z0-9_-]{4}\}:[A-Za-z0-9_-]{16}$/);
+    expect(userKey).toMatch(/^device:user_code:\{[A-Za-z0-9_-]{4}\}:[A-Za-z0-9_-]{16}$/);
     const tag = (k: string) => k.slice(k.indexOf("{"), k.indexOf("}") + 1);
     expect(tag(codeKey)).toBe(tag(userKey));
     // Same slot on a Cluster: CLUSTER KEYSLOT hashes only the {tag}.
@@ -63,7 +63,7 @@ describe("Redis key layout (ARCHITECTURE §3)", () => {
     expect(await client.pexpiretime(codeKey)).toBe(expiresAt);
     expect(await client.pexpiretime(userKey)).toBe(expiresAt);
     // A dump must not hand out live codes.
-    const dump = JSON.stringify([keys, await client.hgetall(codeKey), await client.get(userKey)]);
+    const dump = JSON.stringify([keys, await client.get(codeKey), await client.get(userKey)]);
     expect(dump).not.toContain(deviceCode.split(".")[2]);
     expect(dump).not.toContain(userCode);
   });

@@ -1,0 +1,90 @@
+/** DeviceFlow rules that no transport can reach on its own. */
+import { describe, expect, it } from "vitest";
+import { StaticClientRegistry } from "../../src/config/clients-file.js";
+import { DeviceFlow } from "../../src/domain/device-flow.js";
+import { MemoryDeviceStore } from "../../src/store/memory-device-store.js";
+import { PUBLIC_CLIENT } from "../support/test-clients.js";
+
+function flow() {
+  return new DeviceFlow({
+    clients: new StaticClientRegistry([PUBLIC_CLIENT]),
+    store: new MemoryDeviceStore(),
+    tokens: {
+      issue: async (g) => ({
+        accessToken: `token-for-${g.subject}`,
+        tokenType: "Bearer",
+        expiresIn: 60,
+        scope: "",
+      }),
+    },
+    options: {
+      verificationUri: "https://auth.example/device",
+      expiresIn: 60,
+      interval: 5,
+      jitterToleranceMs: 1000,
+    },
+  });
+}
+
+const credentials = { clientId: "public-cli", method: "none" } as const;
+
+describe("DeviceFlow", () => {
+  it("keeps control characters out of stored values (the Redis record separates fields with U+001F)", async () => {
+    const f = flow();
+    const a = await f.authorize({
+      credentials,
+      ipAddress: "127.0.0.1",
+      userAgent: "cli\x1f/1.0\u0085",
+    });
+    expect((await f.describe(a.userCode)).userAgent).toBe("cli\uFFFD/1.0\uFFFD");
+    await expect(
+      f.decide({ userCode: a.userCode, subject: "al\x1fice", approve: true }),
+    ).rejects.toMatchObject({
+      code: "invalid_request",
+    });
+    await expect(
+      f.authorize({
+        credentials,
+        ipAddress: "127.0.0.1",
+        userAgent: "",
+        resources: ["https://a.example/\x1f"],
+      }),
+    ).rejects.toMatchObject({ code: "invalid_target" });
+  });
+
+  it("bounds the stored user agent", async () => {
+    const f = flow();
+    const a = await f.authorize({
+      credentials,
+      ipAddress: "127.0.0.1",
+      userAgent: "x".repeat(5000),
+    });
+    expect((await f.describe(a.userCode)).userAgent).toHaveLength(512);
+  });
+
+  it("approving with narrower scopes grants those; wider is invalid_scope (RFC 6749 §3.3)", async () => {
+    const f = flow();
+    const a = await f.authorize({
+      credentials,
+      scopes: ["read", "write"],
+      ipAddress: "",
+      userAgent: "",
+    });
+    await expect(
+      f.decide({ userCode: a.userCode, subject: "a", approve: true, scopes: ["admin"] }),
+    ).rejects.toMatchObject({
+      code: "invalid_scope",
+    });
+    expect(
+      await f.decide({ userCode: a.userCode, subject: "a", approve: true, scopes: ["write"] }),
+    ).toMatchObject({
+      grantedScopes: ["write"],
+    });
+  });
+
+  it("the verification_uri_complete carries the code; the verification_uri does not (RFC 8628 §3.3.1)", async () => {
+    const a = await flow().authorize({ credentials, ipAddress: "", userAgent: "" });
+    expect(a.verificationUri).toBe("https://auth.example/device");
+    expect(new URL(a.verificationUriComplete).searchParams.get("user_code")).toBe(a.userCode);
+  });
+});
