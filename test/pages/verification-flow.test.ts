@@ -65,7 +65,7 @@ describe("verification page in a browser", () => {
     await page.getByRole("button", { name: "Continue" }).click();
 
     await page.getByRole("button", { name: "Approve" }).waitFor();
-    const text = await page.locator("main").innerText();
+    const text = (await page.locator("main").textContent()) ?? "";
     expect(text).toContain("Public Test CLI");
     expect(text).toContain("Read your data");
     expect(text).toContain("Create, change and delete your data");
@@ -74,7 +74,7 @@ describe("verification page in a browser", () => {
     expect(text).toContain("127.0.0.1");
     expect(text).toMatch(/just now|seconds? ago/);
     expect(text).toContain("Only continue if you started this yourself");
-    expect(await page.locator("#user-code").innerText()).toBe(device.user_code);
+    expect(await page.locator("#user-code").textContent()).toBe(device.user_code);
     await screenshot(page, "3-consent");
 
     // Nothing is decided by looking.
@@ -108,7 +108,7 @@ describe("verification page in a browser", () => {
     // Tab to Deny and press it.
     for (let i = 0; i < 20; i++) {
       await page.keyboard.press("Tab");
-      const focused = await page.evaluate(() => document.activeElement?.textContent?.trim());
+      const focused = await page.evaluate("document.activeElement?.textContent?.trim()");
       if (focused === "Deny") break;
     }
     await page.keyboard.press("Enter");
@@ -156,8 +156,8 @@ describe("verification page in a browser", () => {
     await page.getByRole("button", { name: "Continue" }).click();
     await page.getByRole("button", { name: "Approve" }).waitFor();
     await screenshot(page, "7-consent-phone");
-    const overflow = await page.evaluate(
-      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    const overflow = await page.evaluate<number>(
+      "document.documentElement.scrollWidth - document.documentElement.clientWidth",
     );
     expect(overflow).toBeLessThanOrEqual(0);
     for (const name of ["Approve", "Deny"]) {
@@ -184,7 +184,7 @@ describe("verification page in a browser", () => {
     await page.getByLabel("Device code").fill("WXYZ-2345");
     await page.getByRole("button", { name: "Continue" }).click();
     await page.getByRole("alert").waitFor();
-    expect(await page.getByRole("alert").innerText()).toContain("No request is waiting");
+    expect(await page.getByRole("alert").textContent()).toContain("No request is waiting");
     await screenshot(page, "9-unknown-code");
     await page.close();
   });
