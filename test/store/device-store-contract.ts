@@ -13,8 +13,8 @@ import type { DeviceStore } from "../../src/store/device-store.js";
 const PACING: PacingPolicy = { minGapMs: 4000, stepSeconds: 5 };
 const T0 = 1_800_000_000_000;
 
-function newRequest(overrides: Partial<DeviceAuthorization> = {}) {
-  const userCode = mintUserCode();
+/** A request; pass `userCode` to mint a second device code for the same user code (same tag, as the domain does). */
+function newRequest(overrides: Partial<DeviceAuthorization> = {}, userCode = mintUserCode()) {
   const expiresAt = overrides.expiresAt ?? T0 + 900_000;
   const deviceCode = mintDeviceCode(userCode, expiresAt);
   const parsed = parseDeviceCode(deviceCode);
@@ -72,7 +72,7 @@ export function deviceStoreContract(
 
     it("refuses a user code that a live request holds, writing nothing", async () => {
       const a = newRequest({ expiresAt: Date.now() + 60_000 });
-      const b = newRequest({ expiresAt: Date.now() + 60_000, clientId: "other" });
+      const b = newRequest({ expiresAt: Date.now() + 60_000, clientId: "other" }, a.userCode);
       expect(await store.create(a.device, a.user, a.record)).toBe(true);
       expect(await store.create(b.device, a.user, b.record)).toBe(false);
       expect(await store.poll(b.device, "other", T0, PACING)).toEqual({ kind: "unknown" });
@@ -235,7 +235,7 @@ export function deviceStoreContract(
         (await store.poll(r.device, "cli", now, PACING)).kind,
       );
       // After expiry the user code is free for a new request.
-      const again = newRequest({ expiresAt: Date.now() + 60_000 });
+      const again = newRequest({ expiresAt: Date.now() + 60_000 }, r.userCode);
       expect(await store.create(again.device, r.user, again.record)).toBe(true);
     });
 

@@ -1,0 +1,138 @@
+/**
+ * A real Redis Cluster for tests: three masters from Debian's redis-server on
+ * free loopback ports, joined with `redis-cli --cluster create`, ready when
+ * every node reports cluster_state:ok (never a sleep).
+ */
+import { execFile } from "node:child_process";
+import net from "node:net";
+import { promisify } from "node:util";
+import { Redis } from "ioredis";
+import { freePort } from "./free-port.js";
+import { type RedisProcess, requireBinary, startRedis } from "./redis-server.js";
+
+const run = promisify(execFile);
+
+export interface RedisClusterProcess {
+  readonly nodes: readonly RedisProcess[];
+  /** `host:port` seeds, as REDIS_CLUSTER_NODES takes them. */
+  readonly seeds: readonly string[];
+  stop(): Promise<void>;
+}
+
+/** A port whose cluster-bus twin (port + 10000) is free too. */
+async function clusterPort(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const p = await freePort();
+    if (p + 10000 > 65535) continue;
+    try {
+      const server = net.createServer();
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(p + 10000, "127.0.0.1", () => server.close(() => resolve()));
+      });
+      return p;
+    } catch {
+      // the bus port is taken; try another
+    }
+  }
+  throw new Error("no free port pair for a cluster node");
+}
+
+export async function waitForClusterOk(
+  ports: readonly number[],
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const port of ports) {
+    const c = new Redis(port, "127.0.0.1", { lazyConnect: true, maxRetriesPerRequest: 1 });
+    try {
+      await c.connect();
+      for (;;) {
+        const info = String(await c.call("CLUSTER", "INFO"));
+        if (info.includes("cluster_state:ok")) break;
+        if (Date.now() > deadline) throw new Error(`cluster not ok on ${port}:\n${info}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      c.disconnect();
+    }
+  }
+}
+
+export async function startRedisCluster(masters = 3): Promise<RedisClusterProcess> {
+  requireBinary("redis-cli", "redis-tools");
+  const nodes: RedisProcess[] = [];
+  try {
+    for (let i = 0; i < masters; i++) {
+      const port = await clusterPort();
+      nodes.push(
+        await startRedis({
+          port,
+          args: [
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            `nodes-${port}.conf`,
+            "--cluster-node-timeout",
+            "2000",
+          ],
+        }),
+      );
+    }
+    const seeds = nodes.map((n) => `127.0.0.1:${n.port}`);
+    await run("redis-cli", [
+      "--cluster",
+      "create",
+      ...seeds,
+      "--cluster-replicas",
+      "0",
+      "--cluster-yes",
+    ]);
+    await waitForClusterOk(nodes.map((n) => n.port));
+    return {
+      nodes,
+      seeds,
+      stop: async () => {
+        await Promise.all(nodes.map((n) => n.stop()));
+      },
+    };
+  } catch (e) {
+    await Promise.all(nodes.map((n) => n.stop()));
+    throw e;
+  }
+}
+
+/** Moves one slot, with its keys, to another master (CLUSTER SETSLOT + MIGRATE, as `--cluster reshard` does). */
+export async function migrateSlot(
+  cluster: RedisClusterProcess,
+  slot: number,
+): Promise<{ from: number; to: number }> {
+  const clients = cluster.nodes.map((n) => new Redis(n.port, "127.0.0.1"));
+  try {
+    const ids = await Promise.all(
+      clients.map(async (c) => String(await c.call("CLUSTER", "MYID"))),
+    );
+    const slots = (await (clients[0] as Redis).call("CLUSTER", "SLOTS")) as Array<
+      [number, number, [string, number, string]]
+    >;
+    const range = slots.find(([lo, hi]) => slot >= lo && slot <= hi);
+    if (!range) throw new Error(`slot ${slot} has no owner`);
+    const fromIndex = ids.indexOf(range[2][2]);
+    const toIndex = (fromIndex + 1) % clients.length;
+    const from = clients[fromIndex] as Redis;
+    const to = clients[toIndex] as Redis;
+    const toPort = cluster.nodes[toIndex]?.port ?? 0;
+    await to.call("CLUSTER", "SETSLOT", slot, "IMPORTING", ids[fromIndex] as string);
+    await from.call("CLUSTER", "SETSLOT", slot, "MIGRATING", ids[toIndex] as string);
+    for (;;) {
+      const keys = (await from.call("CLUSTER", "GETKEYSINSLOT", slot, 100)) as string[];
+      if (keys.length === 0) break;
+      await from.call("MIGRATE", "127.0.0.1", toPort, "", 0, 5000, "KEYS", ...keys);
+    }
+    for (const c of clients)
+      await c.call("CLUSTER", "SETSLOT", slot, "NODE", ids[toIndex] as string);
+    return { from: cluster.nodes[fromIndex]?.port ?? 0, to: toPort };
+  } finally {
+    for (const c of clients) c.disconnect();
+  }
+}
