@@ -15,6 +15,8 @@ export interface RedisProcess {
   readonly dir: string;
   /** Stops the server (SIGTERM, then SIGKILL). */
   stop(): Promise<void>;
+  /** Kills the server at once (SIGKILL: a crash, no shutdown save); keeps its directory. */
+  kill(): Promise<void>;
 }
 
 export function requireBinary(name: string, pkg: string): void {
@@ -52,6 +54,12 @@ export async function startRedis(
         child,
         () => options.dir === undefined && rmSync(dir, { recursive: true, force: true }),
       ),
+    kill: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGKILL");
+      }),
   };
 }
 

@@ -1,0 +1,107 @@
+/**
+ * Redis outages (issue 5): with Redis gone the RFC endpoints answer 503
+ * temporarily_unavailable with Retry-After, the RPCs UNAVAILABLE, readiness
+ * fails while liveness stays up, nothing hangs past the configured timeout,
+ * and service resumes without a restart when Redis returns. With AOF on, a
+ * Redis restart loses no pending or approved authorization.
+ */
+import { Code, ConnectError } from "@connectrpc/connect";
+import { afterEach, describe, expect, it } from "vitest";
+import { ErrorCode, OAuthErrorSchema } from "../../gen/handoff/v1/device_auth_pb.js";
+import {
+  authorizeDevice,
+  pollToken,
+  sleep,
+  startTestServer,
+  type TestServer,
+} from "../support/handoff-server.js";
+import { type RedisProcess, startRedis } from "../support/redis-server.js";
+import { type DeviceAuthClient, deviceAuthClients } from "../support/rpc-clients.js";
+
+let cleanup: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanup.reverse()) await c();
+  cleanup = [];
+});
+
+async function until(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error("condition not reached");
+    await sleep(100);
+  }
+}
+
+describe("Redis outage", () => {
+  it("503 + Retry-After, UNAVAILABLE, readiness down, liveness up; resumes when Redis returns", async () => {
+    let redis: RedisProcess = await startRedis();
+    const port = redis.port;
+    const server: TestServer = await startTestServer({
+      redis: { url: redis.url },
+      redisTimeoutMs: 500,
+    });
+    cleanup.push(() => server.close());
+    const rpc = deviceAuthClients(server.issuer)["gRPC over h2c"] as DeviceAuthClient;
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => unhandled.push(e);
+    process.on("unhandledRejection", onUnhandled);
+    cleanup.push(async () => {
+      process.off("unhandledRejection", onUnhandled);
+    });
+
+    const { device_code } = await authorizeDevice(server);
+    expect((await fetch(`${server.issuer}/readyz`)).status).toBe(200);
+    await redis.stop();
+
+    const started = Date.now();
+    const res = await server.post("/oauth/device/authorize", { client_id: "public-cli" });
+    expect(Date.now() - started).toBeLessThan(5000); // bounded by the 500 ms command timeout, never hung
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect(await res.json()).toMatchObject({ error: "temporarily_unavailable" });
+    const poll = await pollToken(server, device_code);
+    expect(poll.status).toBe(503);
+
+    const e = ConnectError.from(
+      await rpc.authorize({ clientId: "public-cli" }).catch((err: unknown) => err),
+    );
+    expect(e.code).toBe(Code.Unavailable);
+    expect(e.findDetails(OAuthErrorSchema)[0]?.code).toBe(ErrorCode.TEMPORARILY_UNAVAILABLE);
+
+    expect((await fetch(`${server.issuer}/readyz`)).status).toBe(503);
+    expect((await fetch(`${server.issuer}/healthz`)).status).toBe(200);
+
+    redis = await startRedis({ port });
+    cleanup.push(() => redis.stop());
+    await until(async () => (await fetch(`${server.issuer}/readyz`)).status === 200);
+    expect((await server.post("/oauth/device/authorize", { client_id: "public-cli" })).status).toBe(
+      200,
+    );
+    expect(unhandled).toEqual([]);
+  });
+
+  it("with AOF, a Redis crash and restart loses no pending or approved authorization", async () => {
+    let redis = await startRedis({ args: ["--appendonly", "yes", "--appendfsync", "always"] });
+    const { port, dir } = redis;
+    const server = await startTestServer({ redis: { url: redis.url }, redisTimeoutMs: 500 });
+    cleanup.push(() => server.close());
+    const pending = await authorizeDevice(server);
+    const approved = await authorizeDevice(server);
+    await server.flow.decide({ userCode: approved.user_code, subject: "alice", approve: true });
+
+    // Crash (SIGKILL: no shutdown save), then restart from the same directory.
+    await redis.kill();
+    redis = await startRedis({
+      port,
+      dir,
+      args: ["--appendonly", "yes", "--appendfsync", "always"],
+    });
+    cleanup.push(() => redis.stop());
+    await until(async () => (await fetch(`${server.issuer}/readyz`)).status === 200);
+
+    expect((await pollToken(server, approved.device_code)).status).toBe(200);
+    expect((await server.flow.describe(pending.user_code)).status).toBe("pending");
+    await server.flow.decide({ userCode: pending.user_code, subject: "bob", approve: true });
+    expect((await pollToken(server, pending.device_code)).status).toBe(200);
+  });
+});
