@@ -1,0 +1,60 @@
+/** The attempt counter contract against memory, a real redis-server and a real Redis Cluster. */
+import { Cluster, Redis } from "ioredis";
+import { describe, expect, it } from "vitest";
+import { MemoryAttemptCounter } from "../../src/store/memory-attempt-counter.js";
+import { RedisAttemptCounter } from "../../src/store/redis-attempt-counter.js";
+import { type RedisClusterProcess, startRedisCluster } from "../support/redis-cluster.js";
+import { type RedisProcess, startRedis } from "../support/redis-server.js";
+import { attemptCounterContract } from "./attempt-counter-contract.js";
+
+attemptCounterContract("memory", async () => new MemoryAttemptCounter());
+
+let redis: RedisProcess;
+let client: Redis;
+attemptCounterContract(
+  "redis",
+  async () => {
+    redis = await startRedis();
+    client = new Redis(redis.url);
+    return new RedisAttemptCounter(client);
+  },
+  async () => {
+    client.disconnect();
+    await redis.stop();
+  },
+);
+
+let cluster: RedisClusterProcess;
+let clusterClient: Cluster;
+attemptCounterContract(
+  "redis cluster (3 masters): the keys of one call share a hash tag, so no CROSSSLOT",
+  async () => {
+    cluster = await startRedisCluster();
+    clusterClient = new Cluster(cluster.nodes.map((n) => ({ host: "127.0.0.1", port: n.port })));
+    return new RedisAttemptCounter(clusterClient);
+  },
+  async () => {
+    clusterClient.disconnect();
+    await cluster.stop();
+  },
+);
+
+describe("Redis counter keys", () => {
+  it("expire on their own once the window and the delay are over", async () => {
+    const r = await startRedis();
+    const c = new Redis(r.url);
+    try {
+      const counter = new RedisAttemptCounter(c);
+      const key = "ratelimit:{code}:ip:192.0.2.1";
+      const policy = { free: 0, baseDelayMs: 5000, maxDelayMs: 5000, windowMs: 60_000 };
+      await counter.attempt([{ key, policy }], Date.now());
+      const ttl = await c.pttl(key);
+      expect(ttl).toBeGreaterThan(50_000);
+      expect(ttl).toBeLessThanOrEqual(60_000);
+      expect(await c.hgetall(key)).toMatchObject({ n: "1" });
+    } finally {
+      c.disconnect();
+      await r.stop();
+    }
+  });
+});
