@@ -90,8 +90,10 @@ export class AccessTokenIssuer implements TokenIssuer {
   async sign(t: AccessTokenInput): Promise<string> {
     const key = this.keys.current;
     const iat = Math.floor(t.issuedAt / 1000);
-    // A single audience as a string: some resource servers compare `aud` to a string.
-    const aud = t.resources.length === 0 ? this.options.defaultAudience : [...t.resources];
+    // One audience as a string (RFC 7519 §4.1.3 allows both): some resource servers
+    // compare `aud` to their identifier as a string.
+    const list = this.audienceFor(t.resources);
+    const aud = list.length === 1 ? (list[0] as string) : list;
     return new SignJWT({ client_id: t.clientId, scope: t.scopes.join(" ") })
       .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: "at+jwt" })
       .setIssuer(this.options.issuer)

@@ -1,0 +1,249 @@
+/**
+ * The TokenStore contract: one suite, run against every adapter (memory and
+ * a real Redis), so the Lua scripts and the pure transitions in
+ * src/tokens/refresh-family.ts cannot drift apart.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { TokenStore } from "../../src/store/token-store.js";
+import type { RefreshFamily, Rotation } from "../../src/tokens/refresh-family.js";
+import {
+  hashRefreshToken,
+  mintFamilyId,
+  mintJti,
+  mintRefreshToken,
+} from "../../src/tokens/refresh-token.js";
+
+const HOUR = 3_600_000;
+
+/**
+ * `now` is the logical clock the stores are given. Redis TTLs are absolute
+ * (PXAT, real time), so families are created around the real clock and
+ * expiry is tested by moving `now` past the logical expiry.
+ */
+function newFamily(overrides: Partial<RefreshFamily> = {}) {
+  const now = Date.now();
+  const familyId = mintFamilyId();
+  const token = mintRefreshToken(familyId);
+  const jti = mintJti(familyId);
+  const family: RefreshFamily = {
+    clientId: "cli",
+    subject: "alice",
+    scopes: ["read", "write"],
+    resources: ["https://mcp.example.com/"],
+    createdAt: now,
+    absoluteExpiresAt: now + 24 * HOUR,
+    issuedAt: now,
+    idleExpiresAt: now + 2 * HOUR,
+    currentHash: hashRefreshToken(token),
+    rotatedHashes: [],
+    accessTokens: [{ jti, expiresAt: now + HOUR }],
+    ...overrides,
+  };
+  return { familyId, token, jti, family, now };
+}
+
+function rotation(presented: string, now: number, overrides: Partial<Rotation> = {}) {
+  const next = mintRefreshToken(presented.split(".")[0] ?? "");
+  const jti = mintJti(presented.split(".")[0]);
+  const r: Rotation = {
+    presentedHash: hashRefreshToken(presented),
+    nextHash: hashRefreshToken(next),
+    clientId: "cli",
+    now,
+    accessToken: { jti, expiresAt: now + HOUR },
+    idleTtlMs: 2 * HOUR,
+    keepRotated: 1000,
+    ...overrides,
+  };
+  return { next, jti, r };
+}
+
+export function tokenStoreContract(
+  name: string,
+  open: () => Promise<TokenStore>,
+  close: () => Promise<void>,
+) {
+  describe(`TokenStore contract: ${name}`, () => {
+    let store: TokenStore;
+    beforeAll(async () => {
+      store = await open();
+    });
+    afterAll(async () => {
+      await store.close();
+      await close();
+    });
+
+    it("OAuth 2.1 §4.3.1: a refresh swaps the current token for the next and keeps the grant", async () => {
+      const f = newFamily();
+      await store.createFamily(f.familyId, f.family);
+      const { next, r } = rotation(f.token, f.now + 1000);
+      const out = await store.rotate(f.familyId, r);
+      expect(out).toEqual({
+        kind: "rotated",
+        family: {
+          clientId: "cli",
+          subject: "alice",
+          scopes: ["read", "write"],
+          resources: ["https://mcp.example.com/"],
+          createdAt: f.now,
+          absoluteExpiresAt: f.family.absoluteExpiresAt,
+          issuedAt: f.now + 1000,
+          idleExpiresAt: f.now + 1000 + 2 * HOUR,
+        },
+      });
+      expect(await store.inspect(f.familyId, hashRefreshToken(next), f.now + 2000)).toMatchObject({
+        clientId: "cli",
+        issuedAt: f.now + 1000,
+      });
+      expect(await store.inspect(f.familyId, hashRefreshToken(f.token), f.now + 2000)).toBeNull();
+    });
+
+    it("OAuth 2.1 §4.3.1: a rotated-out token is reuse: the family and its live access tokens are revoked", async () => {
+      const f = newFamily();
+      await store.createFamily(f.familyId, f.family);
+      const first = rotation(f.token, f.now + 1000);
+      expect((await store.rotate(f.familyId, first.r)).kind).toBe("rotated");
+      const replay = rotation(f.token, f.now + 2000);
+      const out = await store.rotate(f.familyId, replay.r);
+      expect(out.kind).toBe("reused");
+      if (out.kind !== "reused") return;
+      expect(out.revoked.map((t) => t.jti).sort()).toEqual([f.jti, first.jti].sort());
+      expect(await store.isAccessTokenRevoked(f.jti, f.now + 3000)).toBe(true);
+      expect(await store.isAccessTokenRevoked(first.jti, f.now + 3000)).toBe(true);
+      // The legitimate holder's newest token is dead too.
+      expect((await store.rotate(f.familyId, rotation(first.next, f.now + 3000).r)).kind).toBe(
+        "unknown",
+      );
+    });
+
+    it("a token that never belonged to the family is unknown and revokes nothing", async () => {
+      const f = newFamily();
+      await store.createFamily(f.familyId, f.family);
+      const forged = mintRefreshToken(f.familyId);
+      expect((await store.rotate(f.familyId, rotation(forged, f.now + 1).r)).kind).toBe("unknown");
+      expect(await store.isAccessTokenRevoked(f.jti, f.now + 2)).toBe(false);
+      expect((await store.rotate(f.familyId, rotation(f.token, f.now + 3).r)).kind).toBe("rotated");
+    });
+
+    it("OAuth 2.1 §4.3: bound to the client: another client gets wrong_client and the family lives", async () => {
+      const f = newFamily();
+      await store.createFamily(f.familyId, f.family);
+      const r = rotation(f.token, f.now + 1, { clientId: "someone-else" }).r;
+      expect((await store.rotate(f.familyId, r)).kind).toBe("wrong_client");
+      expect((await store.rotate(f.familyId, rotation(f.token, f.now + 2).r)).kind).toBe("rotated");
+    });
+
+    it("the idle lifetime ends an unused token; rotation renews it", async () => {
+      const f = newFamily();
+      await store.createFamily(f.familyId, f.family);
+      const late = rotation(f.token, f.family.idleExpiresAt);
+      expect((await store.rotate(f.familyId, late.r)).kind).toBe("expired");
+      const inTime = rotation(f.token, f.family.idleExpiresAt - 1);
+      const out = await store.rotate(f.familyId, inTime.r);
+      expect(out.kind === "rotated" && out.family.idleExpiresAt).toBe(
+        f.family.idleExpiresAt - 1 + 2 * HOUR,
+      );
+    });
+
+    it("the absolute lifetime caps the idle one and ends the family however often it rotates", async () => {
+      const f = newFamily({ absoluteExpiresAt: Date.now() + 3 * HOUR });
+      await store.createFamily(f.familyId, f.family);
+      const t1 = f.now + 2 * HOUR - 1;
+      const first = rotation(f.token, t1);
+      const out = await store.rotate(f.familyId, first.r);
+      expect(out.kind === "rotated" && out.family.idleExpiresAt).toBe(f.family.absoluteExpiresAt);
+      const after = rotation(first.next, f.family.absoluteExpiresAt);
+      expect((await store.rotate(f.familyId, after.r)).kind).toBe("expired");
+      expect(
+        await store.inspect(f.familyId, hashRefreshToken(first.next), f.family.absoluteExpiresAt),
+      ).toBeNull();
+    });
+
+    it("exactly one of two concurrent rotations of one token succeeds", async () => {
+      const f = newFamily();
+      await store.createFamily(f.familyId, f.family);
+      const attempts = Array.from({ length: 8 }, () => rotation(f.token, f.now + 1).r);
+      const outcomes = await Promise.all(attempts.map((r) => store.rotate(f.familyId, r)));
+      const kinds = outcomes.map((o) => o.kind).sort();
+      expect(kinds.filter((k) => k === "rotated")).toHaveLength(1);
+      // The first loser finds the token rotated out (reuse); later ones find the family gone.
+      expect(kinds).toContain("reused");
+      expect(kinds.filter((k) => k !== "rotated" && k !== "reused" && k !== "unknown")).toEqual([]);
+    });
+
+    it("reuse detection remembers the last keepRotated tokens (the window is a limit)", async () => {
+      const f = newFamily();
+      await store.createFamily(f.familyId, f.family);
+      let current = f.token;
+      const old: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        const step = rotation(current, f.now + i + 1, { keepRotated: 2 });
+        expect((await store.rotate(f.familyId, step.r)).kind).toBe("rotated");
+        old.push(current);
+        current = step.next;
+      }
+      // old[0] and old[1] fell out of the window: unknown, the family survives.
+      expect((await store.rotate(f.familyId, rotation(old[0] ?? "", f.now + 10).r)).kind).toBe(
+        "unknown",
+      );
+      // old[3] is within it: reuse.
+      expect((await store.rotate(f.familyId, rotation(old[3] ?? "", f.now + 11).r)).kind).toBe(
+        "reused",
+      );
+    });
+
+    it("RFC 7009 §2.1: revoking by any token of the family revokes it and its access tokens", async () => {
+      const f = newFamily();
+      await store.createFamily(f.familyId, f.family);
+      const first = rotation(f.token, f.now + 1);
+      await store.rotate(f.familyId, first.r);
+      const out = await store.revokeFamily(f.familyId, hashRefreshToken(f.token), "cli", f.now + 2);
+      expect(out.kind).toBe("revoked");
+      expect(await store.isAccessTokenRevoked(first.jti, f.now + 3)).toBe(true);
+      expect(await store.inspect(f.familyId, hashRefreshToken(first.next), f.now + 3)).toBeNull();
+      expect(
+        (await store.revokeFamily(f.familyId, hashRefreshToken(first.next), "cli", f.now + 4)).kind,
+      ).toBe("not_found");
+    });
+
+    it("RFC 7009 §2.1: another client cannot revoke the family; a service (no client) can", async () => {
+      const f = newFamily();
+      await store.createFamily(f.familyId, f.family);
+      const hash = hashRefreshToken(f.token);
+      expect((await store.revokeFamily(f.familyId, hash, "other", f.now + 1)).kind).toBe(
+        "wrong_client",
+      );
+      expect(await store.inspect(f.familyId, hash, f.now + 2)).not.toBeNull();
+      expect((await store.revokeFamily(f.familyId, hash, undefined, f.now + 3)).kind).toBe(
+        "revoked",
+      );
+    });
+
+    it("a forged token of a real family revokes nothing", async () => {
+      const f = newFamily();
+      await store.createFamily(f.familyId, f.family);
+      const forged = hashRefreshToken(mintRefreshToken(f.familyId));
+      expect((await store.revokeFamily(f.familyId, forged, undefined, f.now + 1)).kind).toBe(
+        "not_found",
+      );
+      expect(await store.inspect(f.familyId, hashRefreshToken(f.token), f.now + 2)).not.toBeNull();
+    });
+
+    it("RFC 7009 §2.1: a revoked jti stays revoked until the token would have expired", async () => {
+      const jti = mintJti();
+      const now = Date.now();
+      await store.revokeAccessToken({ jti, expiresAt: now + HOUR });
+      expect(await store.isAccessTokenRevoked(jti, now + HOUR - 1)).toBe(true);
+      expect(await store.isAccessTokenRevoked(jti, now + HOUR)).toBe(false);
+      expect(await store.isAccessTokenRevoked(mintJti(), now)).toBe(false);
+    });
+
+    it("revocation marks vanish with the token's expiry (bounded storage)", async () => {
+      const jti = mintJti();
+      await store.revokeAccessToken({ jti, expiresAt: Date.now() + 150 });
+      await new Promise((r) => setTimeout(r, 300));
+      // With the real clock: a store keeps nothing for an expired token.
+      expect(await store.isAccessTokenRevoked(jti, 0)).toBe(false);
+    });
+  });
+}

@@ -1,0 +1,89 @@
+/** RFC 9068 access tokens: what `verify` (introspection's check) accepts and refuses (J1, J2). */
+import { SignJWT, UnsecuredJWT } from "jose";
+import { beforeAll, describe, expect, it } from "vitest";
+import { AccessTokenIssuer } from "../../src/tokens/access-token.js";
+import { mintJti } from "../../src/tokens/refresh-token.js";
+import { generateSigningKey, KeyRing, type SigningKey } from "../../src/tokens/signing-keys.js";
+
+const ISSUER = "https://auth.example.com";
+const NOW = 1_800_000_000_000;
+let key: SigningKey;
+let issuer: AccessTokenIssuer;
+
+beforeAll(async () => {
+  key = await generateSigningKey("ES256");
+  issuer = new AccessTokenIssuer(
+    new KeyRing([key]),
+    { issuer: ISSUER, ttlSeconds: 300, defaultAudience: ISSUER },
+    () => NOW,
+  );
+});
+
+const input = (over = {}) => ({
+  clientId: "cli",
+  subject: "alice",
+  scopes: ["read", "write"],
+  resources: [] as string[],
+  jti: mintJti(),
+  issuedAt: NOW,
+  ...over,
+});
+
+describe("AccessTokenIssuer.verify", () => {
+  it("J2: returns the claims of a live token, aud always as a list", async () => {
+    const token = await issuer.sign(
+      input({ resources: ["https://a.example/", "https://b.example/"] }),
+    );
+    expect(await issuer.verify(token, NOW + 1000)).toMatchObject({
+      iss: ISSUER,
+      sub: "alice",
+      client_id: "cli",
+      scope: "read write",
+      aud: ["https://a.example/", "https://b.example/"],
+      exp: NOW / 1000 + 300,
+    });
+  });
+
+  it("RFC 7519 §4.1.4: an expired token is refused (exp is exclusive)", async () => {
+    const token = await issuer.sign(input());
+    expect(await issuer.verify(token, NOW + 299_000)).not.toBeNull();
+    expect(await issuer.verify(token, NOW + 300_000)).toBeNull();
+  });
+
+  it("J1: refuses alg none, another issuer, another typ, an unknown kid and a tampered payload", async () => {
+    const none = new UnsecuredJWT({ client_id: "cli", scope: "read" })
+      .setIssuer(ISSUER)
+      .setSubject("alice")
+      .setAudience(ISSUER)
+      .setIssuedAt(NOW / 1000)
+      .setExpirationTime(NOW / 1000 + 300)
+      .setJti(mintJti())
+      .encode();
+    const sign = (header: Record<string, string>, iss = ISSUER, k = key) =>
+      new SignJWT({ client_id: "cli", scope: "read" })
+        .setProtectedHeader({ alg: k.alg, kid: k.kid, typ: "at+jwt", ...header })
+        .setIssuer(iss)
+        .setSubject("alice")
+        .setAudience(ISSUER)
+        .setIssuedAt(NOW / 1000)
+        .setExpirationTime(NOW / 1000 + 300)
+        .setJti(mintJti())
+        .sign(k.privateKey);
+    const stranger = await generateSigningKey("ES256");
+    const good = await issuer.sign(input());
+    const [h, , sig] = good.split(".");
+    const tampered = `${h}.${Buffer.from('{"sub":"mallory"}').toString("base64url")}.${sig}`;
+    for (const token of [
+      none,
+      await sign({}, "https://evil.example"),
+      await sign({ typ: "JWT" }),
+      await sign({}, ISSUER, stranger),
+      await sign({ kid: key.kid }, ISSUER, { ...stranger, kid: key.kid }),
+      tampered,
+      "not.a.jwt",
+    ]) {
+      expect(await issuer.verify(token, NOW + 1000)).toBeNull();
+    }
+    expect(await issuer.verify(await sign({}), NOW + 1000)).not.toBeNull();
+  });
+});
