@@ -10,6 +10,7 @@ import type { Client } from "../domain/client.js";
 import { DeviceFlow } from "../domain/device-flow.js";
 import { createHttpApp } from "../http/http-app.js";
 import { type PagesConfig, verificationPagesSetup } from "../pages/verification-setup.js";
+import { accessLogInterceptor } from "../rpc/access-log.js";
 import { deviceAuthService, peerAddressKey } from "../rpc/device-auth-service.js";
 import { tokenService } from "../rpc/token-service.js";
 import type { DeviceStore } from "../store/device-store.js";
@@ -144,6 +145,7 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
     deviceRoutes(router);
     tokenRoutes(router);
   };
+  const interceptors = [accessLogInterceptor(logger)];
   const contextValues = (req: http.IncomingMessage | http2.Http2ServerRequest) =>
     createContextValues().set(peerAddressKey, req.socket?.remoteAddress ?? "");
 
@@ -172,6 +174,7 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
         connectNodeAdapter({
           routes,
           contextValues,
+          interceptors,
           readMaxBytes: RPC_READ_MAX_BYTES,
           fallback: fastifyHandler as NodeHandlerFn,
         }),
@@ -179,7 +182,7 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
   });
   const h2 = http2.createServer(
     { settings: { maxConcurrentStreams: 256 } },
-    connectNodeAdapter({ routes, contextValues, readMaxBytes: RPC_READ_MAX_BYTES }),
+    connectNodeAdapter({ routes, contextValues, interceptors, readMaxBytes: RPC_READ_MAX_BYTES }),
   );
   h2.setTimeout(60_000, () => {});
   const sessions = new Set<http2.ServerHttp2Session>();

@@ -229,3 +229,25 @@ describe("expiry over RPC", () => {
     }
   });
 });
+
+describe("RPC access log", () => {
+  it("logs each call's procedure, code and OAuth error, never its messages", async () => {
+    const c = clients["gRPC over h2c"] as DeviceAuthClient;
+    const auth = await c.authorize({ clientId: "public-cli" });
+    await c.pollToken({ clientId: "public-cli", deviceCode: auth.deviceCode }).catch(() => {});
+    const lines = server
+      .logs()
+      .split("\n")
+      .filter((l) => l.includes('"msg":"rpc"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toContainEqual(expect.objectContaining({ rpc: "Authorize", code: "ok" }));
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        rpc: "PollToken",
+        code: "FailedPrecondition",
+        error: "authorization_pending",
+      }),
+    );
+    expect(server.logs()).not.toContain(auth.deviceCode);
+  });
+});

@@ -63,7 +63,8 @@ describe("logs", () => {
     await pollToken(server, b.deviceCode);
 
     const logs = server.logs();
-    expect(logs).toContain('"msg":"request"'); // the access log is on, at trace level
+    expect(logs).toContain('"msg":"request"'); // the access logs are on, at trace level
+    expect(logs).toContain('"rpc":"Approve"');
     for (const s of secrets) expect(logs).not.toContain(s);
   });
 });
