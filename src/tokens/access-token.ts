@@ -37,6 +37,13 @@ export interface AccessTokenClaims {
   readonly jti: string;
 }
 
+/**
+ * How long after `handoff_retired_at` plus the token life a retired key stays
+ * published: instances reload the key file at slightly different moments
+ * (HANDOFF_SIGNING_KEYS_WATCH_MS, rolling restarts), and clocks drift.
+ */
+export const RETIRED_KEY_SLACK_MS = 5 * 60_000;
+
 /** Signs and verifies access tokens with a key ring. */
 export class AccessTokenIssuer implements TokenIssuer {
   constructor(
@@ -47,7 +54,12 @@ export class AccessTokenIssuer implements TokenIssuer {
 
   /** The JWKS verifiers need at `now` (a retired key until its last token has expired). */
   publishedJwks(now: number): { keys: JWK[] } {
-    return this.keys.publishedJwks(now, this.options.ttlSeconds * 1000);
+    return this.keys.publishedJwks(now, this.maxTokenLifeMs);
+  }
+
+  /** How long a token signed by a key can outlive the key's retirement. */
+  private get maxTokenLifeMs(): number {
+    return this.options.ttlSeconds * 1000 + RETIRED_KEY_SLACK_MS;
   }
 
   /** The `iss` of every token. */
@@ -111,8 +123,7 @@ export class AccessTokenIssuer implements TokenIssuer {
    * §2.2: the caller learns only "inactive").
    */
   async verify(token: string, now: number): Promise<AccessTokenClaims | null> {
-    const maxLifeMs = this.options.ttlSeconds * 1000;
-    const published = this.keys.published(now, maxLifeMs);
+    const published = this.keys.published(now, this.maxTokenLifeMs);
     const keyFor = (header: JWTHeaderParameters) => {
       const key = published.find((k) => k.kid === header.kid && k.alg === header.alg);
       if (key === undefined) throw new Error("unknown kid");

@@ -1,7 +1,7 @@
 /** RFC 9068 access tokens: what `verify` (introspection's check) accepts and refuses (J1, J2). */
 import { SignJWT, UnsecuredJWT } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { AccessTokenIssuer } from "../../src/tokens/access-token.js";
+import { AccessTokenIssuer, RETIRED_KEY_SLACK_MS } from "../../src/tokens/access-token.js";
 import { mintJti } from "../../src/tokens/refresh-token.js";
 import { generateSigningKey, KeyRing, type SigningKey } from "../../src/tokens/signing-keys.js";
 
@@ -85,5 +85,31 @@ describe("AccessTokenIssuer.verify", () => {
       expect(await issuer.verify(token, NOW + 1000)).toBeNull();
     }
     expect(await issuer.verify(await sign({}), NOW + 1000)).not.toBeNull();
+  });
+});
+
+describe("AccessTokenIssuer.publishedJwks", () => {
+  it("RFC 9068 §4: a retired key stays published for the token life plus the reload slack, then drops", async () => {
+    const next = await generateSigningKey("RS256");
+    const ring = new KeyRing([key]);
+    const rotating = new AccessTokenIssuer(ring, {
+      issuer: ISSUER,
+      ttlSeconds: 300,
+      defaultAudience: ISSUER,
+    });
+    const before = await rotating.sign(input());
+    ring.replace([next, { ...key, retiredAt: NOW }]);
+    const until = NOW + 300_000 + RETIRED_KEY_SLACK_MS;
+    expect(rotating.publishedJwks(until - 1).keys.map((k) => k.kid)).toEqual([next.kid, key.kid]);
+    expect(rotating.publishedJwks(until).keys.map((k) => k.kid)).toEqual([next.kid]);
+    // The token signed before the rotation verifies until it expires.
+    expect(await rotating.verify(before, NOW + 299_000)).not.toBeNull();
+    const after = await rotating.sign(input());
+    expect(
+      JSON.parse(Buffer.from(after.split(".")[0] ?? "", "base64url").toString()),
+    ).toMatchObject({
+      kid: next.kid,
+      alg: "RS256",
+    });
   });
 });
