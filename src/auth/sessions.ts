@@ -20,6 +20,12 @@ export interface SessionOptions {
 const hashId = (id: string) => createHash("sha256").update(id).digest("base64url");
 
 /**
+ * The counter key for a person whom a trusted proxy vouches for on every
+ * request: their name, hashed apart from session-id hashes.
+ */
+export const sessionKeyOf = (subject: string) => hashId(`subject\0${subject}`);
+
+/**
  * Starts, finds and ends sessions. The cookie is `HttpOnly` (no script can
  * read it), `SameSite=Lax` (not sent on cross-site posts) and, on https,
  * `Secure` with the `__Host-` prefix (no subdomain can set or shadow it).

@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { AttemptLimiter } from "../auth/attempt-limits.js";
 import type { Authenticator, SignInContext } from "../auth/authenticator.js";
 import { tooManyMessage } from "../auth/local-authenticator.js";
-import type { Sessions, SignedIn } from "../auth/sessions.js";
+import { type Sessions, type SignedIn, sessionKeyOf } from "../auth/sessions.js";
 import type { DeviceAuthorizationView, DeviceFlow } from "../domain/device-flow.js";
 import { isOAuthError, OAuthError } from "../domain/oauth-error.js";
 import { formatUserCode, normalizeUserCode } from "../domain/user-code.js";
@@ -72,12 +72,12 @@ export async function verificationPages(
   const csrf = app.csrfProtection;
 
   /** The signed-in person: from the request itself (trusted proxy) or from the session. */
-  async function signedIn(request: FastifyRequest, reply: FastifyReply): Promise<SignedIn | null> {
+  async function signedIn(request: FastifyRequest): Promise<SignedIn | null> {
     const proven = o.authenticator.subjectOf(request);
     if (proven === undefined) return sessions.current(request);
-    if (proven === null) return null;
-    const s = await sessions.current(request);
-    return s?.subject === proven ? s : sessions.start(request, reply, proven);
+    // Vouched for on every request: no session, and the per-session guess counter is per person,
+    // so dropping cookies does not buy a fresh allowance.
+    return proven === null ? null : { subject: proven, key: sessionKeyOf(proven) };
   }
 
   const signInPath = `${base}/sign-in`;
@@ -143,7 +143,7 @@ export async function verificationPages(
 
   // verification_uri, and verification_uri_complete with ?user_code= (RFC 8628 §3.3, §3.3.1).
   app.get("/", async (request, reply) => {
-    const user = await signedIn(request, reply);
+    const user = await signedIn(request);
     const query = request.query as Record<string, unknown>;
     const given = typeof query.user_code === "string" ? query.user_code.slice(0, 32) : "";
     if (!user) return toSignIn(reply, safeReturnTo(request.url));
@@ -163,7 +163,7 @@ export async function verificationPages(
 
   // The code is submitted: show the consent screen for it. Never decides anything (§3.3.1).
   app.post("/", { preHandler: csrf }, async (request, reply) => {
-    const user = await signedIn(request, reply);
+    const user = await signedIn(request);
     if (!user) return toSignIn(reply, base);
     const typed = (formOf(request).get("user_code") ?? "").slice(0, 32);
     const again = (status: number, error: string) =>
@@ -220,7 +220,7 @@ export async function verificationPages(
 
   // Approve or Deny: the same domain operation as the Approve RPC, for the signed-in subject.
   app.post("/decision", { preHandler: csrf }, async (request, reply) => {
-    const user = await signedIn(request, reply);
+    const user = await signedIn(request);
     if (!user) return toSignIn(reply, base);
     const form = formOf(request);
     const userCode = form.require("user_code").slice(0, 32);

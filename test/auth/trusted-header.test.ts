@@ -62,21 +62,28 @@ describe("trusted-header sign-in", () => {
     expect(c.lastPage).not.toContain('type="password"');
   });
 
-  it("follows the header, not an older session, when the proxy says someone else is there", async () => {
+  it("vouches per request: no session cookie, and without the header nobody is signed in", async () => {
     const server = await behindProxy(["127.0.0.1"]);
     const c = new FormClient(server.issuer, { "x-forwarded-user": "carol" });
-    await c.get("/device");
-    const session = c.cookie("handoff_session") ?? "";
-    const res = await fetch(`${server.issuer}/device`, {
-      headers: { "x-forwarded-user": "dave", cookie: `handoff_session=${session}` },
-    });
-    expect(await res.text()).toContain("Signed in as <strong>dave</strong>");
-    // And without the header, a session alone proves nothing.
-    const bare = await fetch(`${server.issuer}/device`, {
-      headers: { cookie: `handoff_session=${session}` },
-      redirect: "manual",
-    });
+    const res = await c.get("/device");
+    expect(res.headers.getSetCookie().some((h) => h.startsWith("handoff_session="))).toBe(false);
+    const bare = await fetch(`${server.issuer}/device`, { redirect: "manual" });
     expect(bare.status).toBe(303);
+  });
+
+  it("counts wrong codes per person, so dropping cookies buys no fresh allowance", async () => {
+    const server = await startTestServer({
+      authenticator: { kind: "trusted-header", header: "x-forwarded-user", proxies: ["127.0.0.1"] },
+      attemptLimits: { codePerSession: 1, codePerAddress: 1000 },
+    });
+    servers.push(server);
+    const statuses: number[] = [];
+    for (const code of ["WXYZ-2345", "WXYZ-2346", "WXYZ-2347"]) {
+      const fresh = new FormClient(server.issuer, { "x-forwarded-user": "mallory" });
+      await fresh.get("/device");
+      statuses.push((await fresh.post("/device", { _csrf: fresh.csrf(), user_code: code })).status);
+    }
+    expect(statuses).toEqual([400, 400, 429]);
   });
 
   it("matches proxies by address and CIDR range, IPv4-mapped addresses included", () => {

@@ -95,13 +95,16 @@ describe("verification page in a browser", () => {
     const noJs = await browser.newContext({ javaScriptEnabled: false });
     const page = await noJs.newPage();
     await page.goto(`${server.issuer}/device`);
-    // Sign in with the keyboard: the user-name field has focus.
+    // Sign in with the keyboard: the user-name field has focus on arrival.
+    const focusedId = () => page.evaluate<string | undefined>("document.activeElement?.id");
+    await expect.poll(focusedId).toBe("username");
     await page.keyboard.type(ALICE.username);
     await page.keyboard.press("Tab");
     await page.keyboard.type(ALICE.password);
     await page.keyboard.press("Enter");
     await page.getByLabel("Device code").waitFor();
     // The code field has focus on arrival; without JS nothing reformats it.
+    await expect.poll(focusedId).toBe("user_code");
     await page.keyboard.type(device.user_code.toLowerCase().replace("-", " "));
     await page.keyboard.press("Enter");
     await page.getByRole("button", { name: "Deny" }).waitFor();
