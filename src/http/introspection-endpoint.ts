@@ -7,6 +7,7 @@ import { formOf, postOnly } from "./oauth-route.js";
 import { hintOf } from "./revocation-endpoint.js";
 import { readCallerCredentials, usedBearer } from "./token-caller-credentials.js";
 
+/** The RFC 7662 endpoint, below the issuer's path. */
 export const INTROSPECTION_PATH = "/oauth/introspect";
 
 /**
@@ -16,6 +17,7 @@ export const INTROSPECTION_PATH = "/oauth/introspect";
  */
 export const INTROSPECTION_AUTH_METHODS = ["client_secret_basic", "client_secret_post"];
 
+/** Registers POST /oauth/introspect. */
 export function introspectionEndpoint(
   app: FastifyInstance,
   lifecycle: TokenLifecycle,

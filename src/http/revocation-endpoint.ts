@@ -6,6 +6,7 @@ import { noStore } from "./oauth-reply.js";
 import { formOf, postOnly } from "./oauth-route.js";
 import { readCallerCredentials } from "./token-caller-credentials.js";
 
+/** The RFC 7009 endpoint, below the issuer's path. */
 export const REVOCATION_PATH = "/oauth/revoke";
 
 /** Client authentication methods the endpoint accepts (RFC 8414 §2). */
@@ -16,6 +17,7 @@ export function hintOf(value: string | undefined): TokenTypeHint | undefined {
   return value === "access_token" || value === "refresh_token" ? value : undefined;
 }
 
+/** Registers POST /oauth/revoke. */
 export function revocationEndpoint(
   app: FastifyInstance,
   lifecycle: TokenLifecycle,

@@ -9,11 +9,13 @@ import { readClientCredentials } from "./client-credentials.js";
 import { noStore } from "./oauth-reply.js";
 import { formOf, postOnly } from "./oauth-route.js";
 
+/** The token endpoint, below the issuer's path. */
 export const TOKEN_PATH = "/oauth/token";
 
 /** Grant types this endpoint serves; the metadata advertises exactly these. */
 export const SUPPORTED_GRANTS = [DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT] as const;
 
+/** Registers POST /oauth/token: form in, domain call, RFC 6749 §5.1 JSON out. */
 export function tokenEndpoint(
   app: FastifyInstance,
   flow: DeviceFlow,

@@ -6,6 +6,7 @@ import { narrowResources } from "./grant-narrowing.js";
 import { mintJti } from "./refresh-token.js";
 import { type KeyRing, SIGNING_ALGORITHMS } from "./signing-keys.js";
 
+/** How access tokens are minted. */
 export interface AccessTokenOptions {
   readonly issuer: string;
   readonly ttlSeconds: number;

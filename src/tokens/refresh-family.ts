@@ -60,6 +60,7 @@ export interface Rotation {
   readonly keepRotated: number;
 }
 
+/** What one refresh did (see `applyRotation`). */
 export type RotateOutcome =
   | { readonly kind: "unknown" }
   | { readonly kind: "expired" }
@@ -110,6 +111,7 @@ export function applyRotation(
   return { outcome: { kind: "rotated", family: grantOf(next) }, next };
 }
 
+/** What one family revocation did (see `applyRevocation`). */
 export type RevokeOutcome =
   | { readonly kind: "not_found" }
   | { readonly kind: "wrong_client" }

@@ -8,7 +8,9 @@ import {
   type JWK,
 } from "jose";
 
+/** J1: ES256 by default, RS256 available. */
 export type SigningAlgorithm = "ES256" | "RS256";
+/** Every algorithm a key may use, for validation. */
 export const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = ["ES256", "RS256"];
 
 /**

@@ -24,6 +24,7 @@ export type IntrospectionResult =
       readonly token_type: "Bearer" | "refresh_token";
     };
 
+/** The whole answer for every token that is not active. */
 export const INACTIVE: IntrospectionResult = { active: false };
 
 /**

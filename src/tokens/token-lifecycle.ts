@@ -31,6 +31,7 @@ import { authenticateCaller, type CallerCredentials } from "./token-caller.js";
 import { type IntrospectionResult, introspectToken } from "./token-introspection.js";
 import { revokeToken, type TokenTypeHint } from "./token-revocation.js";
 
+/** Lifetimes and credentials of the token lifecycle. */
 export interface TokenLifecycleOptions {
   /** Seconds a refresh token lives unused. */
   readonly refreshIdleTtl: number;
@@ -55,6 +56,7 @@ export interface RefreshInput {
 /** Rotated-out hashes a family remembers by default (reuse detection window). */
 export const DEFAULT_KEEP_ROTATED = 1000;
 
+/** The token operations both transports call; also the DeviceFlow's TokenIssuer. */
 export class TokenLifecycle implements TokenIssuer {
   constructor(
     private readonly deps: {

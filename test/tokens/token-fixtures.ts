@@ -19,9 +19,10 @@ export const REFRESHING_AGENT: Client = {
   active: true,
 };
 
+const { secretHash: _, ...AGENT_WITHOUT_SECRET } = REFRESHING_AGENT;
+
 /** A second public client with the refresh grant, to prove tokens are bound to their client. */
-export const OTHER_CLI: Client = { ...REFRESHING_AGENT, id: "other-cli", name: "Other CLI" };
-delete (OTHER_CLI as { secretHash?: string }).secretHash;
+export const OTHER_CLI: Client = { ...AGENT_WITHOUT_SECRET, id: "other-cli", name: "Other CLI" };
 
 /** A confidential client without the refresh grant (no refresh token is issued to it). */
 export const NO_REFRESH_AGENT_SECRET = "no-refresh-secret-0123456789abcdefghijklmnop";
