@@ -14,7 +14,8 @@ export class FormParams {
    * Decodes a body. Malformed percent-encoding and invalid UTF-8 are
    * `invalid_request` (URLSearchParams would silently substitute U+FFFD).
    */
-  static parse(body: string): FormParams {
+  static parse(body: string | Uint8Array): FormParams {
+    if (typeof body !== "string") return FormParams.parse(decodeUtf8(body));
     const values = new Map<string, string[]>();
     if (body === "") return new FormParams(values);
     for (const pair of body.split("&")) {
@@ -35,9 +36,11 @@ export class FormParams {
 
   /** A single-valued parameter; undefined when absent or empty; repeated → invalid_request. */
   get(name: string): string | undefined {
+    // RFC 6749 §3.1: a parameter without a value is as if omitted, so `a=&a=x` sends
+    // `a` once (the fuzz tests found it refused as repeated).
     const list = this.values.get(name)?.filter((v) => v !== "");
     if (!list || list.length === 0) return undefined;
-    if ((this.values.get(name)?.length ?? 0) > 1) {
+    if (list.length > 1) {
       throw new OAuthError("invalid_request", `the parameter ${name} must not be repeated`);
     }
     return list[0];
@@ -67,6 +70,25 @@ export function decodeFormComponent(s: string): string | undefined {
     return decodeURIComponent(s.replaceAll("+", " "));
   } catch {
     return undefined;
+  }
+}
+
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * The body's bytes as text. Raw bytes that are not UTF-8 are refused too: read
+ * as a string, they would turn into U+FFFD before the percent-decoding could
+ * catch them (the fuzz tests found `client_id=public-cli%` + 0xC3 answered as
+ * an unknown client rather than a malformed request).
+ */
+function decodeUtf8(body: Uint8Array): string {
+  try {
+    return UTF8.decode(body);
+  } catch {
+    throw new OAuthError(
+      "invalid_request",
+      "the request body is not valid form encoding (bad percent-escape or UTF-8)",
+    );
   }
 }
 

@@ -12,7 +12,8 @@ import { FormParams } from "./form-params.js";
 import { healthEndpoints } from "./health-endpoints.js";
 import { introspectionEndpoint } from "./introspection-endpoint.js";
 import { metadataEndpoints } from "./metadata-endpoint.js";
-import { sendOAuthError } from "./oauth-reply.js";
+import { answerClientError, noStore, sendOAuthError } from "./oauth-reply.js";
+import { methodNotAllowed } from "./oauth-route.js";
 import { revocationEndpoint } from "./revocation-endpoint.js";
 import { tokenEndpoint } from "./token-endpoint.js";
 
@@ -56,16 +57,18 @@ export async function createHttpApp(o: HttpAppOptions): Promise<FastifyInstance>
       : { trustProxy: o.trustProxy.split(",").map((s) => s.trim()) }),
     serverFactory: (handler) => o.serverFactory(handler as http.RequestListener),
     return503OnClosing: true,
+    clientErrorHandler: answerClientError,
   });
 
   // Only form bodies exist here; JSON and anything else is refused (415 → invalid_request).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(
     "application/x-www-form-urlencoded",
-    { parseAs: "string", bodyLimit: o.bodyLimit },
+    // Bytes, not a string: fastify's string decoding would hide invalid UTF-8 (see FormParams).
+    { parseAs: "buffer", bodyLimit: o.bodyLimit },
     (_request, body, done) => {
       try {
-        done(null, FormParams.parse(body as string));
+        done(null, FormParams.parse(body as Buffer));
       } catch (e) {
         done(e as Error, undefined);
       }
@@ -106,9 +109,17 @@ export async function createHttpApp(o: HttpAppOptions): Promise<FastifyInstance>
     return reply.code(500).send({ error: "server_error", error_description: "internal error" });
   });
 
-  app.setNotFoundHandler((_request, reply) =>
-    reply.code(404).send({ error: "not_found", error_description: "no such endpoint" }),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    // D1, T1: other methods are 405 at a POST endpoint, also those fastify does not
+    // route at all (PROPFIND, PURGE), which land here; and no error answer is cacheable.
+    const url = request.url.split("?", 1)[0] ?? "";
+    if (request.method !== "POST" && app.hasRoute({ method: "POST", url })) {
+      return methodNotAllowed(reply);
+    }
+    return noStore(reply)
+      .code(404)
+      .send({ error: "not_found", error_description: "no such endpoint" });
+  });
 
   app.addHook("onResponse", (request, reply, done) => {
     request.log.info(

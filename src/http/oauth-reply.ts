@@ -1,4 +1,5 @@
 /** Writing RFC-shaped JSON answers: one table from error code to HTTP status. */
+import type { Duplex } from "node:stream";
 import type { FastifyReply } from "fastify";
 import type { OAuthError, OAuthErrorCode } from "../domain/oauth-error.js";
 
@@ -44,4 +45,30 @@ export function sendOAuthError(
   // Echo the interval on slow_down: some clients read it (STANDARDS.md D10).
   if (e.interval !== undefined) body.interval = e.interval;
   return reply.send(body);
+}
+
+/**
+ * Answers a request Node's HTTP parser refused before any route saw it: a
+ * control character in a header, an unknown method, headers past the size
+ * limit, a header timeout. Fastify's default answer, `{"error":"Bad Request"}`
+ * without `no-store`, is no RFC 6749 error (T4; the fuzz tests found it), so
+ * answer as every endpoint does, then close as Node does.
+ */
+export function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === "ECONNRESET" || socket.destroyed) return;
+  const [status, reason, description] =
+    err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+      ? [408, "Request Timeout", "the request took too long"]
+      : err.code === "HPE_HEADER_OVERFLOW"
+        ? [431, "Request Header Fields Too Large", "the request headers are too large"]
+        : [400, "Bad Request", "the request is not valid HTTP/1.1"];
+  const body = JSON.stringify({ error: "invalid_request", error_description: description });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\n` +
+        `Connection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }

@@ -29,12 +29,16 @@ export function postOnly(
   app.route({
     method: [...OTHER_METHODS],
     url: path,
-    handler: async (_request, reply) =>
-      noStore(reply)
-        .code(405)
-        .header("allow", "POST")
-        .send({ error: "invalid_request", error_description: "this endpoint accepts POST only" }),
+    handler: async (_request, reply) => methodNotAllowed(reply),
   });
+}
+
+/** 405 with `Allow: POST` (RFC 9110 §15.5.6). */
+export function methodNotAllowed(reply: FastifyReply): FastifyReply {
+  return noStore(reply)
+    .code(405)
+    .header("allow", "POST")
+    .send({ error: "invalid_request", error_description: "this endpoint accepts POST only" });
 }
 
 /** The request's form parameters (the form parser stores a FormParams as the body). */
