@@ -14,7 +14,12 @@ import {
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import type * as oauth from "oauth4webapi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ErrorCode, OAuthErrorSchema } from "../../gen/handoff/v1/device_auth_pb.js";
+import {
+  Decision,
+  DeviceAuthService,
+  ErrorCode,
+  OAuthErrorSchema,
+} from "../../gen/handoff/v1/device_auth_pb.js";
 import { TokenService, TokenTypeHint } from "../../gen/handoff/v1/token_service_pb.js";
 import { SERVICE_TOKEN, startTestServer, type TestServer } from "../support/handoff-server.js";
 import { bearer } from "../support/rpc-clients.js";
@@ -210,3 +215,33 @@ describe.each(["Connect over HTTP/1.1", "Connect over h2c", "gRPC over h2c"])(
     });
   },
 );
+
+describe("DeviceAuthService and TokenService share the token lifecycle", () => {
+  it("PollToken returns a refresh token (the client has the grant) that Refresh rotates", async () => {
+    const transport = createConnectTransport({ baseUrl: server.issuer, httpVersion: "2" });
+    const device = createClient(DeviceAuthService, transport);
+    const auth = await device.authorize({ clientId: "public-cli", resources: [MCP_RESOURCE] });
+    await createClient(
+      DeviceAuthService,
+      createConnectTransport({
+        baseUrl: server.issuer,
+        httpVersion: "2",
+        interceptors: [bearer(SERVICE_TOKEN)],
+      }),
+    ).approve({ userCode: auth.userCode, subject: "alice", decision: Decision.APPROVE });
+    const t = await device.pollToken({ clientId: "public-cli", deviceCode: auth.deviceCode });
+    expect(t.refreshToken).toMatch(/^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/);
+    const r = await createClient(TokenService, transport).refresh({
+      clientId: "public-cli",
+      refreshToken: t.refreshToken,
+    });
+    expect((await validateAt(as, r.accessToken, MCP_RESOURCE)).sub).toBe("alice");
+    // And the RFC endpoint refuses the rotated-out token, as the RPC would.
+    const res = await server.post("/oauth/token", {
+      grant_type: "refresh_token",
+      refresh_token: t.refreshToken,
+      client_id: "public-cli",
+    });
+    expect(await res.json()).toMatchObject({ error: "invalid_grant" });
+  });
+});
