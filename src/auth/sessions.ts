@@ -7,6 +7,8 @@ import type { SessionStore } from "../store/session-store.js";
 export interface SignedIn {
   readonly subject: string;
   readonly key: string;
+  /** True for a session of ours (which sign-out ends); false when a trusted proxy vouches per request. */
+  readonly viaSession: boolean;
 }
 
 export interface SessionOptions {
@@ -54,7 +56,7 @@ export class Sessions {
     if (id && /^[A-Za-z0-9_-]{43}$/.test(id)) {
       const key = hashId(id);
       const session = await this.store.find(key, this.now());
-      if (session) result = { subject: session.subject, key };
+      if (session) result = { subject: session.subject, key, viaSession: true };
     }
     this.found.set(request, result);
     return result;
@@ -79,7 +81,7 @@ export class Sessions {
       secure: this.options.secure,
       maxAge: this.options.ttlSeconds,
     });
-    const signedIn = { subject, key };
+    const signedIn = { subject, key, viaSession: true };
     this.found.set(request, signedIn);
     return signedIn;
   }

@@ -6,6 +6,8 @@ export interface CodeEntryPage {
   readonly base: string;
   readonly subject: string;
   readonly csrfToken: string;
+  /** False when a trusted proxy signed the person in: signing out is the proxy's business. */
+  readonly canSignOut: boolean;
   /** What to put in the field: the code from `verification_uri_complete`, or what was typed. */
   readonly value?: string;
   /** True when the code came from `verification_uri_complete` (§3.3.1): ask to check it. */
@@ -33,7 +35,11 @@ ${p.error ? html`<p class="alert" role="alert" id="code-error">${p.error}</p>` :
   <button type="submit" class="primary block" ${p.prefilled ? html`autofocus` : ""}>Continue</button>
 </form>`;
   return layout(
-    { title: heading, base: p.base, signedIn: { subject: p.subject, csrfToken: p.csrfToken } },
+    {
+      title: heading,
+      base: p.base,
+      signedIn: { subject: p.subject, ...(p.canSignOut ? { signOutCsrfToken: p.csrfToken } : {}) },
+    },
     body,
   );
 }

@@ -13,6 +13,8 @@ export interface ConsentPage {
   readonly base: string;
   readonly subject: string;
   readonly csrfToken: string;
+  /** False when a trusted proxy signed the person in: signing out is the proxy's business. */
+  readonly canSignOut: boolean;
   readonly request: DeviceAuthorizationView;
   /** The address the person's browser comes from, to tell them whether the device is on the same network. */
   readonly viewerIp: string;
@@ -70,7 +72,7 @@ ${resources}
     {
       title: `Allow ${r.clientName}?`,
       base: p.base,
-      signedIn: { subject: p.subject, csrfToken: p.csrfToken },
+      signedIn: { subject: p.subject, ...(p.canSignOut ? { signOutCsrfToken: p.csrfToken } : {}) },
     },
     body,
   );

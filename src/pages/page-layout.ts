@@ -6,19 +6,27 @@ export interface LayoutOptions {
   readonly title: string;
   /** The pages' base path, e.g. `/device`. */
   readonly base: string;
-  /** Shown in the bar with a sign-out button (a form post, so it needs a CSRF token). */
-  readonly signedIn?: { readonly subject: string; readonly csrfToken: string };
+  /**
+   * Shown in the bar, with a sign-out button (a form post, so it needs a CSRF
+   * token) unless the sign-in is not ours to end (a trusted proxy's).
+   */
+  readonly signedIn?: { readonly subject: string; readonly signOutCsrfToken?: string };
 }
 
 /** A complete HTML document. Styles and script come from hashed files: no inline code (CSP). */
 export function layout(o: LayoutOptions, body: SafeHtml): string {
+  const token = o.signedIn?.signOutCsrfToken;
   const who = o.signedIn
     ? html`<div class="who">
         <span>Signed in as <strong>${o.signedIn.subject}</strong></span>
-        <form method="post" action="${o.base}/sign-out">
-          <input type="hidden" name="_csrf" value="${o.signedIn.csrfToken}">
+        ${
+          token
+            ? html`<form method="post" action="${o.base}/sign-out">
+          <input type="hidden" name="_csrf" value="${token}">
           <button type="submit" class="link-button">Sign out</button>
-        </form>
+        </form>`
+            : ""
+        }
       </div>`
     : "";
   return html`<!doctype html>

@@ -77,7 +77,9 @@ export async function verificationPages(
     if (proven === undefined) return sessions.current(request);
     // Vouched for on every request: no session, and the per-session guess counter is per person,
     // so dropping cookies does not buy a fresh allowance.
-    return proven === null ? null : { subject: proven, key: sessionKeyOf(proven) };
+    return proven === null
+      ? null
+      : { subject: proven, key: sessionKeyOf(proven), viaSession: false };
   }
 
   const signInPath = `${base}/sign-in`;
@@ -154,6 +156,7 @@ export async function verificationPages(
       codeEntryPage({
         base,
         subject: user.subject,
+        canSignOut: user.viaSession,
         csrfToken: csrfToken(reply),
         value: canonical ? formatUserCode(canonical) : given,
         prefilled: given !== "",
@@ -173,6 +176,7 @@ export async function verificationPages(
         codeEntryPage({
           base,
           subject: user.subject,
+          canSignOut: user.viaSession,
           csrfToken: csrfToken(reply),
           value: typed,
           error,
@@ -210,6 +214,7 @@ export async function verificationPages(
       consentPage({
         base,
         subject: user.subject,
+        canSignOut: user.viaSession,
         csrfToken: csrfToken(reply),
         request: result.value,
         viewerIp: request.ip,

@@ -35,6 +35,7 @@ describe("trusted-header sign-in", () => {
     const c = new FormClient(server.issuer, { "x-forwarded-user": "carol@example.com" });
     await c.get("/device");
     expect(c.lastPage).toContain("Signed in as <strong>carol@example.com</strong>");
+    expect(c.lastPage).not.toContain("Sign out"); // the proxy's sign-in is not ours to end
     await c.post("/device", { _csrf: c.csrf(), user_code: device.user_code });
     const res = await c.post("/device/decision", {
       _csrf: c.csrf(),
