@@ -63,6 +63,13 @@ export const SettingsSchema = z.object({
   HANDOFF_POLL_INTERVAL: int(1, 60, 5),
   HANDOFF_POLL_JITTER_MS: int(0, 30_000, 1000),
   HANDOFF_ACCESS_TOKEN_TTL: int(60, 86_400, 3600),
+  // Refresh tokens: unused for the idle TTL or older than the absolute TTL, they stop working.
+  HANDOFF_REFRESH_TOKEN_IDLE_TTL: int(60, 31_536_000, 1_209_600),
+  HANDOFF_REFRESH_TOKEN_TTL: int(60, 31_536_000, 2_592_000),
+  // Rotated-out refresh tokens remembered per family for reuse detection.
+  HANDOFF_REFRESH_REUSE_WINDOW: int(1, 100_000, 1000),
+  // How often to check HANDOFF_SIGNING_KEYS_FILE for changes; 0: reload on SIGHUP only.
+  HANDOFF_SIGNING_KEYS_WATCH_MS: int(0, 3_600_000, 30_000),
   HANDOFF_DEFAULT_AUDIENCE: optionalString,
   HANDOFF_BODY_LIMIT: int(1024, 1_048_576, 16_384),
   HANDOFF_REDIS_TIMEOUT_MS: int(100, 60_000, 2000),
