@@ -144,13 +144,14 @@ describe("verification page in a browser", () => {
     await fresh.close();
   });
 
-  it("RFC 8628 §5.4: the consent screen reads on a phone-sized screen without sideways scrolling", async () => {
+  it("RFC 8628 §5.4: the consent screen reads on a phone-sized screen (dark mode) without sideways scrolling", async () => {
     const device = await startDevice({ scope: "read write admin" });
     const phone = await browser.newContext({
       viewport: { width: 375, height: 740 },
       deviceScaleFactor: 2,
       isMobile: true,
       hasTouch: true,
+      colorScheme: "dark",
     });
     const page = await phone.newPage();
     await page.goto(`${server.issuer}/device`);
@@ -158,7 +159,7 @@ describe("verification page in a browser", () => {
     await page.getByLabel("Device code").fill(device.user_code);
     await page.getByRole("button", { name: "Continue" }).click();
     await page.getByRole("button", { name: "Approve" }).waitFor();
-    await screenshot(page, "7-consent-phone");
+    await screenshot(page, "7-consent-phone-dark");
     const overflow = await page.evaluate<number>(
       "document.documentElement.scrollWidth - document.documentElement.clientWidth",
     );
@@ -189,6 +190,37 @@ describe("verification page in a browser", () => {
     await page.getByRole("alert").waitFor();
     expect(await page.getByRole("alert").textContent()).toContain("No request is waiting");
     await screenshot(page, "9-unknown-code");
+    await page.close();
+  });
+
+  it("shows a clear page when the request behind a consent screen is gone (expired or never there)", async () => {
+    const page = await context.newPage();
+    await page.goto(`${server.issuer}/device`);
+    // A decision for a code with no live request: what an Approve after expiry sends.
+    await page.evaluate(`(() => {
+      const form = document.querySelector("main form");
+      form.action = "/device/decision";
+      form.querySelector("[name=user_code]").value = "WXYZ-2345";
+      const d = document.createElement("input");
+      d.type = "hidden"; d.name = "decision"; d.value = "approve";
+      form.append(d);
+      form.submit();
+    })()`);
+    await page.getByRole("heading", { name: "This code has expired" }).waitFor();
+    await screenshot(page, "11-expired");
+    await page.close();
+  });
+
+  it("refuses a form posted from another site (no CSRF token, no SameSite cookies) with a page", async () => {
+    const page = await context.newPage();
+    await page.setContent(
+      `<form method="post" action="${server.issuer}/device/decision">
+        <input name="user_code" value="WXYZ-2345"><input name="decision" value="approve">
+      </form>`,
+    );
+    await page.evaluate(`document.forms[0].submit()`);
+    await page.getByRole("heading", { name: "This form has expired" }).waitFor();
+    await screenshot(page, "12-csrf-refused");
     await page.close();
   });
 });
