@@ -11,6 +11,7 @@ export interface SignedIn {
   readonly viaSession: boolean;
 }
 
+/** How sessions live and what their cookie looks like. */
 export interface SessionOptions {
   /** Session life in seconds. */
   readonly ttlSeconds: number;

@@ -10,6 +10,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Authenticator, SignInContext } from "./authenticator.js";
 import { USERNAME } from "./users-file.js";
 
+/** Which header to read and whom to believe it from. */
 export interface TrustedHeaderOptions {
   /** The header carrying the user name, e.g. `x-forwarded-user`. */
   readonly header: string;
@@ -45,6 +46,7 @@ export function inList(list: BlockList, ip: string | undefined): boolean {
   return isIPv4(ip) ? list.check(ip, "ipv4") : isIPv6(ip) && list.check(ip, "ipv6");
 }
 
+/** Believes the user-name header from the configured proxies, on every request; keeps no session. */
 export class TrustedHeaderAuthenticator implements Authenticator {
   readonly kind = "trusted-header";
   private readonly proxies: BlockList;

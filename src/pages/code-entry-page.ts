@@ -2,6 +2,7 @@
 import { html } from "./html.js";
 import { layout } from "./page-layout.js";
 
+/** What the code-entry page shows. */
 export interface CodeEntryPage {
   readonly base: string;
   readonly subject: string;
@@ -15,6 +16,7 @@ export interface CodeEntryPage {
   readonly error?: string;
 }
 
+/** Renders the code-entry page; with `prefilled`, it asks the person to check the code instead. */
 export function codeEntryPage(p: CodeEntryPage): string {
   const heading = p.prefilled ? "Check the code" : "Connect a device";
   const lead = p.prefilled

@@ -9,6 +9,7 @@ import { layout } from "./page-layout.js";
 import { scopeWords } from "./scope-words.js";
 import { timeAgo, timeUntil } from "./time-words.js";
 
+/** What the consent screen shows. */
 export interface ConsentPage {
   readonly base: string;
   readonly subject: string;
@@ -21,6 +22,7 @@ export interface ConsentPage {
   readonly now: Date;
 }
 
+/** Renders the consent screen with its Deny and Approve buttons. */
 export function consentPage(p: ConsentPage): string {
   const r = p.request;
   const scopes =

@@ -2,6 +2,7 @@
 import { html } from "./html.js";
 import { layout } from "./page-layout.js";
 
+/** What a result page says. */
 export interface OutcomePage {
   readonly base: string;
   readonly title: string;
@@ -25,6 +26,7 @@ export function outcomePage(p: OutcomePage): string {
   return layout({ title: p.title, base: p.base }, body);
 }
 
+/** After Approve: back to the terminal. */
 export const approvedPage = (base: string, clientName: string) =>
   outcomePage({
     base,
@@ -33,6 +35,7 @@ export const approvedPage = (base: string, clientName: string) =>
     message: `${clientName} can now use your account. Return to your device or terminal: it will continue on its own. You can close this page.`,
   });
 
+/** After Deny: nothing was shared. */
 export const deniedPage = (base: string, clientName: string) =>
   outcomePage({
     base,
@@ -41,6 +44,7 @@ export const deniedPage = (base: string, clientName: string) =>
     message: `${clientName} was not given access. Return to your device or terminal; you can close this page.`,
   });
 
+/** No live request behind the code (expired, or never there). */
 export const expiredPage = (base: string) =>
   outcomePage({
     base,
@@ -51,6 +55,7 @@ export const expiredPage = (base: string) =>
     again: "Enter a new code",
   });
 
+/** A request approved or denied before (RFC 8628: one decision per request). */
 export const alreadyDecidedPage = (base: string) =>
   outcomePage({
     base,

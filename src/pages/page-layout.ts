@@ -2,6 +2,7 @@
 import { html, type SafeHtml } from "./html.js";
 import { ASSET_NAMES } from "./static-assets.js";
 
+/** The parts of the frame that vary by page. */
 export interface LayoutOptions {
   readonly title: string;
   /** The pages' base path, e.g. `/device`. */

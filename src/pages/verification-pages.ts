@@ -29,6 +29,7 @@ import { signInPage } from "./sign-in-page.js";
 import { staticAssets } from "./static-assets.js";
 import { pageSecurityHeaders, sendHtml } from "./web-headers.js";
 
+/** What the pages are built from (see verification-setup.ts). */
 export interface VerificationPagesOptions {
   readonly flow: DeviceFlow;
   readonly authenticator: Authenticator;

@@ -14,6 +14,7 @@ import { RedisAttemptCounter } from "../store/redis-attempt-counter.js";
 import { RedisSessionStore } from "../store/redis-session-store.js";
 import type { VerificationPagesOptions } from "./verification-pages.js";
 
+/** The verification-page part of the server configuration (HandoffConfig extends it). */
 export interface PagesConfig {
   /** Default: local users, none (the pages then only say who may sign in: nobody). */
   readonly authenticator?: AuthenticatorConfig;

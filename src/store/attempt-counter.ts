@@ -23,6 +23,7 @@ export interface AttemptSlot {
   readonly policy: AttemptPolicy;
 }
 
+/** An attempt let through (and charged), or refused until a delay ends. */
 export type AttemptVerdict =
   | { readonly allowed: true }
   | { readonly allowed: false; readonly retryAfterMs: number };
