@@ -5,7 +5,6 @@ import type { Logger } from "pino";
 import type { DeviceFlow } from "../domain/device-flow.js";
 import { isOAuthError, OAuthError } from "../domain/oauth-error.js";
 import { type VerificationPagesOptions, verificationPages } from "../pages/verification-pages.js";
-import type { KeyRing } from "../tokens/signing-keys.js";
 import type { TokenLifecycle } from "../tokens/token-lifecycle.js";
 import { deviceAuthorizationEndpoint } from "./device-authorization-endpoint.js";
 import { FormParams } from "./form-params.js";
@@ -25,7 +24,6 @@ declare module "fastify" {
 
 export interface HttpAppOptions {
   readonly flow: DeviceFlow;
-  readonly keys: KeyRing;
   /** Refresh, revocation, introspection and the published JWKS. */
   readonly tokens: TokenLifecycle;
   readonly issuer: string;

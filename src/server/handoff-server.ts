@@ -151,7 +151,6 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
 
   const app = await createHttpApp({
     flow,
-    keys: c.keys,
     tokens,
     issuer,
     scopesSupported: [...new Set(c.clients.flatMap((cl) => cl.scopes))].sort(),

@@ -41,7 +41,8 @@ async function bytesFor(userAgent: string, scopes: string[], resources: string[]
     userAgent,
   });
   let total = 0;
-  for (const key of await client.keys("*")) total += Number(await client.call("MEMORY", "USAGE", key));
+  for (const key of await client.keys("*"))
+    total += Number(await client.call("MEMORY", "USAGE", key));
   return total;
 }
 
