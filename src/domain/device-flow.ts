@@ -185,12 +185,19 @@ export class DeviceFlow {
   ): Promise<TokenSet> {
     const client = await authenticateClient(this.deps.clients, credentials);
     requireGrant(client, DEVICE_CODE_GRANT);
-    // Malformed resources fail before the code is consumed; narrowing needs the grant.
+    // RFC 8707 §2.2: checked against the grant inside the atomic poll, so a
+    // resource that was not bound is refused without spending the code.
     const resources = parseResources(request.resources ?? []);
     const parsed = parseDeviceCode(deviceCode);
     if (!parsed) throw new OAuthError("invalid_grant", "the device code is invalid");
     const now = this.now();
-    const outcome = await this.deps.store.poll(parsed.handle, client.id, now, this.pacing);
+    const outcome = await this.deps.store.poll(
+      parsed.handle,
+      client.id,
+      now,
+      this.pacing,
+      resources,
+    );
     switch (outcome.kind) {
       case "issued":
         return this.deps.tokens.issue(outcome.grant, {
@@ -222,6 +229,11 @@ export class DeviceFlow {
         throw new OAuthError("invalid_grant", "the device code was issued to another client");
       case "consumed":
         throw new OAuthError("invalid_grant", "the device code has already been used");
+      case "invalid_target":
+        throw new OAuthError(
+          "invalid_target",
+          "a resource was not part of the authorization request",
+        );
     }
   }
 

@@ -23,6 +23,7 @@ export interface PacingPolicy {
 
 export type PollOutcome =
   | { readonly kind: "unknown" }
+  | { readonly kind: "invalid_target" }
   | { readonly kind: "wrong_client" }
   | { readonly kind: "expired" }
   | { readonly kind: "pending"; readonly interval: number }
@@ -31,16 +32,24 @@ export type PollOutcome =
   | { readonly kind: "consumed" }
   | { readonly kind: "issued"; readonly grant: ApprovedGrant };
 
-/** Applies one poll to a stored state: the outcome and, if it changed, the next state. */
+/**
+ * Applies one poll to a stored state: the outcome and, if it changed, the
+ * next state. `narrowTo` holds the token request's `resource` values: each
+ * must be bound to the grant (RFC 8707 §2.2), checked before anything changes,
+ * so a wrong one never spends the code.
+ */
 export function applyPoll(
   state: DeviceAuthorization | undefined,
   clientId: string,
   now: number,
   pacing: PacingPolicy,
+  narrowTo: readonly string[] = [],
 ): { outcome: PollOutcome; next?: DeviceAuthorization } {
   if (state === undefined) return { outcome: { kind: "unknown" } };
   if (state.clientId !== clientId) return { outcome: { kind: "wrong_client" } };
   if (state.expiresAt <= now) return { outcome: { kind: "expired" } };
+  if (narrowTo.some((r) => !state.resources.includes(r)))
+    return { outcome: { kind: "invalid_target" } };
   switch (state.status) {
     case "approved":
       // Check and consume in one step: the loser of a race sees "consumed".

@@ -20,12 +20,16 @@ export interface DeviceStore {
     authorization: DeviceAuthorization,
   ): Promise<boolean>;
 
-  /** Applies one poll (see `applyPoll`): pacing, state check and consumption in one step. */
+  /**
+   * Applies one poll (see `applyPoll`): resource check, pacing, state check
+   * and consumption in one step.
+   */
   poll(
     device: CodeHandle,
     clientId: string,
     now: number,
     pacing: PacingPolicy,
+    narrowTo?: readonly string[],
   ): Promise<PollOutcome>;
 
   /** The live request a user code points to, or null. */

@@ -50,9 +50,10 @@ export class MemoryDeviceStore implements DeviceStore {
     clientId: string,
     now: number,
     pacing: PacingPolicy,
+    narrowTo: readonly string[] = [],
   ): Promise<PollOutcome> {
     const k = key(device);
-    const { outcome, next } = applyPoll(this.live(k, now), clientId, now, pacing);
+    const { outcome, next } = applyPoll(this.live(k, now), clientId, now, pacing, narrowTo);
     if (next) this.records.set(k, next);
     return outcome;
   }

@@ -86,6 +86,7 @@ export class RedisDeviceStore implements DeviceStore {
     clientId: string,
     now: number,
     pacing: PacingPolicy,
+    narrowTo: readonly string[] = [],
   ): Promise<PollOutcome> {
     const r = await guarded(
       this.cmd.handoffPoll(
@@ -94,6 +95,7 @@ export class RedisDeviceStore implements DeviceStore {
         now,
         pacing.minGapMs,
         pacing.stepSeconds,
+        joinList(narrowTo),
       ),
     );
     const kind = String(r[0]);
@@ -114,6 +116,7 @@ export class RedisDeviceStore implements DeviceStore {
       case "unknown":
       case "wrong_client":
       case "expired":
+      case "invalid_target":
       case "denied":
       case "consumed":
         return { kind };

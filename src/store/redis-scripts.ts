@@ -50,8 +50,8 @@ return 1
 `;
 
 /**
- * KEYS: record. ARGV: clientId, now ms, minGapMs, stepSeconds.
- * → {'unknown'} | {'wrong_client'} | {'expired'} | {'denied'} | {'consumed'}
+ * KEYS: record. ARGV: clientId, now ms, minGapMs, stepSeconds, requested resources (space-joined).
+ * → {'unknown'} | {'wrong_client'} | {'expired'} | {'invalid_target'} | {'denied'} | {'consumed'}
  *   | {'pending', interval} | {'slow_down', interval}
  *   | {'issued', subject, grantedScopes, resources}
  */
@@ -62,6 +62,12 @@ local f = fields(s)
 if f[CLIENT] ~= ARGV[1] then return {'wrong_client'} end
 local now = tonumber(ARGV[2])
 if tonumber(f[EXPIRES], 36) <= now then return {'expired'} end
+if ARGV[5] ~= '' then
+  local bound = ' ' .. f[RESOURCES] .. ' '
+  for r in string.gmatch(ARGV[5], '%S+') do
+    if not string.find(bound, ' ' .. r .. ' ', 1, true) then return {'invalid_target'} end
+  end
+end
 local st = f[ST]
 if st == 'A' then
   f[ST] = 'C'

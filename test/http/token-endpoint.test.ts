@@ -183,6 +183,31 @@ describe("RFC 6749 §5.1 success (T3) and exactly-once issuance", () => {
     });
   });
 
+  it("RFC 8707 §2.2: a resource that was not bound is invalid_target and does not spend the code", async () => {
+    const { device_code, user_code } = await authorizeDevice(server, {
+      client_id: "public-cli",
+      resource: ["https://a.example/mcp", "https://b.example/mcp"],
+    });
+    await approve(user_code);
+    const wrong = await server.post("/oauth/token", {
+      grant_type: DEVICE_GRANT,
+      device_code,
+      client_id: "public-cli",
+      resource: "https://evil.example/",
+    });
+    expect(await errorOf(wrong)).toMatchObject({ status: 400, error: "invalid_target" });
+    const narrowed = await server.post("/oauth/token", {
+      grant_type: DEVICE_GRANT,
+      device_code,
+      client_id: "public-cli",
+      resource: "https://b.example/mcp",
+    });
+    expect(narrowed.status).toBe(200);
+    const { access_token } = (await narrowed.json()) as { access_token: string };
+    const claims = JSON.parse(Buffer.from(access_token.split(".")[1] ?? "", "base64url").toString());
+    expect(claims.aud).toBe("https://b.example/mcp");
+  });
+
   it("T2: a confidential client polls with Basic (secret with ':', '+' and space, form-url-encoded)", async () => {
     const { device_code, user_code } = await authorizeDevice(server, {
       client_id: "confidential-agent",

@@ -164,6 +164,31 @@ export function deviceStoreContract(
       expect(results.filter((x) => x.kind === "consumed")).toHaveLength(49);
     });
 
+    it("RFC 8707 §2.2: a resource outside the grant is invalid_target and spends nothing", async () => {
+      const r = newRequest({
+        expiresAt: Date.now() + 60_000,
+        resources: ["https://a.example/", "https://b.example/"],
+      });
+      await store.create(r.device, r.user, r.record);
+      await store.decide(
+        r.user,
+        { approve: true, subject: "dave", grantedScopes: ["read"] },
+        Date.now(),
+      );
+      const now = Date.now();
+      expect(await store.poll(r.device, "cli", now, PACING, ["https://c.example/"])).toEqual({
+        kind: "invalid_target",
+      });
+      expect(
+        await store.poll(r.device, "cli", now, PACING, ["https://a.example/", "https://a.exam"]),
+      ).toEqual({
+        kind: "invalid_target",
+      });
+      expect(await store.poll(r.device, "cli", now, PACING, ["https://b.example/"])).toMatchObject({
+        kind: "issued",
+      });
+    });
+
     it("a denial is reported on every poll and cannot be reversed", async () => {
       const r = newRequest({ expiresAt: Date.now() + 60_000 });
       await store.create(r.device, r.user, r.record);
