@@ -8,11 +8,10 @@ import {
   DeviceAuthService,
   GetDeviceAuthorizationResponseSchema,
 } from "../../gen/handoff/v1/device_auth_pb.js";
-import type { ClientCredentials } from "../domain/client.js";
 import type { DeviceStatus } from "../domain/device-authorization.js";
 import type { DeviceFlow } from "../domain/device-flow.js";
 import { OAuthError } from "../domain/oauth-error.js";
-import { toConnectError } from "./connect-error.js";
+import { clientCredentials, tokenResponse, translated } from "./rpc-translation.js";
 import { requireServiceCredential } from "./service-credential.js";
 
 /** The caller's network address, set per request by the server adapter. */
@@ -24,21 +23,6 @@ const STATUS: Record<DeviceStatus, DeviceAuthorizationStatus> = {
   denied: DeviceAuthorizationStatus.DENIED,
   consumed: DeviceAuthorizationStatus.CONSUMED,
 };
-
-function credentials(clientId: string, clientSecret: string): ClientCredentials {
-  return clientSecret === ""
-    ? { clientId, method: "none" }
-    : { clientId, clientSecret, method: "client_secret_post" };
-}
-
-/** Runs a handler body and converts whatever it throws, once, for every method. */
-async function translated<T>(body: () => Promise<T>): Promise<T> {
-  try {
-    return await body();
-  } catch (e) {
-    throw toConnectError(e);
-  }
-}
 
 export interface DeviceAuthServiceOptions {
   readonly serviceToken: string | undefined;
@@ -54,7 +38,7 @@ export function deviceAuthService(flow: DeviceFlow, options: DeviceAuthServiceOp
       authorize: (req, ctx) =>
         translated(async () => {
           const result = await flow.authorize({
-            credentials: credentials(req.clientId, req.clientSecret),
+            credentials: clientCredentials(req.clientId, req.clientSecret),
             scopes: req.scopes,
             resources: req.resources,
             ipAddress: ctx.values.get(peerAddressKey),
@@ -65,14 +49,11 @@ export function deviceAuthService(flow: DeviceFlow, options: DeviceAuthServiceOp
 
       pollToken: (req) =>
         translated(async () => {
-          const t = await flow.poll(credentials(req.clientId, req.clientSecret), req.deviceCode);
-          return {
-            accessToken: t.accessToken,
-            tokenType: t.tokenType,
-            expiresIn: t.expiresIn,
-            scope: t.scope,
-            refreshToken: t.refreshToken ?? "",
-          };
+          const t = await flow.poll(
+            clientCredentials(req.clientId, req.clientSecret),
+            req.deviceCode,
+          );
+          return tokenResponse(t);
         }),
 
       approve: (req, ctx) =>

@@ -7,24 +7,17 @@ import {
   TokenService,
   TokenTypeHint,
 } from "../../gen/handoff/v1/token_service_pb.js";
-import type { ClientCredentials } from "../domain/client.js";
 import { OAuthError } from "../domain/oauth-error.js";
 import type { CallerCredentials } from "../tokens/token-caller.js";
 import type { TokenLifecycle } from "../tokens/token-lifecycle.js";
 import type { TokenTypeHint as DomainHint } from "../tokens/token-revocation.js";
-import { toConnectError } from "./connect-error.js";
+import { clientCredentials, tokenResponse, translated } from "./rpc-translation.js";
 
 const HINT: Record<TokenTypeHint, DomainHint | undefined> = {
   [TokenTypeHint.UNSPECIFIED]: undefined,
   [TokenTypeHint.ACCESS_TOKEN]: "access_token",
   [TokenTypeHint.REFRESH_TOKEN]: "refresh_token",
 };
-
-function clientCredentials(clientId: string, clientSecret: string): ClientCredentials {
-  return clientSecret === ""
-    ? { clientId, method: "none" }
-    : { clientId, clientSecret, method: "client_secret_post" };
-}
 
 /**
  * A request with a client_id is a client; without one, the caller must
@@ -39,15 +32,6 @@ function callerOf(ctx: HandlerContext, clientId: string, clientSecret: string): 
 function requireToken(token: string): string {
   if (token === "") throw new OAuthError("invalid_request", "token is required");
   return token;
-}
-
-/** Runs a handler body and converts whatever it throws, once, for every method. */
-async function translated<T>(body: () => Promise<T>): Promise<T> {
-  try {
-    return await body();
-  } catch (e) {
-    throw toConnectError(e);
-  }
 }
 
 /** Registers TokenService on a Connect router. */
@@ -65,13 +49,7 @@ export function tokenService(lifecycle: TokenLifecycle) {
             scopes: req.scopes,
             resources: req.resources,
           });
-          return {
-            accessToken: t.accessToken,
-            tokenType: t.tokenType,
-            expiresIn: t.expiresIn,
-            scope: t.scope,
-            refreshToken: t.refreshToken ?? "",
-          };
+          return tokenResponse(t);
         }),
 
       revoke: (req, ctx) =>
