@@ -58,6 +58,23 @@ describe("CSRF", () => {
   });
 });
 
+describe("code entry", () => {
+  it("RFC 8628 §6.1: finds the request whatever the case, dashes or spaces (what the server sees without JavaScript)", async () => {
+    const { user_code } = await authorizeDevice(server);
+    const raw = user_code.replace("-", "");
+    const c = await signedIn();
+    for (const typed of [
+      raw.toLowerCase(),
+      ` ${raw.slice(0, 4)} ${raw.slice(4)} `,
+      user_code.toLowerCase(),
+    ]) {
+      await c.get("/device");
+      expect((await c.post("/device", { _csrf: c.csrf(), user_code: typed })).status).toBe(200);
+      expect(c.lastPage).toContain(`<span class="code" id="user-code">${user_code}</span>`);
+    }
+  });
+});
+
 describe("cookies, headers and caching", () => {
   it("sets the session cookie HttpOnly, SameSite=Lax, and not Secure on an http issuer", async () => {
     const c = new FormClient(server.issuer);

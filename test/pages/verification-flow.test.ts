@@ -62,6 +62,8 @@ describe("verification page in a browser", () => {
     await page.getByText("Signed in as").waitFor();
     await screenshot(page, "2-code-entry");
     await page.getByLabel("Device code").fill(device.user_code.replace("-", "").toLowerCase());
+    // With JavaScript on, the field shows the code as the device does.
+    expect(await page.getByLabel("Device code").inputValue()).toBe(device.user_code);
     await page.getByRole("button", { name: "Continue" }).click();
 
     await page.getByRole("button", { name: "Approve" }).waitFor();
@@ -105,7 +107,7 @@ describe("verification page in a browser", () => {
     await page.getByLabel("Device code").waitFor();
     // The code field has focus on arrival; without JS nothing reformats it.
     await expect.poll(focusedId).toBe("user_code");
-    await page.keyboard.type(device.user_code.toLowerCase().replace("-", " "));
+    await page.keyboard.type(device.user_code.toLowerCase().replace("-", ""));
     await page.keyboard.press("Enter");
     await page.getByRole("button", { name: "Deny" }).waitFor();
     // Tab to Deny and press it.
