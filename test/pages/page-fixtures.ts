@@ -3,6 +3,7 @@ import { mkdirSync } from "node:fs";
 import { type Browser, chromium, type Page } from "playwright-core";
 import type { AuthenticatorConfig } from "../../src/auth/authenticator-config.js";
 import { hashPassword } from "../../src/auth/password.js";
+import { requireBinary } from "../support/redis-server.js";
 
 export const ALICE = { username: "alice", password: "correct horse battery" };
 export const BOB = { username: "bob", password: "tr0ub4dor&3 staple" };
@@ -91,6 +92,8 @@ export const SCREENSHOTS = "test-results/screenshots";
 
 /** Debian's Chromium, headless, with a fresh profile (never `npx playwright install`). */
 export async function launchChromium(): Promise<Browser> {
+  // A missing browser fails the run with the install command; browser tests never skip.
+  requireBinary("/usr/bin/chromium", "chromium");
   mkdirSync(SCREENSHOTS, { recursive: true });
   return chromium.launch({
     executablePath: "/usr/bin/chromium",
