@@ -1,8 +1,8 @@
 /** The Redis attempt counter: every instance shares the counters; each step is one Lua script. */
 import type { Cluster, Redis } from "ioredis";
-import { OAuthError } from "../domain/oauth-error.js";
 import type { AttemptCounter, AttemptSlot, AttemptVerdict } from "./attempt-counter.js";
 import { ATTEMPT, FORGIVE } from "./attempt-counter-scripts.js";
+import { guarded } from "./redis-connection.js";
 
 interface CounterCommands {
   handoffAttempt(numKeys: number, ...args: Array<string | number>): Promise<[number, number]>;
@@ -42,13 +42,5 @@ export class RedisAttemptCounter implements AttemptCounter {
     if (slots.length === 0) return;
     const [numKeys, ...rest] = scriptArgs(slots, now) as [number, ...Array<string | number>];
     await guarded(this.cmd.handoffForgive(numKeys, ...rest));
-  }
-}
-
-async function guarded<T>(op: Promise<T>): Promise<T> {
-  try {
-    return await op;
-  } catch (cause) {
-    throw new OAuthError("temporarily_unavailable", "the state store is unavailable", { cause });
   }
 }

@@ -1,6 +1,7 @@
 /** Creating the ioredis client: one Redis or a Cluster, with bounded waits. */
 import { Cluster, Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "pino";
+import { OAuthError } from "../domain/oauth-error.js";
 
 export type RedisTarget = { readonly url: string } | { readonly clusterNodes: readonly string[] };
 
@@ -44,4 +45,16 @@ export function connectRedis(
     lastError = "";
   });
   return client;
+}
+
+/**
+ * Runs one store operation, turning a connection or server failure into the
+ * RFC's `temporarily_unavailable` (503 with Retry-After; RPC UNAVAILABLE).
+ */
+export async function guarded<T>(op: Promise<T>): Promise<T> {
+  try {
+    return await op;
+  } catch (cause) {
+    throw new OAuthError("temporarily_unavailable", "the state store is unavailable", { cause });
+  }
 }

@@ -12,6 +12,7 @@ import {
   splitList,
 } from "./device-record-codec.js";
 import type { DeviceStore } from "./device-store.js";
+import { guarded } from "./redis-connection.js";
 import { CREATE, DECIDE, FIND, POLL } from "./redis-scripts.js";
 
 type Reply = Array<string | number>;
@@ -39,15 +40,6 @@ export class DeviceKeys {
   }
   userCode(h: CodeHandle): string {
     return `${this.prefix}device:user_code:{${h.tag}}:${h.hash}`;
-  }
-}
-
-/** Turns a connection or server failure into the RFC's `temporarily_unavailable`. */
-async function guarded<T>(op: Promise<T>): Promise<T> {
-  try {
-    return await op;
-  } catch (cause) {
-    throw new OAuthError("temporarily_unavailable", "the state store is unavailable", { cause });
   }
 }
 

@@ -1,6 +1,6 @@
 /** The Redis session store: one key per session, expiring with it. */
 import type { Cluster, Redis } from "ioredis";
-import { OAuthError } from "../domain/oauth-error.js";
+import { guarded } from "./redis-connection.js";
 import type { PageSession, SessionStore } from "./session-store.js";
 
 /** Sessions at `<prefix>session:<hash of id>` as JSON; single commands, so each step is atomic. */
@@ -28,13 +28,5 @@ export class RedisSessionStore implements SessionStore {
 
   private key(idHash: string): string {
     return `${this.keyPrefix}session:${idHash}`;
-  }
-}
-
-async function guarded<T>(op: Promise<T>): Promise<T> {
-  try {
-    return await op;
-  } catch (cause) {
-    throw new OAuthError("temporarily_unavailable", "the state store is unavailable", { cause });
   }
 }

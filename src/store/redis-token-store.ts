@@ -10,6 +10,7 @@ import type {
   Rotation,
 } from "../tokens/refresh-family.js";
 import { jtiTag } from "../tokens/refresh-token.js";
+import { guarded } from "./redis-connection.js";
 import { CREATE_FAMILY, INSPECT, REVOKE_FAMILY, ROTATE } from "./redis-token-scripts.js";
 import type { TokenStore } from "./token-store.js";
 
@@ -63,15 +64,6 @@ function grantOf(clientId: string, r: Reply, offset: number): FamilyGrant {
     issuedAt: Number(r[offset + 5]),
     idleExpiresAt: Number(r[offset + 6]),
   };
-}
-
-/** Turns a connection or server failure into the RFC's `temporarily_unavailable`. */
-async function guarded<T>(op: Promise<T>): Promise<T> {
-  try {
-    return await op;
-  } catch (cause) {
-    throw new OAuthError("temporarily_unavailable", "the token store is unavailable", { cause });
-  }
 }
 
 /** A TokenStore on one Redis or a Redis Cluster (any ioredis client). */
