@@ -1,5 +1,5 @@
 /** The start-dev banner: where things are and a copy-paste tour of the flow. */
-import { DEMO_CLIENT, DEV_SERVICE_TOKEN } from "../config/dev-seed.js";
+import { DEMO_CLIENT, DEMO_USER, DEV_SERVICE_TOKEN } from "../config/dev-seed.js";
 
 export function devBanner(issuer: string, store: string, serviceToken: string | undefined): string {
   const token = serviceToken === DEV_SERVICE_TOKEN ? DEV_SERVICE_TOKEN : "$HANDOFF_SERVICE_TOKEN";
@@ -8,18 +8,20 @@ export function devBanner(issuer: string, store: string, serviceToken: string | 
 
   metadata   ${issuer}/.well-known/oauth-authorization-server
   device     POST ${issuer}/oauth/device/authorize
-  token      POST ${issuer}/oauth/token
+  token      POST ${issuer}/oauth/token   (device code and refresh grants)
+  revoke     POST ${issuer}/oauth/revoke      introspect  POST ${issuer}/oauth/introspect
   jwks       ${issuer}/.well-known/jwks.json
-  rpc        ${issuer}/handoff.v1.DeviceAuthService/{Authorize,PollToken,Approve,GetDeviceAuthorization}
+  verify     ${issuer}/device   (sign in as ${DEMO_USER.username} / ${DEMO_USER.password})
+  rpc        ${issuer}/handoff.v1.DeviceAuthService/*, ${issuer}/handoff.v1.TokenService/*
              (Connect, gRPC and gRPC-Web on this same port)
 
   Try it:
   1. curl -s ${issuer}/oauth/device/authorize -d client_id=${DEMO_CLIENT.id}
-  2. curl -s ${issuer}/oauth/token -d client_id=${DEMO_CLIENT.id} \\
+  2. open the verification_uri_complete it prints, sign in, compare the code, Approve
+     (or, as an internal service: curl -s ${issuer}/handoff.v1.DeviceAuthService/Approve \\
+       -H 'content-type: application/json' -H 'authorization: Bearer ${token}' \\
+       -d '{"userCode":"<user_code>","subject":"demo","decision":"DECISION_APPROVE"}')
+  3. curl -s ${issuer}/oauth/token -d client_id=${DEMO_CLIENT.id} \\
        -d grant_type=urn:ietf:params:oauth:grant-type:device_code -d device_code=<device_code>
-  3. curl -s ${issuer}/handoff.v1.DeviceAuthService/Approve -H 'content-type: application/json' \\
-       -H 'authorization: Bearer ${token}' \\
-       -d '{"userCode":"<user_code>","subject":"demo","decision":"DECISION_APPROVE"}'
-  4. poll again (step 2): an access token.
 `;
 }
