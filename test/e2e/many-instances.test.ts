@@ -102,6 +102,25 @@ function suite(
       expect(outcomes.filter((o) => o === "invalid_grant")).toHaveLength(299);
     });
 
+    it("concurrent refreshes of one refresh token over 3 instances: exactly one new pair (OAuth 2.1 §4.3)", async () => {
+      const { device_code, user_code } = await authorizeDevice(at(0));
+      await at(1).flow.decide({ userCode: user_code, subject: "alice", approve: true });
+      const first = (await (await pollToken(at(2), device_code)).json()) as { refresh_token?: string };
+      expect(first.refresh_token).toBeTruthy();
+      const results = await Promise.all(
+        Array.from({ length: 60 }, async (_, i) => {
+          const res = await at(i).post("/oauth/token", {
+            grant_type: "refresh_token",
+            refresh_token: first.refresh_token ?? "",
+            client_id: "public-cli",
+          });
+          return res.status === 200 ? "pair" : (await errorOf(res)).error;
+        }),
+      );
+      expect(results.filter((r) => r === "pair")).toHaveLength(1);
+      expect(results.filter((r) => r === "invalid_grant")).toHaveLength(59);
+    });
+
     it("concurrent Approve and Deny on one code through different instances: exactly one decision", async () => {
       const { device_code, user_code } = await authorizeDevice(at(0));
       const results = await Promise.allSettled(
