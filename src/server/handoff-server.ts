@@ -26,6 +26,7 @@ import type { KeyRing } from "../tokens/signing-keys.js";
 import { DEFAULT_KEEP_ROTATED, TokenLifecycle } from "../tokens/token-lifecycle.js";
 import { createLogger } from "./logger.js";
 import { createProtocolSniffer, type SniffTargets } from "./protocol-sniffer.js";
+import { closeUnreadH1Requests } from "./unread-body.js";
 
 /** Everything a running server needs, already validated (see src/config). */
 export interface HandoffConfig extends PagesConfig {
@@ -170,13 +171,15 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
           connectionsCheckingInterval: Math.min(1000, c.headersTimeoutMs ?? 1000),
         },
         // Connect, gRPC-Web (and Connect GET) first; everything else is fastify's.
-        connectNodeAdapter({
-          routes,
-          contextValues,
-          interceptors,
-          readMaxBytes: RPC_READ_MAX_BYTES,
-          fallback: fastifyHandler as NodeHandlerFn,
-        }),
+        closeUnreadH1Requests(
+          connectNodeAdapter({
+            routes,
+            contextValues,
+            interceptors,
+            readMaxBytes: RPC_READ_MAX_BYTES,
+            fallback: fastifyHandler as NodeHandlerFn,
+          }),
+        ),
       ),
   });
   const h2 = http2.createServer(
