@@ -21,8 +21,18 @@ export interface AttemptLimits {
   readonly signInPerAddress: number;
   readonly signInPerAccount: number;
   readonly signInGlobal: number;
+  /** Failed authentications of one confidential client from one address (STANDARDS T7). */
+  readonly clientAuthPerAddress: number;
+  /** Failed authentications of one confidential client from everywhere. */
+  readonly clientAuthPerClient: number;
   /** Seconds; a counter is forgotten this long after its first failure. */
   readonly windowSeconds: number;
+  /**
+   * The first delay, in ms, of the per-source counters (default 2000; the
+   * global ones start at half). Not a setting: tests that assert a refusal
+   * raise it so that a slow machine cannot outlast the delay.
+   */
+  readonly firstDelayMs?: number;
 }
 
 /** The defaults (README table: HANDOFF_*_LIMIT_* settings). */
@@ -33,6 +43,8 @@ export const DEFAULT_ATTEMPT_LIMITS: AttemptLimits = {
   signInPerAddress: 10,
   signInPerAccount: 5,
   signInGlobal: 1000,
+  clientAuthPerAddress: 10,
+  clientAuthPerClient: 100,
   windowSeconds: 900,
 };
 
@@ -77,8 +89,11 @@ export class AttemptLimiter {
     private readonly clock: () => number = Date.now,
   ) {
     const windowMs = limits.windowSeconds * 1000;
-    this.local = (free) => ({ free, windowMs, ...LOCAL_DELAY });
-    this.global = (free) => ({ free, windowMs, ...GLOBAL_DELAY });
+    const first = limits.firstDelayMs;
+    const local = first === undefined ? LOCAL_DELAY : { ...LOCAL_DELAY, baseDelayMs: first };
+    const global = first === undefined ? GLOBAL_DELAY : { ...GLOBAL_DELAY, baseDelayMs: first / 2 };
+    this.local = (free) => ({ free, windowMs, ...local });
+    this.global = (free) => ({ free, windowMs, ...global });
   }
 
   /** Counters for entering a user code. `sessionKey` is already a hash of the session id. */
@@ -101,6 +116,25 @@ export class AttemptLimiter {
         policy: this.local(this.limits.signInPerAccount),
       },
       { key: `${k}global`, policy: this.global(this.limits.signInGlobal) },
+    ];
+  }
+
+  /**
+   * Counters for authenticating a confidential client (STANDARDS T7): per
+   * client and address, and per client. No global counter: a delay there
+   * would hold back every client for one client's guesser. The per-client
+   * allowance is ten times the per-address one, so a guesser at one address
+   * cannot make its own client wait.
+   */
+  clientAuthSlots(ip: string, clientId: string): AttemptSlot[] {
+    const k = `${this.keyPrefix}ratelimit:{client}:`;
+    const id = digest(clientId);
+    return [
+      {
+        key: `${k}ip:${addressKey(ip)}:${id}`,
+        policy: this.local(this.limits.clientAuthPerAddress),
+      },
+      { key: `${k}client:${id}`, policy: this.local(this.limits.clientAuthPerClient) },
     ];
   }
 

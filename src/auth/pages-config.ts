@@ -53,6 +53,8 @@ export async function pagesConfig(s: Settings, mode: string, logger: Logger): Pr
       signInPerAddress: s.HANDOFF_SIGNIN_LIMIT_PER_ADDRESS,
       signInPerAccount: s.HANDOFF_SIGNIN_LIMIT_PER_ACCOUNT,
       signInGlobal: s.HANDOFF_SIGNIN_LIMIT_GLOBAL,
+      clientAuthPerAddress: s.HANDOFF_CLIENT_AUTH_LIMIT_PER_ADDRESS,
+      clientAuthPerClient: s.HANDOFF_CLIENT_AUTH_LIMIT_PER_CLIENT,
       windowSeconds: s.HANDOFF_LIMIT_WINDOW,
     },
   };

@@ -1,7 +1,13 @@
 /** The clients file: JSON, validated with zod, errors naming the client and field. */
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
-import { type Client, DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT } from "../domain/client.js";
+import {
+  type Client,
+  type ClientAuthThrottle,
+  type ClientRegistry,
+  DEVICE_CODE_GRANT,
+  REFRESH_TOKEN_GRANT,
+} from "../domain/client.js";
 import { checkScopeTokens } from "../domain/scope.js";
 
 const GRANTS = [DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT] as const;
@@ -88,9 +94,12 @@ export async function loadClientsFile(path: string): Promise<Client[]> {
 }
 
 /** A registry over a fixed list of clients. */
-export class StaticClientRegistry {
+export class StaticClientRegistry implements ClientRegistry {
   private readonly byId: Map<string, Client>;
-  constructor(readonly clients: readonly Client[]) {
+  constructor(
+    readonly clients: readonly Client[],
+    readonly throttle?: ClientAuthThrottle,
+  ) {
     this.byId = new Map(clients.map((c) => [c.id, c]));
   }
   async find(clientId: string): Promise<Client | undefined> {

@@ -94,6 +94,9 @@ export const SettingsSchema = z.object({
   HANDOFF_SIGNIN_LIMIT_PER_ADDRESS: int(1, 100_000, 10),
   HANDOFF_SIGNIN_LIMIT_PER_ACCOUNT: int(1, 100_000, 5),
   HANDOFF_SIGNIN_LIMIT_GLOBAL: int(1, 10_000_000, 1000),
+  // Failed authentications of a confidential client (STANDARDS T7).
+  HANDOFF_CLIENT_AUTH_LIMIT_PER_ADDRESS: int(1, 100_000, 10),
+  HANDOFF_CLIENT_AUTH_LIMIT_PER_CLIENT: int(1, 10_000_000, 100),
   HANDOFF_LIMIT_WINDOW: int(60, 86_400, 900),
   HANDOFF_LOG_LEVEL: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])

@@ -23,6 +23,8 @@ export interface Client {
 /** Where clients come from (a config file now; a store later). */
 export interface ClientRegistry {
   find(clientId: string): Promise<Client | undefined>;
+  /** Applied to every authentication of a confidential client, when set. */
+  readonly throttle?: ClientAuthThrottle | undefined;
 }
 
 /**
@@ -34,6 +36,18 @@ export interface ClientCredentials {
   readonly clientId: string;
   readonly clientSecret?: string;
   readonly method: "none" | "client_secret_basic" | "client_secret_post";
+  /** Where the request came from, for the limits on failed authentication (STANDARDS T7). */
+  readonly address?: string;
+}
+
+/**
+ * Limits on failed authentication of confidential clients (STANDARDS T7),
+ * backed by the shared attempt counters. `charge` counts one attempt before
+ * the secret is checked and resolves with the refund to call when it was
+ * right; while a delay runs it throws `invalid_client` with `retryAfter`.
+ */
+export interface ClientAuthThrottle {
+  charge(clientId: string, address: string): Promise<() => Promise<void>>;
 }
 
 /**
@@ -54,9 +68,13 @@ export async function authenticateClient(
       throw new OAuthError("invalid_client", "client authentication failed");
     return client;
   }
+  // Charged before the check, refunded after a success: a burst of concurrent
+  // guesses cannot slip past a limit that counts only after the fact.
+  const refund = await registry.throttle?.charge(client.id, creds.address ?? "");
   if (creds.clientSecret === undefined || !verifySecret(creds.clientSecret, client.secretHash)) {
     throw new OAuthError("invalid_client", "client authentication failed");
   }
+  await refund?.();
   return client;
 }
 

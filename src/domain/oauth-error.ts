@@ -27,6 +27,8 @@ export class OAuthError extends Error {
   override readonly name = "OAuthError";
   /** Seconds the client should wait before polling again (pending, slow_down). */
   readonly interval: number | undefined;
+  /** Seconds before a refused attempt may be retried (a limit is in force): 429 / RESOURCE_EXHAUSTED. */
+  readonly retryAfter: number | undefined;
 
   readonly code: OAuthErrorCode;
   readonly description: string;
@@ -34,7 +36,7 @@ export class OAuthError extends Error {
   constructor(
     code: OAuthErrorCode,
     description: string,
-    options: { interval?: number; cause?: unknown } = {},
+    options: { interval?: number; retryAfter?: number; cause?: unknown } = {},
   ) {
     // These are answers, not faults: `authorization_pending` is the normal
     // reply to most polls. Skip the stack trace, which costs more than the
@@ -46,6 +48,7 @@ export class OAuthError extends Error {
     this.code = code;
     this.description = description;
     this.interval = options.interval;
+    this.retryAfter = options.retryAfter;
   }
 }
 

@@ -12,6 +12,7 @@ import { decodeFormComponent, type FormParams } from "./form-params.js";
 export function readClientCredentials(
   authorization: string | undefined,
   form: FormParams,
+  address: string,
 ): ClientCredentials {
   const bodyId = form.get("client_id");
   const bodySecret = form.get("client_secret");
@@ -23,13 +24,13 @@ export function readClientCredentials(
     if (bodyId !== undefined && bodyId !== id) {
       throw new OAuthError("invalid_request", "client_id does not match the Authorization header");
     }
-    return { clientId: id, clientSecret: secret, method: "client_secret_basic" };
+    return { clientId: id, clientSecret: secret, method: "client_secret_basic", address };
   }
   if (bodyId === undefined)
     throw new OAuthError("invalid_request", "the parameter client_id is required");
   if (bodySecret !== undefined)
-    return { clientId: bodyId, clientSecret: bodySecret, method: "client_secret_post" };
-  return { clientId: bodyId, method: "none" };
+    return { clientId: bodyId, clientSecret: bodySecret, method: "client_secret_post", address };
+  return { clientId: bodyId, method: "none", address };
 }
 
 function parseBasic(token: string): { id: string; secret: string } {

@@ -17,7 +17,7 @@ export function deviceAuthorizationEndpoint(
     const form = formOf(request);
     const scope = form.get("scope");
     const result = await flow.authorize({
-      credentials: readClientCredentials(request.headers.authorization, form),
+      credentials: readClientCredentials(request.headers.authorization, form, request.ip),
       ...(scope === undefined ? {} : { scopes: parseScope(scope) }),
       resources: form.getAll("resource"),
       ipAddress: request.ip,

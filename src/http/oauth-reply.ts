@@ -31,9 +31,11 @@ export function sendOAuthError(
   e: OAuthError,
   options: { status?: number; basicAuthUsed?: boolean } = {},
 ): FastifyReply {
-  const status = options.status ?? statusOf(e.code);
+  // A limit in force (STANDARDS T7) is 429 with Retry-After, whatever the code.
+  const status = options.status ?? (e.retryAfter === undefined ? statusOf(e.code) : 429);
   noStore(reply).code(status).type("application/json");
-  if (e.code === "invalid_client" && options.basicAuthUsed) {
+  if (e.retryAfter !== undefined) reply.header("retry-after", String(e.retryAfter));
+  else if (e.code === "invalid_client" && options.basicAuthUsed) {
     // RFC 6749 §5.2: a client that tried the Authorization header gets a challenge.
     reply.header("www-authenticate", 'Basic realm="handoff", charset="UTF-8"');
   }

@@ -18,7 +18,7 @@ export function readCallerCredentials(
   const bearer = authorization?.match(/^Bearer +(\S+) *$/i)?.[1];
   if (bearer !== undefined) return { bearer };
   if (authorization === undefined && form.get("client_id") === undefined) return {};
-  return { client: readClientCredentials(authorization, form) };
+  return { client: readClientCredentials(authorization, form, request.ip) };
 }
 
 /** True when the request tried a bearer token (its 401 gets a Bearer challenge). */

@@ -25,7 +25,7 @@ export function tokenEndpoint(
   postOnly(app, prefix + TOKEN_PATH, async (request, reply) => {
     const form = formOf(request);
     const grantType = form.require("grant_type");
-    const credentials = readClientCredentials(request.headers.authorization, form);
+    const credentials = readClientCredentials(request.headers.authorization, form, request.ip);
     // RFC 8707 §2: `resource` may repeat; it narrows the audience of this access token.
     const resources = form.getAll("resource");
     let tokens: TokenSet;

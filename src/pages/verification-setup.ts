@@ -1,16 +1,10 @@
 /** Builds what the verification pages need from the server configuration and the chosen store. */
 import type { Cluster, Redis } from "ioredis";
-import {
-  AttemptLimiter,
-  type AttemptLimits,
-  DEFAULT_ATTEMPT_LIMITS,
-} from "../auth/attempt-limits.js";
+import type { AttemptLimiter, AttemptLimits } from "../auth/attempt-limits.js";
 import { type AuthenticatorConfig, createAuthenticator } from "../auth/authenticator-config.js";
 import { Sessions } from "../auth/sessions.js";
 import type { DeviceFlow } from "../domain/device-flow.js";
-import { MemoryAttemptCounter } from "../store/memory-attempt-counter.js";
 import { MemorySessionStore } from "../store/memory-session-store.js";
-import { RedisAttemptCounter } from "../store/redis-attempt-counter.js";
 import { RedisSessionStore } from "../store/redis-session-store.js";
 import type { VerificationPagesOptions } from "./verification-pages.js";
 
@@ -34,10 +28,11 @@ export function verificationPagesSetup(
     readonly flow: DeviceFlow;
     readonly redis: Redis | Cluster | undefined;
     readonly keyPrefix: string;
+    /** The attempt limiter the server shares with client authentication. */
+    readonly limiter: AttemptLimiter;
   },
 ): Omit<VerificationPagesOptions, "base"> {
   const secure = new URL(deps.issuer).protocol === "https:";
-  const counter = deps.redis ? new RedisAttemptCounter(deps.redis) : new MemoryAttemptCounter();
   const sessionStore = deps.redis
     ? new RedisSessionStore(deps.redis, deps.keyPrefix)
     : new MemorySessionStore();
@@ -45,11 +40,7 @@ export function verificationPagesSetup(
     flow: deps.flow,
     authenticator: createAuthenticator(c.authenticator ?? { kind: "local", users: [] }),
     sessions: new Sessions(sessionStore, { ttlSeconds: c.sessionTtl ?? 3600, secure }),
-    limiter: new AttemptLimiter(
-      counter,
-      { ...DEFAULT_ATTEMPT_LIMITS, ...c.attemptLimits },
-      deps.keyPrefix,
-    ),
+    limiter: deps.limiter,
     secure,
   };
 }

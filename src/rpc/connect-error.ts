@@ -27,7 +27,9 @@ const TABLE: Record<OAuthErrorCode, readonly [Code, ErrorCode]> = {
 export function toConnectError(e: unknown): ConnectError {
   if (e instanceof ConnectError) return e;
   if (!isOAuthError(e)) return new ConnectError("internal error", Code.Internal);
-  const [code, errorCode] = TABLE[e.code];
+  const [tableCode, errorCode] = TABLE[e.code];
+  // A limit in force (STANDARDS T7) is RESOURCE_EXHAUSTED, whatever the OAuth code.
+  const code = e.retryAfter === undefined ? tableCode : Code.ResourceExhausted;
   return new ConnectError(e.description, code, undefined, [
     {
       desc: OAuthErrorSchema,

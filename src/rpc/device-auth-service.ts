@@ -1,7 +1,7 @@
 /** DeviceAuthService over Connect, gRPC and gRPC-Web: proto in, domain call, proto out. */
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { type ConnectRouter, createContextKey, type HandlerContext } from "@connectrpc/connect";
+import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import {
   Decision,
   DeviceAuthorizationStatus,
@@ -11,11 +11,8 @@ import {
 import type { DeviceStatus } from "../domain/device-authorization.js";
 import type { DeviceFlow } from "../domain/device-flow.js";
 import { OAuthError } from "../domain/oauth-error.js";
-import { clientCredentials, tokenResponse, translated } from "./rpc-translation.js";
+import { clientCredentials, peerAddressKey, tokenResponse, translated } from "./rpc-translation.js";
 import { requireServiceCredential } from "./service-credential.js";
-
-/** The caller's network address, set per request by the server adapter. */
-export const peerAddressKey = createContextKey<string>("", { description: "peer address" });
 
 const STATUS: Record<DeviceStatus, DeviceAuthorizationStatus> = {
   pending: DeviceAuthorizationStatus.PENDING,
@@ -38,7 +35,7 @@ export function deviceAuthService(flow: DeviceFlow, options: DeviceAuthServiceOp
       authorize: (req, ctx) =>
         translated(async () => {
           const result = await flow.authorize({
-            credentials: clientCredentials(req.clientId, req.clientSecret),
+            credentials: clientCredentials(req.clientId, req.clientSecret, ctx),
             scopes: req.scopes,
             resources: req.resources,
             ipAddress: ctx.values.get(peerAddressKey),
@@ -47,10 +44,10 @@ export function deviceAuthService(flow: DeviceFlow, options: DeviceAuthServiceOp
           return { ...result };
         }),
 
-      pollToken: (req) =>
+      pollToken: (req, ctx) =>
         translated(async () => {
           const t = await flow.poll(
-            clientCredentials(req.clientId, req.clientSecret),
+            clientCredentials(req.clientId, req.clientSecret, ctx),
             req.deviceCode,
           );
           return tokenResponse(t);

@@ -1,13 +1,26 @@
 /** What every RPC handler shares: credentials from request fields, token responses, one error translation. */
+import { createContextKey, type HandlerContext } from "@connectrpc/connect";
 import type { ClientCredentials } from "../domain/client.js";
 import type { TokenSet } from "../domain/device-flow.js";
 import { toConnectError } from "./connect-error.js";
 
-/** Request fields to client credentials: a secret in the message is `client_secret_post`'s RPC twin. */
-export function clientCredentials(clientId: string, clientSecret: string): ClientCredentials {
+/** The caller's network address, set per request by the server adapter. */
+export const peerAddressKey = createContextKey<string>("", { description: "peer address" });
+
+/**
+ * Request fields to client credentials: a secret in the message is
+ * `client_secret_post`'s RPC twin; the peer address feeds the limits on
+ * failed authentication.
+ */
+export function clientCredentials(
+  clientId: string,
+  clientSecret: string,
+  ctx: HandlerContext,
+): ClientCredentials {
+  const address = ctx.values.get(peerAddressKey);
   return clientSecret === ""
-    ? { clientId, method: "none" }
-    : { clientId, clientSecret, method: "client_secret_post" };
+    ? { clientId, method: "none", address }
+    : { clientId, clientSecret, method: "client_secret_post", address };
 }
 
 /** A domain TokenSet as the fields PollTokenResponse and RefreshResponse share. */

@@ -24,7 +24,7 @@ const HINT: Record<TokenTypeHint, DomainHint | undefined> = {
  * present the service credential as `Authorization: Bearer`.
  */
 function callerOf(ctx: HandlerContext, clientId: string, clientSecret: string): CallerCredentials {
-  if (clientId !== "") return { client: clientCredentials(clientId, clientSecret) };
+  if (clientId !== "") return { client: clientCredentials(clientId, clientSecret, ctx) };
   const bearer = ctx.requestHeader.get("authorization")?.match(/^Bearer +(\S+) *$/i)?.[1];
   return bearer === undefined ? {} : { bearer };
 }
@@ -38,13 +38,13 @@ function requireToken(token: string): string {
 export function tokenService(lifecycle: TokenLifecycle) {
   return (router: ConnectRouter) =>
     router.service(TokenService, {
-      refresh: (req) =>
+      refresh: (req, ctx) =>
         translated(async () => {
           if (req.refreshToken === "") {
             throw new OAuthError("invalid_request", "refresh_token is required");
           }
           const t = await lifecycle.refresh({
-            credentials: clientCredentials(req.clientId, req.clientSecret),
+            credentials: clientCredentials(req.clientId, req.clientSecret, ctx),
             refreshToken: req.refreshToken,
             scopes: req.scopes,
             resources: req.resources,

@@ -5,17 +5,22 @@ import type { AddressInfo } from "node:net";
 import { type ConnectRouter, createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type pino from "pino";
+import { AttemptLimiter, DEFAULT_ATTEMPT_LIMITS } from "../auth/attempt-limits.js";
+import { clientAuthThrottle } from "../auth/client-auth-throttle.js";
 import { StaticClientRegistry } from "../config/clients-file.js";
 import type { Client } from "../domain/client.js";
 import { DeviceFlow } from "../domain/device-flow.js";
 import { createHttpApp } from "../http/http-app.js";
 import { type PagesConfig, verificationPagesSetup } from "../pages/verification-setup.js";
 import { accessLogInterceptor } from "../rpc/access-log.js";
-import { deviceAuthService, peerAddressKey } from "../rpc/device-auth-service.js";
+import { deviceAuthService } from "../rpc/device-auth-service.js";
+import { peerAddressKey } from "../rpc/rpc-translation.js";
 import { tokenService } from "../rpc/token-service.js";
 import type { DeviceStore } from "../store/device-store.js";
+import { MemoryAttemptCounter } from "../store/memory-attempt-counter.js";
 import { MemoryDeviceStore } from "../store/memory-device-store.js";
 import { MemoryTokenStore } from "../store/memory-token-store.js";
+import { RedisAttemptCounter } from "../store/redis-attempt-counter.js";
 import { connectRedis, type RedisTarget } from "../store/redis-connection.js";
 import { RedisDeviceStore } from "../store/redis-device-store.js";
 import { RedisTokenStore } from "../store/redis-token-store.js";
@@ -26,6 +31,7 @@ import type { KeyRing } from "../tokens/signing-keys.js";
 import { DEFAULT_KEEP_ROTATED, TokenLifecycle } from "../tokens/token-lifecycle.js";
 import { createLogger } from "./logger.js";
 import { createProtocolSniffer, type SniffTargets } from "./protocol-sniffer.js";
+import { parseErrorsAsInvalidArgument } from "./rpc-parse-errors.js";
 import { closeUnreadH1Requests } from "./unread-body.js";
 
 /** Everything a running server needs, already validated (see src/config). */
@@ -105,7 +111,13 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
   const tokenStore: TokenStore = redis
     ? new RedisTokenStore(redis, { keyPrefix: c.redisKeyPrefix })
     : new MemoryTokenStore();
-  const clients = new StaticClientRegistry(c.clients);
+  // Guess and authentication limits, shared by every instance through the store.
+  const limiter = new AttemptLimiter(
+    redis ? new RedisAttemptCounter(redis) : new MemoryAttemptCounter(),
+    { ...DEFAULT_ATTEMPT_LIMITS, ...c.attemptLimits },
+    c.redisKeyPrefix,
+  );
+  const clients = new StaticClientRegistry(c.clients, clientAuthThrottle(limiter));
   const tokens = new TokenLifecycle({
     clients,
     store: tokenStore,
@@ -145,6 +157,7 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
   const routes = (router: ConnectRouter) => {
     deviceRoutes(router);
     tokenRoutes(router);
+    parseErrorsAsInvalidArgument(router);
   };
   const interceptors = [accessLogInterceptor(logger)];
   const contextValues = (req: http.IncomingMessage | http2.Http2ServerRequest) =>
@@ -160,7 +173,7 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
     bodyLimit: c.bodyLimit,
     trustProxy: c.trustProxy,
     logger,
-    pages: verificationPagesSetup(c, { issuer, flow, redis, keyPrefix: c.redisKeyPrefix }),
+    pages: verificationPagesSetup(c, { issuer, flow, redis, keyPrefix: c.redisKeyPrefix, limiter }),
     serverFactory: (fastifyHandler) =>
       http.createServer(
         {

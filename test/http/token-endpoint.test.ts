@@ -204,7 +204,9 @@ describe("RFC 6749 §5.1 success (T3) and exactly-once issuance", () => {
     });
     expect(narrowed.status).toBe(200);
     const { access_token } = (await narrowed.json()) as { access_token: string };
-    const claims = JSON.parse(Buffer.from(access_token.split(".")[1] ?? "", "base64url").toString());
+    const claims = JSON.parse(
+      Buffer.from(access_token.split(".")[1] ?? "", "base64url").toString(),
+    );
     expect(claims.aud).toBe("https://b.example/mcp");
   });
 

@@ -26,6 +26,8 @@ const WIDE: AttemptLimits = {
   signInPerAddress: 1000,
   signInPerAccount: 1000,
   signInGlobal: 100_000,
+  clientAuthPerAddress: 1000,
+  clientAuthPerClient: 100_000,
   windowSeconds: 900,
 };
 
@@ -33,7 +35,8 @@ const servers: TestServer[] = [];
 async function serverWith(limits: Partial<AttemptLimits>, extra = {}): Promise<TestServer> {
   const s = await startTestServer({
     authenticator: await testUsers(),
-    attemptLimits: { ...WIDE, ...limits },
+    // A long first delay: a loaded machine must not outlast it between two steps.
+    attemptLimits: { ...WIDE, firstDelayMs: 60_000, ...limits },
     ...extra,
   });
   servers.push(s);
