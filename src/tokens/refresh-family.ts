@@ -8,6 +8,7 @@
  * (src/store/redis-token-scripts.ts). The token store contract suite
  * (test/store/token-store-contract.ts) holds both to the same behaviour.
  */
+import type { ApprovedGrant } from "../domain/device-authorization.js";
 
 /** An access token issued in a family: enough to revoke it by `jti` until it expires. */
 export interface IssuedAccessToken {
@@ -16,14 +17,12 @@ export interface IssuedAccessToken {
   readonly expiresAt: number;
 }
 
-/** What a family grants: everything a refresh or an introspection needs to read. */
-export interface FamilyGrant {
-  readonly clientId: string;
-  readonly subject: string;
-  /** The scopes originally granted; a refresh may narrow the access token, never this. */
-  readonly scopes: readonly string[];
-  /** The resources (RFC 8707) bound at device authorization. */
-  readonly resources: readonly string[];
+/**
+ * What a family grants: the approved grant (its scopes and resources never
+ * change; a refresh may narrow the access token, never the family) and its
+ * lifetimes, everything a refresh or an introspection needs to read.
+ */
+export interface FamilyGrant extends ApprovedGrant {
   /** Epoch ms: when the family was created. */
   readonly createdAt: number;
   /** Epoch ms: the absolute end of the family, whatever the rotations. */

@@ -12,18 +12,16 @@ beforeAll(async () => {
 });
 afterAll(async () => server.close());
 
+/** RFC 8414 discovery as the public CLI, over plain http (loopback). */
+const discover = () =>
+  client.discovery(new URL(server.issuer), "public-cli", undefined, client.None(), {
+    algorithm: "oauth2",
+    execute: [client.allowInsecureRequests],
+  });
+
 describe("openid-client against handoff", () => {
   it("RFC 8628 §3.4–3.5: pollDeviceAuthorizationGrant gets the token once the person approves", async () => {
-    const config = await client.discovery(
-      new URL(server.issuer),
-      "public-cli",
-      undefined,
-      client.None(),
-      {
-        algorithm: "oauth2",
-        execute: [client.allowInsecureRequests],
-      },
-    );
+    const config = await discover();
     const dar = await client.initiateDeviceAuthorization(config, { scope: "read" });
     const polling = client.pollDeviceAuthorizationGrant(config, dar);
     setTimeout(() => {
@@ -38,16 +36,7 @@ describe("openid-client against handoff", () => {
   });
 
   it("RFC 8628 §3.5: the loop ends with access_denied", async () => {
-    const config = await client.discovery(
-      new URL(server.issuer),
-      "public-cli",
-      undefined,
-      client.None(),
-      {
-        algorithm: "oauth2",
-        execute: [client.allowInsecureRequests],
-      },
-    );
+    const config = await discover();
     const dar = await client.initiateDeviceAuthorization(config, {});
     await server.flow.decide({ userCode: dar.user_code, subject: "alice", approve: false });
     await expect(client.pollDeviceAuthorizationGrant(config, dar)).rejects.toMatchObject({
