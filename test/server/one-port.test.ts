@@ -84,6 +84,36 @@ describe("the protocol sniffer", () => {
   });
 });
 
+describe("slow bodies", () => {
+  it("cuts off a client that trickles its body past the request timeout", async () => {
+    const socket = net.connect(server.port, "127.0.0.1");
+    let data = "";
+    socket.on("data", (d) => {
+      data += d.toString("latin1");
+    });
+    const closed = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 6000);
+      socket.on("close", () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+    await new Promise<void>((resolve) => socket.on("connect", () => resolve()));
+    socket.write(
+      "POST /oauth/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n",
+    );
+    // One byte every 200 ms: the headers were on time, the body never finishes.
+    const drip = setInterval(() => socket.writable && socket.write("a"), 200);
+    try {
+      expect(await closed).toBe(true); // requestTimeoutMs is 1500 here
+      expect(data === "" || /^HTTP\/1\.1 408/.test(data)).toBe(true);
+    } finally {
+      clearInterval(drip);
+      socket.destroy();
+    }
+  });
+});
+
 describe("shutdown", () => {
   it("does not wait for idle keep-alive connections", async () => {
     const s = await startTestServer();
