@@ -105,7 +105,9 @@ function suite(
     it("concurrent refreshes of one refresh token over 3 instances: exactly one new pair (OAuth 2.1 §4.3)", async () => {
       const { device_code, user_code } = await authorizeDevice(at(0));
       await at(1).flow.decide({ userCode: user_code, subject: "alice", approve: true });
-      const first = (await (await pollToken(at(2), device_code)).json()) as { refresh_token?: string };
+      const first = (await (await pollToken(at(2), device_code)).json()) as {
+        refresh_token?: string;
+      };
       expect(first.refresh_token).toBeTruthy();
       const results = await Promise.all(
         Array.from({ length: 60 }, async (_, i) => {
