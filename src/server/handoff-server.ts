@@ -31,7 +31,7 @@ import type { KeyRing } from "../tokens/signing-keys.js";
 import { DEFAULT_KEEP_ROTATED, TokenLifecycle } from "../tokens/token-lifecycle.js";
 import { createLogger } from "./logger.js";
 import { createProtocolSniffer, type SniffTargets } from "./protocol-sniffer.js";
-import { parseErrorsAsInvalidArgument } from "./rpc-parse-errors.js";
+import { requestFaultsAsInvalidArgument } from "./rpc-request-faults.js";
 import { closeUnreadH1Requests } from "./unread-body.js";
 
 /** Everything a running server needs, already validated (see src/config). */
@@ -157,7 +157,7 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
   const routes = (router: ConnectRouter) => {
     deviceRoutes(router);
     tokenRoutes(router);
-    parseErrorsAsInvalidArgument(router);
+    requestFaultsAsInvalidArgument(router);
   };
   const interceptors = [accessLogInterceptor(logger)];
   const contextValues = (req: http.IncomingMessage | http2.Http2ServerRequest) =>

@@ -70,15 +70,18 @@ export function parseResponse(
     return { status, headers, body: rest.subarray(0, Number(length)) };
   }
   if (/chunked/i.test(headers.get("transfer-encoding") ?? "")) {
-    const body = dechunk(rest);
-    return body === undefined ? undefined : { status, headers, body };
+    const chunked = dechunk(rest);
+    if (chunked === undefined) return undefined;
+    // Trailer fields (gRPC over HTTP/1.1) join the headers.
+    for (const [name, value] of chunked.trailers) headers.set(name, value);
+    return { status, headers, body: chunked.body };
   }
   // Neither: the body runs to the close (or is empty for 1xx/204/304).
   if (status === 204 || status === 304) return { status, headers, body: Buffer.alloc(0) };
   return closed ? { status, headers, body: rest } : undefined;
 }
 
-function dechunk(data: Buffer): Buffer | undefined {
+function dechunk(data: Buffer): { body: Buffer; trailers: [string, string][] } | undefined {
   const parts: Buffer[] = [];
   let at = 0;
   for (;;) {
@@ -86,7 +89,26 @@ function dechunk(data: Buffer): Buffer | undefined {
     if (eol === -1) return undefined;
     const size = Number.parseInt(data.subarray(at, eol).toString("latin1"), 16);
     if (Number.isNaN(size)) throw new Error("malformed chunked body");
-    if (size === 0) return Buffer.concat(parts);
+    if (size === 0) {
+      // The last chunk, then trailer lines, then an empty line.
+      const start = eol + 2;
+      if (data.length < start + 2) return undefined;
+      const end =
+        data.subarray(start, start + 2).toString("latin1") === "\r\n"
+          ? start
+          : data.indexOf("\r\n\r\n", start);
+      if (end === -1) return undefined;
+      const trailers = data
+        .subarray(start, end)
+        .toString("latin1")
+        .split("\r\n")
+        .filter((l) => l.includes(":"))
+        .map((l): [string, string] => {
+          const colon = l.indexOf(":");
+          return [l.slice(0, colon).trim().toLowerCase(), l.slice(colon + 1).trim()];
+        });
+      return { body: Buffer.concat(parts), trailers };
+    }
     if (data.length < eol + 2 + size + 2) return undefined;
     parts.push(data.subarray(eol + 2, eol + 2 + size));
     at = eol + 2 + size + 2;
