@@ -88,6 +88,7 @@ export interface RunningHandoff {
 }
 
 const RPC_READ_MAX_BYTES = 64 * 1024;
+const H2_IDLE_TIMEOUT_MS = 60_000;
 
 type NodeHandlerFn = NonNullable<Parameters<typeof connectNodeAdapter>[0]["fallback"]>;
 
@@ -199,7 +200,11 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
     { settings: { maxConcurrentStreams: 256 } },
     connectNodeAdapter({ routes, contextValues, interceptors, readMaxBytes: RPC_READ_MAX_BYTES }),
   );
-  h2.setTimeout(60_000, () => {});
+  // A session idle this long is destroyed: Node does that only when no 'timeout'
+  // listener exists (a no-op one kept idle sessions forever). It also bounds a
+  // session Node has sent GOAWAY on but keeps open, even after the client's FIN
+  // (found by test/fuzz/raw-connections.test.ts: a DATA frame on stream 0).
+  h2.setTimeout(H2_IDLE_TIMEOUT_MS);
   const sessions = new Set<http2.ServerHttp2Session>();
   h2.on("session", (session) => {
     sessions.add(session);

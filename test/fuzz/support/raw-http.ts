@@ -125,7 +125,13 @@ function dechunk(data: Buffer): { body: Buffer; trailers: [string, string][] } |
 export function exchange(
   port: number,
   chunks: readonly Uint8Array[],
-  options: { end?: boolean; headOnly?: boolean; guardMs?: number } = {},
+  options: {
+    end?: boolean;
+    headOnly?: boolean;
+    guardMs?: number;
+    /** Settles as soon as the bytes so far satisfy this (a non-HTTP/1 answer). */
+    until?: (bytes: Buffer) => boolean;
+  } = {},
 ): Promise<RawOutcome> {
   return new Promise((resolve) => {
     const socket = net.connect(port, "127.0.0.1");
@@ -153,7 +159,7 @@ export function exchange(
     const guard = setTimeout(() => settle("stalled"), options.guardMs ?? 5000);
     socket.on("data", (d) => {
       data = Buffer.concat([data, d]);
-      if (parse(false)) settle("answered");
+      if (parse(false) || options.until?.(data)) settle("answered");
     });
     socket.on("close", () => settle("closed"));
     socket.on("error", () => settle("closed"));
