@@ -70,7 +70,7 @@ function judge(r: RawResponse, d: Draft, v: Verdict, success: (r: RawResponse) =
   if (only.errors.length > 0) expect(errors, only.what).toContain(error);
 }
 
-const run = runs(150);
+const run = runs(300);
 
 describe("POST /oauth/device/authorize under hostile input (RFC 8628 §3.1, D1, D3, T2)", () => {
   const base = () =>

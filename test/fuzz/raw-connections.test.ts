@@ -115,7 +115,7 @@ describe("the one port under random bytes", () => {
         }
         await expectHealthy();
       }),
-      runs(150),
+      runs(300),
     );
   });
 
@@ -147,7 +147,7 @@ describe("the one port under random bytes", () => {
           await expectHealthy();
         },
       ),
-      runs(25),
+      runs(40),
     );
   });
 
@@ -179,7 +179,7 @@ describe("the one port under random bytes", () => {
         expect(refused, "the server neither closed nor sent GOAWAY").toBe(true);
         await expectHealthy();
       }),
-      runs(100),
+      runs(200),
     );
   });
 });

@@ -150,7 +150,7 @@ describe("Connect unary garbage over HTTP/1.1", () => {
           await expectHealthy();
         },
       ),
-      runs(120),
+      runs(200),
     );
   });
 });
@@ -188,7 +188,7 @@ describe("Connect unary garbage over h2c", () => {
           await expectHealthy();
         },
       ),
-      runs(80),
+      runs(150),
     );
   });
 });
@@ -226,7 +226,7 @@ describe("gRPC-Web garbage over HTTP/1.1", () => {
           await expectHealthy();
         },
       ),
-      runs(100),
+      runs(150),
     );
   });
 });
@@ -261,7 +261,7 @@ describe("gRPC garbage over h2c", () => {
           await expectHealthy();
         },
       ),
-      runs(100),
+      runs(150),
     );
   });
 });

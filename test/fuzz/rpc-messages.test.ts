@@ -127,7 +127,7 @@ const NAMES = [
 
 describe.each(NAMES)("DeviceAuthService over %s, hostile messages", (name) => {
   const client = () => createClient(DeviceAuthService, byName[name] as Transport);
-  const run = runs(40);
+  const run = runs(60);
 
   it("Authorize: succeeds only for a valid request, else a client error (RFC 8628 §3.1)", async () => {
     await fc.assert(
