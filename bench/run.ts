@@ -66,42 +66,52 @@ async function load(url: string, path: string, bodies: string[]): Promise<number
   return result.requests.average;
 }
 
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const TARGETS = [
+  ["baseline (node:http + 1 EVALSHA)", "baseline-server.ts"],
+  ["handoff", "handoff-server.ts"],
+] as const;
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+
 const redis = await startRedis();
-const rows: string[] = [];
 try {
-  const results: Record<string, Record<string, number>> = {};
-  for (const [name, file] of [
-    ["baseline (node:http + 1 EVALSHA)", "baseline-server.ts"],
-    ["handoff", "handoff-server.ts"],
-  ] as const) {
-    const target = await startTarget(file, { REDIS_URL: redis.url });
-    try {
-      const codes = (await deviceCodes(target.url, 500)).map(
-        (c) =>
-          `grant_type=urn:ietf:params:oauth:grant-type:device_code&client_id=demo-cli&device_code=${c}`,
-      );
-      await load(target.url, "/oauth/device/authorize", ["client_id=demo-cli"]); // warm-up
-      results[name] = {
-        authorize: await load(target.url, "/oauth/device/authorize", ["client_id=demo-cli"]),
-        poll: await load(target.url, "/oauth/token", codes),
-      };
-    } finally {
-      await stopProcess(target.child);
+  // Rounds alternate the two servers, so that whatever else the machine is
+  // doing weighs on both alike; the table reports medians.
+  const samples: Record<string, Record<string, number[]>> = {};
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, file] of TARGETS) {
+      const target = await startTarget(file, { REDIS_URL: redis.url });
+      try {
+        const codes = (await deviceCodes(target.url, 500)).map(
+          (c) =>
+            `grant_type=urn:ietf:params:oauth:grant-type:device_code&client_id=demo-cli&device_code=${c}`,
+        );
+        await load(target.url, "/oauth/device/authorize", ["client_id=demo-cli"]); // warm-up
+        const s = (samples[name] ??= { authorize: [], poll: [] });
+        s.authorize?.push(
+          await load(target.url, "/oauth/device/authorize", ["client_id=demo-cli"]),
+        );
+        s.poll?.push(await load(target.url, "/oauth/token", codes));
+      } finally {
+        await stopProcess(target.child);
+      }
     }
   }
-  const base = results["baseline (node:http + 1 EVALSHA)"] ?? {};
-  const ours = results.handoff ?? {};
-  rows.push(
+  const rows = [
     `| endpoint | baseline req/s | handoff req/s | handoff / baseline |`,
     `|---|---|---|---|`,
-  );
+  ];
   for (const ep of ["authorize", "poll"]) {
-    const b = base[ep] ?? 0;
-    const h = ours[ep] ?? 0;
+    const b = median(samples[TARGETS[0][0]]?.[ep] ?? []);
+    const h = median(samples[TARGETS[1][0]]?.[ep] ?? []);
     rows.push(`| ${ep} | ${Math.round(b)} | ${Math.round(h)} | ${Math.round((h / b) * 100)} % |`);
   }
-  console.log(`\n${SECONDS} s per run, ${CONNECTIONS} connections, loopback, one redis-server\n`);
+  console.log(
+    `\n${ROUNDS} rounds × ${SECONDS} s per run (medians), ${CONNECTIONS} connections, loopback, one redis-server\n`,
+  );
   console.log(rows.join("\n"));
+  console.log(`\nsamples: ${JSON.stringify(samples)}`);
 } finally {
   await redis.stop();
 }

@@ -1,5 +1,6 @@
 /** Device codes and the store handles (routing tag + hash) derived from both codes. */
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
+import { csprngBytes } from "./csprng-pool.js";
 
 /**
  * What a store keys a record on. `tag` is shared by a request's device code
@@ -49,7 +50,7 @@ export function userCodeHandle(userCode: string): CodeHandle {
  */
 export function mintDeviceCode(userCode: string, expiresAtMs: number): string {
   const exp = Math.ceil(expiresAtMs / 1000).toString(36);
-  return `${routingTag(userCode)}.${exp}.${randomBytes(RANDOM_BYTES).toString("base64url")}`;
+  return `${routingTag(userCode)}.${exp}.${csprngBytes(RANDOM_BYTES).toString("base64url")}`;
 }
 
 /** Parses a device code into its store handle and expiry, or null if it is not one of ours. */

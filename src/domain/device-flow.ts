@@ -109,6 +109,8 @@ const USER_CODE_ATTEMPTS = 5;
 
 export class DeviceFlow {
   private readonly pacing: PacingPolicy;
+  /** verification_uri with the query prefix for the code, built once (RFC 8628 §3.3.1). */
+  private readonly completePrefix: string;
 
   constructor(
     private readonly deps: {
@@ -124,6 +126,8 @@ export class DeviceFlow {
       minGapMs: base - Math.min(deps.options.jitterToleranceMs, base / 2),
       stepSeconds: 5,
     };
+    const uri = new URL(deps.options.verificationUri);
+    this.completePrefix = `${uri.href}${uri.search === "" ? "?" : "&"}user_code=`;
   }
 
   private now(): number {
@@ -159,13 +163,11 @@ export class DeviceFlow {
       if (!device) throw new Error("minted a device code that does not parse");
       if (await store.create(device.handle, userCodeHandle(userCode), record)) {
         const display = formatUserCode(userCode);
-        const complete = new URL(options.verificationUri);
-        complete.searchParams.set("user_code", display);
         return {
           deviceCode,
           userCode: display,
           verificationUri: options.verificationUri,
-          verificationUriComplete: complete.href,
+          verificationUriComplete: this.completePrefix + encodeURIComponent(display),
           expiresIn: options.expiresIn,
           interval: options.interval,
         };

@@ -1,5 +1,5 @@
 /** User codes: minting by rejection sampling, normalising what people type, display. */
-import { randomBytes } from "node:crypto";
+import { csprngBytes } from "./csprng-pool.js";
 
 /**
  * 31 symbols: A–Z and 2–9 without I, L, O, 0 and 1, which people confuse
@@ -18,7 +18,7 @@ const SYMBOL_INDEX = new Map([...USER_CODE_ALPHABET].map((c, i) => [c, i]));
 export function mintUserCode(): string {
   let code = "";
   while (code.length < USER_CODE_LENGTH) {
-    for (const byte of randomBytes(16)) {
+    for (const byte of csprngBytes(16)) {
       const v = byte & 0x1f;
       if (v < USER_CODE_ALPHABET.length) {
         code += USER_CODE_ALPHABET[v];

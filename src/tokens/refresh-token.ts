@@ -1,5 +1,6 @@
 /** Refresh tokens and access-token ids: minting from the CSPRNG, parsing, hashing for storage. */
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
+import { csprngBytes } from "../domain/csprng-pool.js";
 
 /**
  * A refresh token is `<family id>.<secret>`: 16 random bytes name the family
@@ -19,12 +20,12 @@ const JTI_RE = /^([A-Za-z0-9_-]{22})\.[A-Za-z0-9_-]{22}$/;
 
 /** A new family id (also the hash tag of its store keys). */
 export function mintFamilyId(): string {
-  return randomBytes(FAMILY_BYTES).toString("base64url");
+  return csprngBytes(FAMILY_BYTES).toString("base64url");
 }
 
 /** A new refresh token of the family `familyId`. */
 export function mintRefreshToken(familyId: string): string {
-  return `${familyId}.${randomBytes(SECRET_BYTES).toString("base64url")}`;
+  return `${familyId}.${csprngBytes(SECRET_BYTES).toString("base64url")}`;
 }
 
 /** The family and storage hash of a refresh token, or null if it is not one of ours. */
@@ -45,7 +46,7 @@ export function hashRefreshToken(token: string): string {
  * access tokens revoked in the same hash slot; otherwise a fresh random tag.
  */
 export function mintJti(tag: string = mintFamilyId()): string {
-  return `${tag}.${randomBytes(FAMILY_BYTES).toString("base64url")}`;
+  return `${tag}.${csprngBytes(FAMILY_BYTES).toString("base64url")}`;
 }
 
 /** The hash tag of a `jti` we minted, or null for anything else. */
