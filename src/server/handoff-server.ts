@@ -52,6 +52,8 @@ export interface HandoffConfig extends PagesConfig {
   /** A client must send its request headers within this (slowloris), and the whole request within requestTimeoutMs. */
   readonly headersTimeoutMs?: number;
   readonly requestTimeoutMs?: number;
+  /** An HTTP/2 session idle this long is destroyed. Default 60 s. */
+  readonly http2IdleTimeoutMs?: number;
   readonly trustProxy?: string;
   readonly serviceToken?: string;
   readonly redis?: RedisTarget;
@@ -88,7 +90,6 @@ export interface RunningHandoff {
 }
 
 const RPC_READ_MAX_BYTES = 64 * 1024;
-const H2_IDLE_TIMEOUT_MS = 60_000;
 
 type NodeHandlerFn = NonNullable<Parameters<typeof connectNodeAdapter>[0]["fallback"]>;
 
@@ -204,7 +205,7 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
   // listener exists (a no-op one kept idle sessions forever). It also bounds a
   // session Node has sent GOAWAY on but keeps open, even after the client's FIN
   // (found by test/fuzz/raw-connections.test.ts: a DATA frame on stream 0).
-  h2.setTimeout(H2_IDLE_TIMEOUT_MS);
+  h2.setTimeout(c.http2IdleTimeoutMs ?? 60_000);
   const sessions = new Set<http2.ServerHttp2Session>();
   h2.on("session", (session) => {
     sessions.add(session);

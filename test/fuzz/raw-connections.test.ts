@@ -183,3 +183,24 @@ describe("the one port under random bytes", () => {
     );
   });
 });
+
+/** Failures the properties found, kept as fixed examples. */
+describe("regressions found by fuzzing raw connections", () => {
+  it("an HTTP/2 session Node sent GOAWAY on, or that idles, ends at the idle timeout", async () => {
+    const s = await startTestServer({ http2IdleTimeoutMs: 300 });
+    try {
+      const settings = Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]);
+      const dataOnStream0 = Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0]);
+      const [goaway, idle] = await Promise.all([
+        exchange(s.port, [Buffer.from(PREFACE, "latin1"), settings, dataOnStream0], { end: true }),
+        exchange(s.port, [Buffer.from(PREFACE, "latin1")]),
+      ]);
+      // Before the fix a no-op 'timeout' listener kept both open for good (the guard is 5 s).
+      expect(frameTypes(goaway.bytes)).toContain(GOAWAY);
+      expect(goaway.closedByServer).toBe(true);
+      expect(idle.closedByServer).toBe(true);
+    } finally {
+      await s.close();
+    }
+  });
+});
