@@ -173,7 +173,9 @@ export function h2Call(
         rstCode: rst === undefined || rst === http2.constants.NGHTTP2_NO_ERROR ? undefined : rst,
         stalled,
       });
-      stream.destroy();
+      // Cancel only a request still sending (refused for size): resetting a finished
+      // stream counts as an invalid frame, and Node ends the session after 1 000.
+      if (!stream.closed && !stream.writableFinished) stream.close(http2.constants.NGHTTP2_CANCEL);
     };
     const guard = setTimeout(() => settle(true), guardMs);
     stream.on("response", (h) => {
