@@ -56,7 +56,9 @@ export function deviceAuthService(flow: DeviceFlow, options: DeviceAuthServiceOp
       approve: (req, ctx) =>
         translated(async () => {
           guard(ctx);
-          if (req.decision === Decision.UNSPECIFIED) {
+          // proto3 enums are open: anything but the two decisions (UNSPECIFIED, or a
+          // number from a newer schema) is refused, never read as a denial.
+          if (req.decision !== Decision.APPROVE && req.decision !== Decision.DENY) {
             throw new OAuthError(
               "invalid_request",
               "decision must be DECISION_APPROVE or DECISION_DENY",

@@ -288,11 +288,9 @@ describe("regressions found by fuzzing the RPCs", () => {
     },
   );
 
-  // Known bug, not fixed here (src/rpc/device-auth-service.ts is outside this change):
-  // any decision but UNSPECIFIED and APPROVE is recorded as a denial, so an unknown enum
-  // number (proto3 enums are open) irreversibly denies the request. When it is fixed,
-  // this test fails: turn `it.fails` into `it`.
-  it.fails("Approve with an unknown decision number is InvalidArgument, not a denial", async () => {
+  // Regression: any decision but UNSPECIFIED and APPROVE was recorded as a denial, so an
+  // unknown enum number (proto3 enums are open) irreversibly denied the request.
+  it("Approve with an unknown decision number is InvalidArgument, not a denial", async () => {
     const client = createClient(
       DeviceAuthService,
       transports(server.issuer)["Connect JSON over HTTP/1.1"],

@@ -193,6 +193,13 @@ describe.each(transports)("DeviceAuthService over %s", (name) => {
     expect((await failure(t().approve({ ...req, decision: Decision.UNSPECIFIED }))).code).toBe(
       Code.InvalidArgument,
     );
+    // proto3 enums are open: a number from a newer schema is refused, and the request stays pending.
+    expect((await failure(t().approve({ ...req, decision: 7 as Decision }))).code).toBe(
+      Code.InvalidArgument,
+    );
+    expect((await t().getDeviceAuthorization({ userCode: auth.userCode })).status).toBe(
+      DeviceAuthorizationStatus.PENDING,
+    );
     await t().approve(req);
     expect(await failure(t().approve({ ...req, decision: Decision.DENY }))).toMatchObject({
       code: Code.FailedPrecondition,
