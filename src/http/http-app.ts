@@ -109,10 +109,14 @@ export async function createHttpApp(o: HttpAppOptions): Promise<FastifyInstance>
 
   app.setNotFoundHandler((request, reply) => {
     // D1, T1: other methods are 405 at a POST endpoint, also those fastify does not
-    // route at all (PROPFIND, PURGE), which land here; and no error answer is cacheable.
+    // route at all (PROPFIND, PURGE), which land here; likewise at the GET-only
+    // metadata and JWKS (RFC 9110 §15.5.6); and no error answer is cacheable.
     const url = request.url.split("?", 1)[0] ?? "";
     if (request.method !== "POST" && app.hasRoute({ method: "POST", url })) {
       return methodNotAllowed(reply);
+    }
+    if (request.method !== "GET" && app.hasRoute({ method: "GET", url })) {
+      return methodNotAllowed(reply, "GET, HEAD");
     }
     return noStore(reply)
       .code(404)

@@ -34,11 +34,11 @@ export function postOnly(
 }
 
 /** 405 with `Allow: POST` (RFC 9110 §15.5.6). */
-export function methodNotAllowed(reply: FastifyReply): FastifyReply {
+export function methodNotAllowed(reply: FastifyReply, allow = "POST"): FastifyReply {
   return noStore(reply)
     .code(405)
-    .header("allow", "POST")
-    .send({ error: "invalid_request", error_description: "this endpoint accepts POST only" });
+    .header("allow", allow)
+    .send({ error: "invalid_request", error_description: `this endpoint accepts ${allow} only` });
 }
 
 /** The request's form parameters (the form parser stores a FormParams as the body). */

@@ -32,6 +32,18 @@ describe("RFC 8414 metadata", () => {
     expect(m.scopes_supported).toEqual(expect.arrayContaining(["read", "write"]));
   });
 
+  it("M1: GET only: other methods get 405 with Allow", async () => {
+    for (const path of ["/.well-known/oauth-authorization-server", "/.well-known/jwks.json"]) {
+      const res = await fetch(server.issuer + path, { method: "POST" });
+      expect(res.status).toBe(405);
+      expect(res.headers.get("allow")).toBe("GET, HEAD");
+      expect(res.headers.get("cache-control")).toBe("no-store");
+    }
+    expect((await fetch(`${server.issuer}/.well-known/jwks.json`, { method: "HEAD" })).status).toBe(
+      200,
+    );
+  });
+
   it("M1: with an issuer path, the document lives after the well-known segment", async () => {
     const tenant = await startTestServer({ issuer: "http://127.0.0.1:1/tenant-a", port: 0 });
     try {
