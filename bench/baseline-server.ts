@@ -32,11 +32,13 @@ http
       const form = new URLSearchParams(body);
       if (req.url === "/oauth/device/authorize") {
         const user = randomBytes(5).toString("hex").toUpperCase().slice(0, 8);
-        const device = randomBytes(32).toString("base64url");
+        const tag = user.slice(0, 2);
+        // The device code carries the tag, so the poll finds the record's slot.
+        const device = `${tag}.${randomBytes(32).toString("base64url")}`;
         const h = createHash("sha256").update(device).digest("base64url");
         await cmd.create(
-          `u:{${user.slice(0, 2)}}:${user}`,
-          `d:{${user.slice(0, 2)}}:${h}`,
+          `u:{${tag}}:${user}`,
+          `d:{${tag}}:${h}`,
           Date.now() + 900_000,
           h,
           form.get("client_id") ?? "",
@@ -52,7 +54,10 @@ http
           }),
         );
       } else {
-        await cmd.poll(`d:{xx}:${form.get("device_code")}`, Date.now());
+        // Find and update the real record: the least an RFC-exact poll does.
+        const code = form.get("device_code") ?? "";
+        const h = createHash("sha256").update(code).digest("base64url");
+        await cmd.poll(`d:{${code.slice(0, 2)}}:${h}`, Date.now());
         res
           .writeHead(400, json)
           .end(JSON.stringify({ error: "authorization_pending", interval: 5 }));

@@ -17,8 +17,8 @@ const server = await startHandoff({
   redisTimeoutMs: 2000,
   clients: [DEMO_CLIENT],
   keys: new KeyRing([await generateSigningKey("ES256")]),
-  logLevel: "info",
-  logDestination: pino.destination("/dev/null"), // sonic-boom, as pino writes to stdout in production
+  logLevel: process.env.BENCH_LOG_LEVEL ?? "info",
+  logDestination: pino.destination({ dest: "/dev/null", sync: false, minLength: 4096 }),
 });
 process.stdout.write(`ready ${server.port}\n`);
 process.on("SIGINT", () => {

@@ -5,6 +5,7 @@
  * bounded in time.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 // @ts-expect-error autocannon ships no types
 import autocannon from "autocannon";
@@ -44,7 +45,30 @@ async function deviceCodes(url: string, n: number): Promise<string[]> {
   return codes;
 }
 
-async function load(url: string, path: string, bodies: string[]): Promise<number> {
+/** CPU time (user + system) a process has used, in µs, from /proc (Linux). */
+function cpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
+  return (ticks / 100) * 1e6; // USER_HZ is 100 on Linux
+}
+
+/** Throughput, and the server's own CPU per request: steadier than req/s on a shared machine. */
+async function measure(
+  target: { child: ChildProcess; url: string },
+  path: string,
+  bodies: string[],
+): Promise<{ rps: number; cpuUs: number }> {
+  const pid = target.child.pid ?? 0;
+  const before = cpuMicros(pid);
+  const { rps, total } = await load(target.url, path, bodies);
+  return { rps, cpuUs: (cpuMicros(pid) - before) / total };
+}
+
+async function load(
+  url: string,
+  path: string,
+  bodies: string[],
+): Promise<{ rps: number; total: number }> {
   let i = 0;
   const result = await autocannon({
     url: url + path,
@@ -63,7 +87,7 @@ async function load(url: string, path: string, bodies: string[]): Promise<number
   });
   if (result.errors > 0 || result.non2xx + result["2xx"] === 0)
     throw new Error(`errors: ${result.errors}`);
-  return result.requests.average;
+  return { rps: result.requests.average, total: result.requests.total };
 }
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -79,6 +103,7 @@ try {
   // Rounds alternate the two servers, so that whatever else the machine is
   // doing weighs on both alike; the table reports medians.
   const samples: Record<string, Record<string, number[]>> = {};
+  const cpu: Record<string, Record<string, number[]>> = {};
   for (let round = 0; round < ROUNDS; round++) {
     for (const [name, file] of TARGETS) {
       const target = await startTarget(file, { REDIS_URL: redis.url });
@@ -87,31 +112,38 @@ try {
           (c) =>
             `grant_type=urn:ietf:params:oauth:grant-type:device_code&client_id=demo-cli&device_code=${c}`,
         );
-        await load(target.url, "/oauth/device/authorize", ["client_id=demo-cli"]); // warm-up
+        await load(target.url, "/oauth/device/authorize", ["client_id=demo-cli"]); // warm-up (JIT)
         const s = (samples[name] ??= { authorize: [], poll: [] });
-        s.authorize?.push(
-          await load(target.url, "/oauth/device/authorize", ["client_id=demo-cli"]),
-        );
-        s.poll?.push(await load(target.url, "/oauth/token", codes));
+        const c = (cpu[name] ??= { authorize: [], poll: [] });
+        const a = await measure(target, "/oauth/device/authorize", ["client_id=demo-cli"]);
+        const p = await measure(target, "/oauth/token", codes);
+        s.authorize?.push(a.rps);
+        c.authorize?.push(a.cpuUs);
+        s.poll?.push(p.rps);
+        c.poll?.push(p.cpuUs);
       } finally {
         await stopProcess(target.child);
       }
     }
   }
   const rows = [
-    `| endpoint | baseline req/s | handoff req/s | handoff / baseline |`,
-    `|---|---|---|---|`,
+    "| endpoint | baseline req/s | handoff req/s | handoff / baseline | baseline CPU µs/req | handoff CPU µs/req |",
+    "|---|---|---|---|---|---|",
   ];
   for (const ep of ["authorize", "poll"]) {
     const b = median(samples[TARGETS[0][0]]?.[ep] ?? []);
     const h = median(samples[TARGETS[1][0]]?.[ep] ?? []);
-    rows.push(`| ${ep} | ${Math.round(b)} | ${Math.round(h)} | ${Math.round((h / b) * 100)} % |`);
+    const bc = median(cpu[TARGETS[0][0]]?.[ep] ?? []);
+    const hc = median(cpu[TARGETS[1][0]]?.[ep] ?? []);
+    rows.push(
+      `| ${ep} | ${Math.round(b)} | ${Math.round(h)} | ${Math.round((h / b) * 100)} % | ${Math.round(bc)} | ${Math.round(hc)} |`,
+    );
   }
   console.log(
     `\n${ROUNDS} rounds × ${SECONDS} s per run (medians), ${CONNECTIONS} connections, loopback, one redis-server\n`,
   );
   console.log(rows.join("\n"));
-  console.log(`\nsamples: ${JSON.stringify(samples)}`);
+  console.log(`\nsamples: ${JSON.stringify({ rps: samples, cpuUsPerRequest: cpu })}`);
 } finally {
   await redis.stop();
 }

@@ -66,6 +66,8 @@ export class FormParams {
 
 /** Decodes one form-encoded component (`+` is a space); undefined if malformed or not UTF-8. */
 export function decodeFormComponent(s: string): string | undefined {
+  // Device codes, client ids and most values need no decoding: skip the work.
+  if (!s.includes("%") && !s.includes("+")) return s;
   try {
     return decodeURIComponent(s.replaceAll("+", " "));
   } catch {

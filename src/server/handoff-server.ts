@@ -90,6 +90,8 @@ export interface RunningHandoff {
 }
 
 const RPC_READ_MAX_BYTES = 64 * 1024;
+/** Every service lives in the proto package handoff.v1, so every RPC path starts so. */
+const RPC_PATH_PREFIX = "/handoff.";
 
 type NodeHandlerFn = NonNullable<Parameters<typeof connectNodeAdapter>[0]["fallback"]>;
 
@@ -176,8 +178,17 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
     trustProxy: c.trustProxy,
     logger,
     pages: verificationPagesSetup(c, { issuer, flow, redis, keyPrefix: c.redisKeyPrefix, limiter }),
-    serverFactory: (fastifyHandler) =>
-      http.createServer(
+    serverFactory: (fastifyHandler) => {
+      const rpc = closeUnreadH1Requests(
+        connectNodeAdapter({
+          routes,
+          contextValues,
+          interceptors,
+          readMaxBytes: RPC_READ_MAX_BYTES,
+          fallback: fastifyHandler as NodeHandlerFn,
+        }),
+      );
+      return http.createServer(
         {
           headersTimeout: c.headersTimeoutMs ?? 10_000,
           requestTimeout: c.requestTimeoutMs ?? 30_000,
@@ -185,17 +196,12 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
           // How often those timeouts are checked (Node's default is every 30 s).
           connectionsCheckingInterval: Math.min(1000, c.headersTimeoutMs ?? 1000),
         },
-        // Connect, gRPC-Web (and Connect GET) first; everything else is fastify's.
-        closeUnreadH1Requests(
-          connectNodeAdapter({
-            routes,
-            contextValues,
-            interceptors,
-            readMaxBytes: RPC_READ_MAX_BYTES,
-            fallback: fastifyHandler as NodeHandlerFn,
-          }),
-        ),
-      ),
+        // RPC paths (/handoff.v1.*: Connect, gRPC-Web, Connect GET) to Connect; the
+        // rest straight to fastify, without a trip through Connect's router.
+        (req, res) =>
+          req.url?.startsWith(RPC_PATH_PREFIX) ? rpc(req, res) : fastifyHandler(req, res),
+      );
+    },
   });
   const h2 = http2.createServer(
     { settings: { maxConcurrentStreams: 256 } },
