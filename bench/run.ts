@@ -96,6 +96,19 @@ const TARGETS = [
   ["handoff", "handoff-server.ts"],
 ] as const;
 
+/** Appends one round's authorize and poll figures for a server. */
+function record(
+  table: Record<string, Record<string, number[]>>,
+  name: string,
+  authorize: number,
+  poll: number,
+) {
+  const row = table[name] ?? { authorize: [], poll: [] };
+  row.authorize?.push(authorize);
+  row.poll?.push(poll);
+  table[name] = row;
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
 const redis = await startRedis();
@@ -113,14 +126,10 @@ try {
             `grant_type=urn:ietf:params:oauth:grant-type:device_code&client_id=demo-cli&device_code=${c}`,
         );
         await load(target.url, "/oauth/device/authorize", ["client_id=demo-cli"]); // warm-up (JIT)
-        const s = (samples[name] ??= { authorize: [], poll: [] });
-        const c = (cpu[name] ??= { authorize: [], poll: [] });
         const a = await measure(target, "/oauth/device/authorize", ["client_id=demo-cli"]);
         const p = await measure(target, "/oauth/token", codes);
-        s.authorize?.push(a.rps);
-        c.authorize?.push(a.cpuUs);
-        s.poll?.push(p.rps);
-        c.poll?.push(p.cpuUs);
+        record(samples, name, a.rps, p.rps);
+        record(cpu, name, a.cpuUs, p.cpuUs);
       } finally {
         await stopProcess(target.child);
       }
