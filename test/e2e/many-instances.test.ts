@@ -6,7 +6,9 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Decision, OAuthErrorSchema } from "../../gen/handoff/v1/device_auth_pb.js";
+import { DEFAULT_ATTEMPT_LIMITS } from "../../src/auth/attempt-limits.js";
 import type { RedisTarget } from "../../src/store/redis-connection.js";
+import { ALICE, FormClient, testUsers } from "../pages/page-fixtures.js";
 import {
   authorizeDevice,
   pollToken,
@@ -34,7 +36,17 @@ function suite(
     beforeAll(async () => {
       const b = await backend();
       stop = b.stop;
-      instances = await Promise.all([0, 1, 2].map(() => startTestServer({ redis: b.redis })));
+      const authenticator = await testUsers();
+      instances = await Promise.all(
+        [0, 1, 2].map(() =>
+          startTestServer({
+            redis: b.redis,
+            authenticator,
+            // Tight per-address guess limit, long first delay: see the guess-limit test below.
+            attemptLimits: { ...DEFAULT_ATTEMPT_LIMITS, codePerAddress: 2, firstDelayMs: 60_000 },
+          }),
+        ),
+      );
     });
     afterAll(async () => {
       await Promise.all(instances.map((s) => s.close()));
@@ -121,6 +133,20 @@ function suite(
       );
       expect(results.filter((r) => r === "pair")).toHaveLength(1);
       expect(results.filter((r) => r === "invalid_grant")).toHaveLength(59);
+    });
+
+    it("RFC 8628 §5.1: guess limits hold across instances (wrong codes on A and B, refused on C)", async () => {
+      const enter = async (s: TestServer, code: string) => {
+        const client = new FormClient(s.issuer);
+        await client.signIn(ALICE);
+        await client.get("/device");
+        return (await client.post("/device", { _csrf: client.csrf(), user_code: code })).status;
+      };
+      expect(await enter(at(0), "WXYZ-2345")).toBe(400);
+      expect(await enter(at(1), "WXYZ-2346")).toBe(400);
+      expect(await enter(at(0), "WXYZ-2347")).toBe(400); // past the allowance: starts the delay
+      const { user_code } = await authorizeDevice(at(1));
+      expect(await enter(at(2), user_code)).toBe(429); // even the right code waits, on any instance
     });
 
     it("concurrent Approve and Deny on one code through different instances: exactly one decision", async () => {
