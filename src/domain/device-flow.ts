@@ -96,6 +96,8 @@ export interface DecideInput {
 
 export interface DecideResult {
   readonly clientId: string;
+  /** For the result page ("… is connected"). */
+  readonly clientName: string;
   readonly approved: boolean;
   readonly grantedScopes: readonly string[];
 }
@@ -128,6 +130,11 @@ export class DeviceFlow {
     };
     const uri = new URL(deps.options.verificationUri);
     this.completePrefix = `${uri.href}${uri.search === "" ? "?" : "&"}user_code=`;
+  }
+
+  /** The name a person is shown for a client (its id if it has since been removed). */
+  private async clientName(clientId: string): Promise<string> {
+    return (await this.deps.clients.find(clientId))?.name ?? clientId;
   }
 
   private now(): number {
@@ -249,11 +256,10 @@ export class DeviceFlow {
     if (userCode === null || record === null) {
       throw new OAuthError("not_found", "no pending request has this code; it may have expired");
     }
-    const client = await this.deps.clients.find(record.clientId);
     return {
       userCode: formatUserCode(userCode),
       clientId: record.clientId,
-      clientName: client?.name ?? record.clientId,
+      clientName: await this.clientName(record.clientId),
       scopes: record.scopes,
       resources: record.resources,
       createdAt: new Date(record.createdAt),
@@ -294,7 +300,12 @@ export class DeviceFlow {
     );
     switch (outcome.kind) {
       case "decided":
-        return { clientId: record.clientId, approved: input.approve, grantedScopes: granted };
+        return {
+          clientId: record.clientId,
+          clientName: await this.clientName(record.clientId),
+          approved: input.approve,
+          grantedScopes: granted,
+        };
       case "already_decided":
         throw new OAuthError("already_decided", "this request has already been decided");
       case "not_found":

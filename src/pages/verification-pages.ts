@@ -237,11 +237,10 @@ export async function verificationPages(
     const approve = decision === "approve";
     let result: { value: { clientName: string } } | { retryAfterMs: number };
     try {
-      result = await underGuessLimit(request, user, async () => {
-        const { clientName } = await flow.describe(userCode);
-        await flow.decide({ userCode, subject: user.subject, approve });
-        return { clientName };
-      });
+      // decide() reads the request itself and names its client: no separate lookup.
+      result = await underGuessLimit(request, user, () =>
+        flow.decide({ userCode, subject: user.subject, approve }),
+      );
     } catch (e) {
       if (isOAuthError(e) && e.code === "not_found") return sendHtml(reply, 410, expiredPage(base));
       if (isOAuthError(e) && e.code === "already_decided") {
