@@ -14,7 +14,19 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       base: { service: "handoff" },
       // Exact paths only: wildcard redaction cost ~3 % of a poll's CPU.
       redact: {
-        paths: ["headers", "req.headers", "body", "req.body", "query", "req.query", "err.config"],
+        paths: [
+          "headers",
+          "req.headers",
+          "body",
+          "req.body",
+          "query",
+          "req.query",
+          "err.config",
+          // ioredis errors carry the failed command with its arguments (key
+          // names, packed records with client ids, IPs, user agents).
+          "err.command",
+          "err.cause.command",
+        ],
         censor: "[redacted]",
       },
     },
