@@ -52,6 +52,24 @@ describe("DeviceFlow", () => {
     ).rejects.toMatchObject({ code: "invalid_target" });
   });
 
+  it("bounds the subject: 256 characters pass, 257 are invalid_request", async () => {
+    const f = flow();
+    const a = await f.authorize({ credentials, ipAddress: "", userAgent: "" });
+    await expect(
+      f.decide({ userCode: a.userCode, subject: "s".repeat(257), approve: true }),
+    ).rejects.toMatchObject({ code: "invalid_request" });
+    await expect(
+      f.decide({ userCode: a.userCode, subject: "", approve: true }),
+    ).rejects.toMatchObject({
+      code: "invalid_request",
+    });
+    expect(
+      await f.decide({ userCode: a.userCode, subject: "s".repeat(256), approve: true }),
+    ).toMatchObject({
+      approved: true,
+    });
+  });
+
   it("bounds the stored user agent", async () => {
     const f = flow();
     const a = await f.authorize({

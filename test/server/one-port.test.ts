@@ -64,6 +64,18 @@ describe("the protocol sniffer", () => {
     }
   });
 
+  it("limits HTTP/2 to 256 concurrent streams per session (advertised in SETTINGS)", async () => {
+    const session = http2.connect(server.issuer);
+    try {
+      const settings = await new Promise<http2.Settings>((resolve) =>
+        session.once("remoteSettings", resolve),
+      );
+      expect(settings.maxConcurrentStreams).toBe(256);
+    } finally {
+      session.close();
+    }
+  });
+
   it("closes a connection that sends nothing", async () => {
     const { closedByServer } = await raw([], 3000);
     expect(closedByServer).toBe(true);
