@@ -11,7 +11,7 @@ import {
   createClient,
   type Interceptor,
 } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { createConnectTransport } from "@connectrpc/connect-node";
 import type * as oauth from "oauth4webapi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -22,7 +22,7 @@ import {
 } from "../../gen/handoff/v1/device_auth_pb.js";
 import { TokenService, TokenTypeHint } from "../../gen/handoff/v1/token_service_pb.js";
 import { SERVICE_TOKEN, startTestServer, type TestServer } from "../support/handoff-server.js";
-import { bearer } from "../support/rpc-clients.js";
+import { bearer, rpcClients } from "../support/rpc-clients.js";
 import {
   AGENT_SECRET,
   agent,
@@ -40,18 +40,7 @@ let server: TestServer;
 let as: oauth.AuthorizationServer;
 
 function clients(interceptors: Interceptor[] = []): Record<string, TokenClient> {
-  const baseUrl = server.issuer;
-  return {
-    "Connect over HTTP/1.1": createClient(
-      TokenService,
-      createConnectTransport({ baseUrl, httpVersion: "1.1", interceptors }),
-    ),
-    "Connect over h2c": createClient(
-      TokenService,
-      createConnectTransport({ baseUrl, httpVersion: "2", interceptors }),
-    ),
-    "gRPC over h2c": createClient(TokenService, createGrpcTransport({ baseUrl, interceptors })),
-  };
+  return rpcClients(TokenService, server.issuer, interceptors);
 }
 
 /** The gRPC code and the typed OAuthError code of a failed call. */
@@ -71,150 +60,152 @@ beforeAll(async () => {
 });
 afterAll(async () => server.close());
 
-describe.each(["Connect over HTTP/1.1", "Connect over h2c", "gRPC over h2c"])(
-  "TokenService: %s",
-  (name) => {
-    const client = () => clients()[name] as TokenClient;
-    const service = () => clients([bearer(SERVICE_TOKEN)])[name] as TokenClient;
+describe.each([
+  "Connect over HTTP/1.1",
+  "Connect over h2c",
+  "gRPC over h2c",
+  "gRPC-Web over HTTP/1.1",
+])("TokenService: %s", (name) => {
+  const client = () => clients()[name] as TokenClient;
+  const service = () => clients([bearer(SERVICE_TOKEN)])[name] as TokenClient;
 
-    it("Refresh rotates (RFC 6749 §6); the access token validates for its aud (RFC 8707)", async () => {
-      const t = await deviceTokens(server, as, undefined, { resources: [MCP_RESOURCE] });
-      const r = await client().refresh({
-        clientId: "public-cli",
-        refreshToken: t.refresh_token ?? "",
-      });
-      expect(r).toMatchObject({ tokenType: "Bearer", scope: "read write", expiresIn: 300 });
-      expect(r.refreshToken).not.toBe(t.refresh_token);
-      expect((await validateAt(as, r.accessToken, MCP_RESOURCE)).client_id).toBe("public-cli");
+  it("Refresh rotates (RFC 6749 §6); the access token validates for its aud (RFC 8707)", async () => {
+    const t = await deviceTokens(server, as, undefined, { resources: [MCP_RESOURCE] });
+    const r = await client().refresh({
+      clientId: "public-cli",
+      refreshToken: t.refresh_token ?? "",
     });
+    expect(r).toMatchObject({ tokenType: "Bearer", scope: "read write", expiresIn: 300 });
+    expect(r.refreshToken).not.toBe(t.refresh_token);
+    expect((await validateAt(as, r.accessToken, MCP_RESOURCE)).client_id).toBe("public-cli");
+  });
 
-    it("Refresh of a rotated-out token: INVALID_ARGUMENT + INVALID_GRANT, and the family is revoked", async () => {
-      const t = await deviceTokens(server, as);
-      const first = await client().refresh({
-        clientId: "public-cli",
-        refreshToken: t.refresh_token ?? "",
-      });
-      expect(
-        await failure(
-          client().refresh({ clientId: "public-cli", refreshToken: t.refresh_token ?? "" }),
-        ),
-      ).toEqual({ code: Code.InvalidArgument, oauth: ErrorCode.INVALID_GRANT });
-      const i = await service().introspect({ token: first.refreshToken });
-      expect(i.active).toBe(false);
+  it("Refresh of a rotated-out token: INVALID_ARGUMENT + INVALID_GRANT, and the family is revoked", async () => {
+    const t = await deviceTokens(server, as);
+    const first = await client().refresh({
+      clientId: "public-cli",
+      refreshToken: t.refresh_token ?? "",
     });
+    expect(
+      await failure(
+        client().refresh({ clientId: "public-cli", refreshToken: t.refresh_token ?? "" }),
+      ),
+    ).toEqual({ code: Code.InvalidArgument, oauth: ErrorCode.INVALID_GRANT });
+    const i = await service().introspect({ token: first.refreshToken });
+    expect(i.active).toBe(false);
+  });
 
-    it("Refresh errors carry their OAuth code: client, grant, scope, target, request", async () => {
-      const t = await deviceTokens(server, as);
-      const token = t.refresh_token ?? "";
-      expect(
-        await failure(
-          client().refresh({
-            clientId: "refreshing-agent",
-            clientSecret: "x",
-            refreshToken: token,
-          }),
-        ),
-      ).toEqual({ code: Code.Unauthenticated, oauth: ErrorCode.INVALID_CLIENT });
-      expect(
-        await failure(
-          client().refresh({
-            clientId: "no-refresh-agent",
-            clientSecret: NO_REFRESH_AGENT_SECRET,
-            refreshToken: token,
-          }),
-        ),
-      ).toEqual({ code: Code.PermissionDenied, oauth: ErrorCode.UNAUTHORIZED_CLIENT });
-      expect(
-        await failure(
-          client().refresh({ clientId: "public-cli", refreshToken: token, scopes: ["admin"] }),
-        ),
-      ).toEqual({ code: Code.InvalidArgument, oauth: ErrorCode.INVALID_SCOPE });
-      expect(
-        await failure(
-          client().refresh({
-            clientId: "public-cli",
-            refreshToken: token,
-            resources: [MCP_RESOURCE],
-          }),
-        ),
-      ).toEqual({ code: Code.InvalidArgument, oauth: ErrorCode.INVALID_TARGET });
-      expect(await failure(client().refresh({ clientId: "public-cli" }))).toEqual({
-        code: Code.InvalidArgument,
-        oauth: ErrorCode.INVALID_REQUEST,
-      });
-      // None of the refused requests burned the token.
-      expect(
-        (await client().refresh({ clientId: "public-cli", refreshToken: token })).accessToken,
-      ).toBeTruthy();
+  it("Refresh errors carry their OAuth code: client, grant, scope, target, request", async () => {
+    const t = await deviceTokens(server, as);
+    const token = t.refresh_token ?? "";
+    expect(
+      await failure(
+        client().refresh({
+          clientId: "refreshing-agent",
+          clientSecret: "x",
+          refreshToken: token,
+        }),
+      ),
+    ).toEqual({ code: Code.Unauthenticated, oauth: ErrorCode.INVALID_CLIENT });
+    expect(
+      await failure(
+        client().refresh({
+          clientId: "no-refresh-agent",
+          clientSecret: NO_REFRESH_AGENT_SECRET,
+          refreshToken: token,
+        }),
+      ),
+    ).toEqual({ code: Code.PermissionDenied, oauth: ErrorCode.UNAUTHORIZED_CLIENT });
+    expect(
+      await failure(
+        client().refresh({ clientId: "public-cli", refreshToken: token, scopes: ["admin"] }),
+      ),
+    ).toEqual({ code: Code.InvalidArgument, oauth: ErrorCode.INVALID_SCOPE });
+    expect(
+      await failure(
+        client().refresh({
+          clientId: "public-cli",
+          refreshToken: token,
+          resources: [MCP_RESOURCE],
+        }),
+      ),
+    ).toEqual({ code: Code.InvalidArgument, oauth: ErrorCode.INVALID_TARGET });
+    expect(await failure(client().refresh({ clientId: "public-cli" }))).toEqual({
+      code: Code.InvalidArgument,
+      oauth: ErrorCode.INVALID_REQUEST,
     });
+    // None of the refused requests burned the token.
+    expect(
+      (await client().refresh({ clientId: "public-cli", refreshToken: token })).accessToken,
+    ).toBeTruthy();
+  });
 
-    it("Introspect (RFC 7662): the service sees claims; no credential is UNAUTHENTICATED + INVALID_CLIENT", async () => {
-      const t = await deviceTokens(server, as, undefined, { resources: [MCP_RESOURCE] });
-      const i = await service().introspect({
-        token: t.access_token,
-        tokenTypeHint: TokenTypeHint.ACCESS_TOKEN,
-      });
-      expect(i).toMatchObject({
-        active: true,
-        clientId: "public-cli",
-        sub: "alice",
-        aud: [MCP_RESOURCE],
-        iss: server.issuer,
-        scope: "read write",
-        tokenType: "Bearer",
-      });
-      expect(Number(i.exp?.seconds) - Number(i.iat?.seconds)).toBe(300);
-      expect(await failure(client().introspect({ token: t.access_token }))).toEqual({
-        code: Code.Unauthenticated,
-        oauth: ErrorCode.INVALID_CLIENT,
-      });
-      // A public client is no authenticated introspection caller.
-      expect(
-        await failure(client().introspect({ clientId: "public-cli", token: t.access_token })),
-      ).toEqual({
-        code: Code.Unauthenticated,
-        oauth: ErrorCode.INVALID_CLIENT,
-      });
+  it("Introspect (RFC 7662): the service sees claims; no credential is UNAUTHENTICATED + INVALID_CLIENT", async () => {
+    const t = await deviceTokens(server, as, undefined, { resources: [MCP_RESOURCE] });
+    const i = await service().introspect({
+      token: t.access_token,
+      tokenTypeHint: TokenTypeHint.ACCESS_TOKEN,
     });
+    expect(i).toMatchObject({
+      active: true,
+      clientId: "public-cli",
+      sub: "alice",
+      aud: [MCP_RESOURCE],
+      iss: server.issuer,
+      scope: "read write",
+      tokenType: "Bearer",
+    });
+    expect(Number(i.exp?.seconds) - Number(i.iat?.seconds)).toBe(300);
+    expect(await failure(client().introspect({ token: t.access_token }))).toEqual({
+      code: Code.Unauthenticated,
+      oauth: ErrorCode.INVALID_CLIENT,
+    });
+    // A public client is no authenticated introspection caller.
+    expect(
+      await failure(client().introspect({ clientId: "public-cli", token: t.access_token })),
+    ).toEqual({
+      code: Code.Unauthenticated,
+      oauth: ErrorCode.INVALID_CLIENT,
+    });
+  });
 
-    it("Revoke (RFC 7009) by the owning client; another client's Revoke changes nothing", async () => {
-      const t = await deviceTokens(server, as, agent);
-      const creds = { clientId: "refreshing-agent", clientSecret: AGENT_SECRET };
-      await client().revoke({ clientId: "other-cli", token: t.access_token });
-      expect((await client().introspect({ ...creds, token: t.access_token })).active).toBe(true);
-      await client().revoke({ ...creds, token: t.access_token });
-      expect((await client().introspect({ ...creds, token: t.access_token })).active).toBe(false);
-      // A client introspecting another client's token learns nothing.
-      const other = await deviceTokens(server, as);
-      expect(await client().introspect({ ...creds, token: other.access_token })).toMatchObject({
-        active: false,
-        clientId: "",
-      });
+  it("Revoke (RFC 7009) by the owning client; another client's Revoke changes nothing", async () => {
+    const t = await deviceTokens(server, as, agent);
+    const creds = { clientId: "refreshing-agent", clientSecret: AGENT_SECRET };
+    await client().revoke({ clientId: "other-cli", token: t.access_token });
+    expect((await client().introspect({ ...creds, token: t.access_token })).active).toBe(true);
+    await client().revoke({ ...creds, token: t.access_token });
+    expect((await client().introspect({ ...creds, token: t.access_token })).active).toBe(false);
+    // A client introspecting another client's token learns nothing.
+    const other = await deviceTokens(server, as);
+    expect(await client().introspect({ ...creds, token: other.access_token })).toMatchObject({
+      active: false,
+      clientId: "",
     });
+  });
 
-    it("Revoke with the service credential revokes any refresh token and its grant", async () => {
-      const t = await deviceTokens(server, as);
-      await service().revoke({
-        token: t.refresh_token ?? "",
-        tokenTypeHint: TokenTypeHint.REFRESH_TOKEN,
-      });
-      expect((await service().introspect({ token: t.access_token })).active).toBe(false);
-      expect(
-        await failure(
-          client().refresh({ clientId: "public-cli", refreshToken: t.refresh_token ?? "" }),
-        ),
-      ).toEqual({ code: Code.InvalidArgument, oauth: ErrorCode.INVALID_GRANT });
-      expect(await failure(service().revoke({ token: "" }))).toEqual({
-        code: Code.InvalidArgument,
-        oauth: ErrorCode.INVALID_REQUEST,
-      });
-      expect(await failure(client().revoke({ token: t.access_token }))).toEqual({
-        code: Code.Unauthenticated,
-        oauth: ErrorCode.INVALID_CLIENT,
-      });
+  it("Revoke with the service credential revokes any refresh token and its grant", async () => {
+    const t = await deviceTokens(server, as);
+    await service().revoke({
+      token: t.refresh_token ?? "",
+      tokenTypeHint: TokenTypeHint.REFRESH_TOKEN,
     });
-  },
-);
+    expect((await service().introspect({ token: t.access_token })).active).toBe(false);
+    expect(
+      await failure(
+        client().refresh({ clientId: "public-cli", refreshToken: t.refresh_token ?? "" }),
+      ),
+    ).toEqual({ code: Code.InvalidArgument, oauth: ErrorCode.INVALID_GRANT });
+    expect(await failure(service().revoke({ token: "" }))).toEqual({
+      code: Code.InvalidArgument,
+      oauth: ErrorCode.INVALID_REQUEST,
+    });
+    expect(await failure(client().revoke({ token: t.access_token }))).toEqual({
+      code: Code.Unauthenticated,
+      oauth: ErrorCode.INVALID_CLIENT,
+    });
+  });
+});
 
 describe("DeviceAuthService and TokenService share the token lifecycle", () => {
   it("PollToken returns a refresh token (the client has the grant) that Refresh rotates", async () => {

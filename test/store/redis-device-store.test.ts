@@ -1,9 +1,9 @@
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { mintDeviceCode, parseDeviceCode, userCodeHandle } from "../../src/domain/device-code.js";
 import { mintUserCode } from "../../src/domain/user-code.js";
 import { RedisDeviceStore } from "../../src/store/redis-device-store.js";
-import { type RedisProcess, startRedis } from "../support/redis-server.js";
+import { type RedisProcess, startRedis, useRedis } from "../support/redis-server.js";
 import { deviceStoreContract } from "./device-store-contract.js";
 
 let redis: RedisProcess;
@@ -18,19 +18,10 @@ deviceStoreContract(
 );
 
 describe("Redis key layout (ARCHITECTURE §3)", () => {
-  let server: RedisProcess;
-  let client: Redis;
-  beforeAll(async () => {
-    server = await startRedis();
-    client = new Redis(server.url);
-  });
-  afterAll(async () => {
-    client.disconnect();
-    await server.stop();
-  });
+  const fixture = useRedis();
 
   it("writes device:code and device:user_code with one hash tag, one TTL, and no plaintext codes", async () => {
-    const store = new RedisDeviceStore(client);
+    const store = new RedisDeviceStore(fixture.client);
     const userCode = mintUserCode();
     const expiresAt = Date.now() + 120_000;
     const deviceCode = mintDeviceCode(userCode, expiresAt);
@@ -48,7 +39,7 @@ describe("Redis key layout (ARCHITECTURE §3)", () => {
       ipAddress: "127.0.0.1",
       userAgent: "ua",
     });
-    const keys = (await client.keys("*")).sort();
+    const keys = (await fixture.client.keys("*")).sort();
     expect(keys).toHaveLength(2);
     const [codeKey, userKey] = keys as [string, string];
     expect(codeKey).toMatch(/^device:code:\{[A-Za-z0-9_-]{4}\}:[A-Za-z0-9_-]{16}$/);
@@ -57,13 +48,17 @@ describe("Redis key layout (ARCHITECTURE §3)", () => {
     expect(tag(codeKey)).toBe(tag(userKey));
     // Same slot on a Cluster: CLUSTER KEYSLOT hashes only the {tag}.
     const [a, b] = await Promise.all(
-      [codeKey, userKey].map((k) => client.call("CLUSTER", "KEYSLOT", k).catch(() => null)),
+      [codeKey, userKey].map((k) => fixture.client.call("CLUSTER", "KEYSLOT", k).catch(() => null)),
     );
     if (a !== null) expect(a).toBe(b);
-    expect(await client.pexpiretime(codeKey)).toBe(expiresAt);
-    expect(await client.pexpiretime(userKey)).toBe(expiresAt);
+    expect(await fixture.client.pexpiretime(codeKey)).toBe(expiresAt);
+    expect(await fixture.client.pexpiretime(userKey)).toBe(expiresAt);
     // A dump must not hand out live codes.
-    const dump = JSON.stringify([keys, await client.get(codeKey), await client.get(userKey)]);
+    const dump = JSON.stringify([
+      keys,
+      await fixture.client.get(codeKey),
+      await fixture.client.get(userKey),
+    ]);
     expect(dump).not.toContain(deviceCode.split(".")[2]);
     expect(dump).not.toContain(userCode);
   });

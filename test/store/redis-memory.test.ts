@@ -3,27 +3,18 @@
  * The target is at most half of node-oidc-provider's 672 bytes for the same
  * request, measured on this machine: 336 bytes.
  */
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { describe, expect, it } from "vitest";
 import { mintDeviceCode, parseDeviceCode, userCodeHandle } from "../../src/domain/device-code.js";
 import { mintUserCode } from "../../src/domain/user-code.js";
 import { RedisDeviceStore } from "../../src/store/redis-device-store.js";
-import { type RedisProcess, startRedis } from "../support/redis-server.js";
+import { useRedis } from "../support/redis-server.js";
 
-let redis: RedisProcess;
-let client: Redis;
-beforeAll(async () => {
-  redis = await startRedis();
-  client = new Redis(redis.url);
-});
-afterAll(async () => {
-  client.disconnect();
-  await redis.stop();
-});
+const fixture = useRedis();
 
 async function bytesFor(userAgent: string, scopes: string[], resources: string[]): Promise<number> {
-  await client.flushall();
-  const store = new RedisDeviceStore(client);
+  await fixture.client.flushall();
+  const store = new RedisDeviceStore(fixture.client);
   const userCode = mintUserCode();
   const expiresAt = Date.now() + 900_000;
   const device = parseDeviceCode(mintDeviceCode(userCode, expiresAt));
@@ -41,8 +32,8 @@ async function bytesFor(userAgent: string, scopes: string[], resources: string[]
     userAgent,
   });
   let total = 0;
-  for (const key of await client.keys("*"))
-    total += Number(await client.call("MEMORY", "USAGE", key));
+  for (const key of await fixture.client.keys("*"))
+    total += Number(await fixture.client.call("MEMORY", "USAGE", key));
   return total;
 }
 

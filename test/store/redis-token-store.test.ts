@@ -1,5 +1,5 @@
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { RedisTokenStore } from "../../src/store/redis-token-store.js";
 import {
   hashRefreshToken,
@@ -7,7 +7,7 @@ import {
   mintJti,
   mintRefreshToken,
 } from "../../src/tokens/refresh-token.js";
-import { type RedisProcess, startRedis } from "../support/redis-server.js";
+import { type RedisProcess, startRedis, useRedis } from "../support/redis-server.js";
 import { tokenStoreContract } from "./token-store-contract.js";
 
 let redis: RedisProcess;
@@ -27,19 +27,10 @@ tokenStoreContract(
 );
 
 describe("Redis token key layout (ARCHITECTURE §3)", () => {
-  let server: RedisProcess;
-  let client: Redis;
-  beforeAll(async () => {
-    server = await startRedis();
-    client = new Redis(server.url);
-  });
-  afterAll(async () => {
-    client.disconnect();
-    await server.stop();
-  });
+  const fixture = useRedis();
 
   it("keeps a family in one hash slot ({familyId}), with its TTL, and no plaintext token", async () => {
-    const store = new RedisTokenStore(client, { keyPrefix: "t1:" });
+    const store = new RedisTokenStore(fixture.client, { keyPrefix: "t1:" });
     const familyId = mintFamilyId();
     const token = mintRefreshToken(familyId);
     const jti = mintJti(familyId);
@@ -57,19 +48,19 @@ describe("Redis token key layout (ARCHITECTURE §3)", () => {
       rotatedHashes: [],
       accessTokens: [{ jti, expiresAt: now + 30_000 }],
     });
-    const keys = await client.keys("t1:*");
+    const keys = await fixture.client.keys("t1:*");
     expect(keys).toEqual([`t1:token:family:{${familyId}}`]);
-    const pttl = await client.pttl(keys[0] ?? "");
+    const pttl = await fixture.client.pttl(keys[0] ?? "");
     expect(pttl).toBeGreaterThan(50_000);
     expect(pttl).toBeLessThanOrEqual(60_000);
-    const dump = JSON.stringify(await client.hgetall(keys[0] ?? ""));
+    const dump = JSON.stringify(await fixture.client.hgetall(keys[0] ?? ""));
     expect(dump).not.toContain(token.split(".")[1]);
 
     // Revoking writes the family's jti marks under the same hash tag (one slot), then drops the family.
     await store.revokeFamily(familyId, hashRefreshToken(token), undefined, now + 1);
-    const after = await client.keys("t1:*");
+    const after = await fixture.client.keys("t1:*");
     expect(after).toEqual([`t1:token:revoked:{${familyId}}:${jti}`]);
-    expect(await client.pttl(after[0] ?? "")).toBeLessThanOrEqual(30_000);
+    expect(await fixture.client.pttl(after[0] ?? "")).toBeLessThanOrEqual(30_000);
   });
 
   it("turns a Redis outage into temporarily_unavailable", async () => {

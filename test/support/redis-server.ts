@@ -7,6 +7,8 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll } from "vitest";
 import { freePort } from "./free-port.js";
 
 export interface RedisProcess {
@@ -105,4 +107,33 @@ export function stopProcess(child: ChildProcess, cleanup: () => void = () => {})
     });
     child.kill("SIGTERM");
   });
+}
+
+/**
+ * A redis-server and a client for the enclosing describe block (or file):
+ * started in beforeAll, stopped in afterAll. Read them inside tests.
+ */
+export function useRedis(): { readonly server: RedisProcess; readonly client: Redis } {
+  let server: RedisProcess | undefined;
+  let client: Redis | undefined;
+  beforeAll(async () => {
+    server = await startRedis();
+    client = new Redis(server.url);
+  });
+  afterAll(async () => {
+    client?.disconnect();
+    await server?.stop();
+  });
+  const started = <T>(x: T | undefined): T => {
+    if (x === undefined) throw new Error("useRedis: read it inside a test, after beforeAll");
+    return x;
+  };
+  return {
+    get server() {
+      return started(server);
+    },
+    get client() {
+      return started(client);
+    },
+  };
 }
