@@ -15,6 +15,7 @@ const server = await startHandoff({
   redis: { url: process.env.REDIS_URL ?? "redis://127.0.0.1:6379" },
   redisKeyPrefix: "",
   redisTimeoutMs: 2000,
+  memoryMaxPending: 2_000_000,
   clients: [DEMO_CLIENT],
   keys: new KeyRing([await generateSigningKey("ES256")]),
   logLevel: process.env.BENCH_LOG_LEVEL ?? "info",

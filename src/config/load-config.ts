@@ -107,6 +107,7 @@ export async function loadConfig(s: Settings, mode: Mode, logger: Logger): Promi
     ...(redis ? { redis } : {}),
     redisKeyPrefix: s.HANDOFF_REDIS_KEY_PREFIX,
     redisTimeoutMs: s.HANDOFF_REDIS_TIMEOUT_MS,
+    memoryMaxPending: s.HANDOFF_MEMORY_MAX_PENDING,
     clients,
     keys,
     logLevel: s.HANDOFF_LOG_LEVEL,

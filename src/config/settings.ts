@@ -73,6 +73,8 @@ export const SettingsSchema = z.object({
   HANDOFF_DEFAULT_AUDIENCE: optionalString,
   HANDOFF_BODY_LIMIT: int(1024, 1_048_576, 16_384),
   HANDOFF_REDIS_TIMEOUT_MS: int(100, 60_000, 2000),
+  // Without Redis: live device authorizations held at most, so a flood cannot exhaust memory.
+  HANDOFF_MEMORY_MAX_PENDING: int(1, 10_000_000, 100_000),
   HANDOFF_HEADERS_TIMEOUT_MS: int(500, 120_000, 10_000),
   HANDOFF_REQUEST_TIMEOUT_MS: int(1000, 300_000, 30_000),
   HANDOFF_TRUST_PROXY: optionalString,

@@ -59,6 +59,8 @@ export interface HandoffConfig extends PagesConfig {
   readonly redis?: RedisTarget;
   readonly redisKeyPrefix: string;
   readonly redisTimeoutMs: number;
+  /** Without Redis: live device authorizations held at most (past it, temporarily_unavailable). */
+  readonly memoryMaxPending: number;
   readonly clients: readonly Client[];
   readonly keys: KeyRing;
   /** The private JWK set file behind `keys`: reloaded on SIGHUP and when it changes. */
@@ -111,7 +113,7 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
   const redis = c.redis ? connectRedis(c.redis, c.redisTimeoutMs, logger) : undefined;
   const store: DeviceStore = redis
     ? new RedisDeviceStore(redis, { keyPrefix: c.redisKeyPrefix })
-    : new MemoryDeviceStore();
+    : new MemoryDeviceStore({ maxPending: c.memoryMaxPending });
   const tokenStore: TokenStore = redis
     ? new RedisTokenStore(redis, { keyPrefix: c.redisKeyPrefix })
     : new MemoryTokenStore();

@@ -2,6 +2,7 @@
 
 import type { DeviceAuthorization } from "../domain/device-authorization.js";
 import type { CodeHandle } from "../domain/device-code.js";
+import { OAuthError } from "../domain/oauth-error.js";
 import {
   applyDecision,
   applyPoll,
@@ -11,25 +12,43 @@ import {
   type PollOutcome,
 } from "../domain/transitions.js";
 import type { DeviceStore } from "./device-store.js";
+import { sweepEvery, TtlMap } from "./ttl-map.js";
 
 const key = (h: CodeHandle) => `${h.tag}:${h.hash}`;
 
+/** How the embedded store bounds itself. */
+export interface MemoryDeviceStoreOptions {
+  /**
+   * Live authorizations held at most; past it a new one is refused as
+   * `temporarily_unavailable` (RFC 6749 §5.2, 503), so a flood of device
+   * authorizations cannot run the process out of memory.
+   */
+  readonly maxPending: number;
+  /** How often expired entries are dropped, in ms. */
+  readonly sweepMs?: number;
+  readonly clock?: () => number;
+}
+
 /**
- * Keeps requests in Maps. Node runs each method's body without yielding, so
- * every method is atomic. Expired entries are invisible at once and swept
- * every `sweepMs` so memory stays bounded by live requests.
+ * Keeps requests in TTL maps. Node runs each method's body without yielding,
+ * so every method is atomic. Expired entries are invisible at once and dropped
+ * by a sweep whose cost is what expired, so memory stays bounded by live requests.
  */
 export class MemoryDeviceStore implements DeviceStore {
-  private readonly records = new Map<string, DeviceAuthorization>();
-  private readonly userIndex = new Map<string, { deviceKey: string; expiresAt: number }>();
-  private readonly sweeper: NodeJS.Timeout;
+  private readonly records = new TtlMap<string, DeviceAuthorization>();
+  /** User-code handle → device-code key, with the record's expiry. */
+  private readonly userIndex = new TtlMap<string, string>();
+  private readonly stopSweeping: () => void;
+  private readonly clock: () => number;
+  private readonly maxPending: number;
 
-  constructor(
-    private readonly clock: () => number = Date.now,
-    sweepMs = 30_000,
-  ) {
-    this.sweeper = setInterval(() => this.sweep(this.clock()), sweepMs);
-    this.sweeper.unref();
+  constructor(options: MemoryDeviceStoreOptions) {
+    this.clock = options.clock ?? Date.now;
+    this.maxPending = options.maxPending;
+    this.stopSweeping = sweepEvery(options.sweepMs ?? 30_000, this.clock, [
+      this.records,
+      this.userIndex,
+    ]);
   }
 
   async create(
@@ -38,10 +57,18 @@ export class MemoryDeviceStore implements DeviceStore {
     authorization: DeviceAuthorization,
   ): Promise<boolean> {
     const now = this.clock();
-    const existing = this.userIndex.get(key(user));
-    if (existing && existing.expiresAt > now) return false;
-    this.records.set(key(device), authorization);
-    this.userIndex.set(key(user), { deviceKey: key(device), expiresAt: authorization.expiresAt });
+    if (this.userIndex.get(key(user), now) !== undefined) return false;
+    if (this.records.size >= this.maxPending) {
+      this.records.sweep(now); // what has expired does not count
+      this.userIndex.sweep(now);
+      if (this.records.size >= this.maxPending)
+        throw new OAuthError(
+          "temporarily_unavailable",
+          "too many pending authorizations; try again later",
+        );
+    }
+    this.records.set(key(device), authorization, authorization.expiresAt);
+    this.userIndex.set(key(user), key(device), authorization.expiresAt);
     return true;
   }
 
@@ -53,43 +80,27 @@ export class MemoryDeviceStore implements DeviceStore {
     narrowTo: readonly string[] = [],
   ): Promise<PollOutcome> {
     const k = key(device);
-    const { outcome, next } = applyPoll(this.live(k, now), clientId, now, pacing, narrowTo);
-    if (next) this.records.set(k, next);
+    const { outcome, next } = applyPoll(this.records.get(k, now), clientId, now, pacing, narrowTo);
+    if (next) this.records.set(k, next, next.expiresAt);
     return outcome;
   }
 
   async findByUserCode(user: CodeHandle, now: number): Promise<DeviceAuthorization | null> {
-    const entry = this.userIndex.get(key(user));
-    if (!entry || entry.expiresAt <= now) return null;
-    return this.live(entry.deviceKey, now) ?? null;
+    const deviceKey = this.userIndex.get(key(user), now);
+    return deviceKey === undefined ? null : (this.records.get(deviceKey, now) ?? null);
   }
 
   async decide(user: CodeHandle, decision: Decision, now: number): Promise<DecideOutcome> {
-    const entry = this.userIndex.get(key(user));
-    if (!entry || entry.expiresAt <= now) return { kind: "not_found" };
-    const { outcome, next } = applyDecision(this.live(entry.deviceKey, now), decision, now);
-    if (next) this.records.set(entry.deviceKey, next);
+    const deviceKey = this.userIndex.get(key(user), now);
+    if (deviceKey === undefined) return { kind: "not_found" };
+    const { outcome, next } = applyDecision(this.records.get(deviceKey, now), decision, now);
+    if (next) this.records.set(deviceKey, next, next.expiresAt);
     return outcome;
   }
 
   async ping(): Promise<void> {}
 
   async close(): Promise<void> {
-    clearInterval(this.sweeper);
-  }
-
-  /** A record as the TTL would leave it: gone once expired. */
-  private live(k: string, now: number): DeviceAuthorization | undefined {
-    const r = this.records.get(k);
-    if (r && r.expiresAt <= now) {
-      this.records.delete(k);
-      return undefined;
-    }
-    return r;
-  }
-
-  private sweep(now: number): void {
-    for (const [k, r] of this.records) if (r.expiresAt <= now) this.records.delete(k);
-    for (const [k, e] of this.userIndex) if (e.expiresAt <= now) this.userIndex.delete(k);
+    this.stopSweeping();
   }
 }

@@ -1,26 +1,22 @@
-/** The embedded session store: a Map with expiry. */
+/** The embedded session store: a TTL map. */
 import type { PageSession, SessionStore } from "./session-store.js";
+import { sweepEvery, TtlMap } from "./ttl-map.js";
 
-/** Sessions in one process; expired ones are invisible at once and swept every `sweepMs`. */
+/** Sessions in one process; expired ones are invisible at once and dropped every `sweepMs`. */
 export class MemorySessionStore implements SessionStore {
-  private readonly sessions = new Map<string, PageSession>();
-  private readonly sweeper: NodeJS.Timeout;
+  private readonly sessions = new TtlMap<string, PageSession>();
+  private readonly stopSweeping: () => void;
 
   constructor(clock: () => number = Date.now, sweepMs = 60_000) {
-    this.sweeper = setInterval(() => {
-      const now = clock();
-      for (const [k, s] of this.sessions) if (s.expiresAt <= now) this.sessions.delete(k);
-    }, sweepMs);
-    this.sweeper.unref();
+    this.stopSweeping = sweepEvery(sweepMs, clock, [this.sessions]);
   }
 
   async save(idHash: string, session: PageSession): Promise<void> {
-    this.sessions.set(idHash, session);
+    this.sessions.set(idHash, session, session.expiresAt);
   }
 
   async find(idHash: string, now: number): Promise<PageSession | null> {
-    const s = this.sessions.get(idHash);
-    return s && s.expiresAt > now ? s : null;
+    return this.sessions.get(idHash, now) ?? null;
   }
 
   async destroy(idHash: string): Promise<void> {
@@ -29,6 +25,6 @@ export class MemorySessionStore implements SessionStore {
 
   /** Stops the sweeper. */
   close(): void {
-    clearInterval(this.sweeper);
+    this.stopSweeping();
   }
 }

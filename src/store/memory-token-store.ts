@@ -2,7 +2,6 @@
 import {
   applyRevocation,
   applyRotation,
-  familyExpired,
   type IssuedAccessToken,
   inspectFamily,
   type RefreshFamily,
@@ -12,31 +11,35 @@ import {
   type Transition,
 } from "../tokens/refresh-family.js";
 import type { TokenStore } from "./token-store.js";
+import { sweepEvery, TtlMap } from "./ttl-map.js";
+
+/** When a family stops working: at its idle or its absolute expiry, whichever comes first. */
+const endOf = (f: RefreshFamily) => Math.min(f.idleExpiresAt, f.absoluteExpiresAt);
 
 /**
- * Keeps families and revoked ids in Maps. Node runs each method's body
- * without yielding, so every method is atomic. Expired entries are swept
+ * Keeps families and revoked ids in TTL maps. Node runs each method's body
+ * without yielding, so every method is atomic. Expired entries are dropped
  * every `sweepMs`, so memory stays bounded by live tokens.
  */
 export class MemoryTokenStore implements TokenStore {
-  private readonly families = new Map<string, RefreshFamily>();
-  private readonly revokedJtis = new Map<string, number>();
-  private readonly sweeper: NodeJS.Timeout;
+  private readonly families = new TtlMap<string, RefreshFamily>();
+  /** Revoked access-token ids, kept until the token would have expired anyway. */
+  private readonly revokedJtis = new TtlMap<string, number>();
+  private readonly stopSweeping: () => void;
 
   constructor(
     private readonly clock: () => number = Date.now,
     sweepMs = 30_000,
   ) {
-    this.sweeper = setInterval(() => this.sweep(this.clock()), sweepMs);
-    this.sweeper.unref();
+    this.stopSweeping = sweepEvery(sweepMs, clock, [this.families, this.revokedJtis]);
   }
 
   async createFamily(familyId: string, family: RefreshFamily): Promise<void> {
-    this.families.set(familyId, family);
+    this.families.set(familyId, family, endOf(family));
   }
 
   async rotate(familyId: string, rotation: Rotation): Promise<RotateOutcome> {
-    const t = applyRotation(this.families.get(familyId), rotation);
+    const t = applyRotation(this.families.get(familyId, this.clock()), rotation);
     this.commit(familyId, t);
     if (t.outcome.kind === "reused") this.markRevoked(t.outcome.revoked);
     return t.outcome;
@@ -48,14 +51,19 @@ export class MemoryTokenStore implements TokenStore {
     clientId: string | undefined,
     now: number,
   ): Promise<RevokeOutcome> {
-    const t = applyRevocation(this.families.get(familyId), presentedHash, clientId, now);
+    const t = applyRevocation(
+      this.families.get(familyId, this.clock()),
+      presentedHash,
+      clientId,
+      now,
+    );
     this.commit(familyId, t);
     if (t.outcome.kind === "revoked") this.markRevoked(t.outcome.revoked);
     return t.outcome;
   }
 
   async inspect(familyId: string, presentedHash: string, now: number) {
-    return inspectFamily(this.families.get(familyId), presentedHash, now);
+    return inspectFamily(this.families.get(familyId, this.clock()), presentedHash, now);
   }
 
   async revokeAccessToken(token: IssuedAccessToken): Promise<void> {
@@ -63,25 +71,21 @@ export class MemoryTokenStore implements TokenStore {
   }
 
   async isAccessTokenRevoked(jti: string, now: number): Promise<boolean> {
-    const until = this.revokedJtis.get(jti);
+    // The map expires by the wall clock, as Redis does; the caller's `now` decides.
+    const until = this.revokedJtis.get(jti, this.clock());
     return until !== undefined && until > now;
   }
 
   async close(): Promise<void> {
-    clearInterval(this.sweeper);
+    this.stopSweeping();
   }
 
   private commit(familyId: string, t: Transition<unknown>): void {
     if (t.next === null) this.families.delete(familyId);
-    else if (t.next !== undefined) this.families.set(familyId, t.next);
+    else if (t.next !== undefined) this.families.set(familyId, t.next, endOf(t.next));
   }
 
   private markRevoked(tokens: readonly IssuedAccessToken[]): void {
-    for (const t of tokens) this.revokedJtis.set(t.jti, t.expiresAt);
-  }
-
-  private sweep(now: number): void {
-    for (const [k, f] of this.families) if (familyExpired(f, now)) this.families.delete(k);
-    for (const [k, until] of this.revokedJtis) if (until <= now) this.revokedJtis.delete(k);
+    for (const t of tokens) this.revokedJtis.set(t.jti, t.expiresAt, t.expiresAt);
   }
 }

@@ -8,7 +8,7 @@ import { PUBLIC_CLIENT } from "../support/test-clients.js";
 function flow() {
   return new DeviceFlow({
     clients: new StaticClientRegistry([PUBLIC_CLIENT]),
-    store: new MemoryDeviceStore(),
+    store: new MemoryDeviceStore({ maxPending: 10_000 }),
     tokens: {
       issue: async (g) => ({
         accessToken: `token-for-${g.subject}`,

@@ -251,3 +251,19 @@ describe("RFC 8628 §3.2 response (D4–D6)", () => {
     expect(view.clientName).toBe("Public Test CLI");
   });
 });
+
+describe("memory store bound (HANDOFF_MEMORY_MAX_PENDING)", () => {
+  it("past it: 503 temporarily_unavailable with Retry-After, and the server keeps serving", async () => {
+    const small = await startTestServer({ memoryMaxPending: 2 });
+    try {
+      for (let i = 0; i < 2; i++)
+        expect((await small.post(PATH, { client_id: "public-cli" })).status).toBe(200);
+      const res = await small.post(PATH, { client_id: "public-cli" });
+      expect(res.headers.get("retry-after")).toBe("5");
+      await expectError(res, 503, "temporarily_unavailable");
+      expect((await fetch(`${small.issuer}/healthz`)).status).toBe(200);
+    } finally {
+      await small.close();
+    }
+  });
+});

@@ -45,6 +45,7 @@ export async function startTestServer(overrides: Partial<HandoffConfig> = {}): P
     serviceToken: SERVICE_TOKEN,
     redisKeyPrefix: "",
     redisTimeoutMs: 1000,
+    memoryMaxPending: 10_000,
     clients: TEST_CLIENTS,
     keys: sharedKeys,
     logLevel: "trace",
