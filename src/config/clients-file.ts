@@ -2,15 +2,17 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import {
+  AUTHORIZATION_CODE_GRANT,
   type Client,
   type ClientAuthThrottle,
   type ClientRegistry,
   DEVICE_CODE_GRANT,
   REFRESH_TOKEN_GRANT,
 } from "../domain/client.js";
+import { checkRedirectUri, isRedirectUriProblem } from "../domain/redirect-uri.js";
 import { checkScopeTokens } from "../domain/scope.js";
 
-const GRANTS = [DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT] as const;
+const GRANTS = [DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT, AUTHORIZATION_CODE_GRANT] as const;
 
 const ClientEntry = z
   .object({
@@ -26,6 +28,7 @@ const ClientEntry = z
     grant_types: z.array(z.enum(GRANTS)).min(1),
     scopes: z.array(z.string()).default([]),
     default_scopes: z.array(z.string()).default([]),
+    redirect_uris: z.array(z.string()).default([]),
     active: z.boolean().default(true),
   })
   .strict()
@@ -46,6 +49,17 @@ const ClientEntry = z
         message: "a scope token is malformed (RFC 6749 §3.3)",
       });
     }
+    c.redirect_uris.forEach((uri, i) => {
+      const checked = checkRedirectUri(uri);
+      if (isRedirectUriProblem(checked))
+        ctx.addIssue({ code: "custom", path: ["redirect_uris", i], message: checked.problem });
+    });
+    if (c.grant_types.includes(AUTHORIZATION_CODE_GRANT) && c.redirect_uris.length === 0)
+      ctx.addIssue({
+        code: "custom",
+        path: ["redirect_uris"],
+        message: "the authorization_code grant needs at least one redirect URI",
+      });
   });
 
 const ClientsFile = z.object({ clients: z.array(ClientEntry) }).strict();
@@ -75,6 +89,7 @@ export function parseClients(text: string, source: string): Client[] {
       grantTypes: c.grant_types,
       scopes: c.scopes,
       defaultScopes: c.default_scopes,
+      redirectUris: c.redirect_uris,
       active: c.active,
     };
   });

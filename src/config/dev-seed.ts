@@ -8,6 +8,7 @@ export const DEMO_CLIENT: Client = {
   grantTypes: [DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT],
   scopes: ["read", "write", "profile"],
   defaultScopes: ["read"],
+  redirectUris: [],
   active: true,
 };
 

@@ -4,6 +4,8 @@ import { verifySecret } from "./secret-hash.js";
 
 export const DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
 export const REFRESH_TOKEN_GRANT = "refresh_token";
+/** RFC 6749 §4.1, with PKCE required (RFC 7636, OAuth 2.1 §4.1). */
+export const AUTHORIZATION_CODE_GRANT = "authorization_code";
 
 /** A registered client. A client without `secretHash` is public. */
 export interface Client {
@@ -17,6 +19,12 @@ export interface Client {
   readonly scopes: readonly string[];
   /** Scopes used when a request has no `scope` (RFC 6749 §3.3). */
   readonly defaultScopes: readonly string[];
+  /**
+   * Where the authorization code grant may send the browser back to, each
+   * valid under `checkRedirectUri` (src/domain/redirect-uri.ts); matched by
+   * `matchRedirectUri`. Empty for clients without that grant.
+   */
+  readonly redirectUris: readonly string[];
   readonly active: boolean;
 }
 

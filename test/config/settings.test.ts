@@ -61,6 +61,29 @@ describe("the clients file", () => {
     const [c] = parseClients(JSON.stringify({ clients: [ok] }), "f");
     expect(c).toMatchObject({ id: "cli", name: "cli", active: true, scopes: ["read"] });
     expect(c?.secretHash).toBeUndefined();
+    expect(c?.redirectUris).toEqual([]);
+  });
+
+  it("reads redirect URIs, checked by the one domain rule (RFC 8252 §7)", () => {
+    const withCode = {
+      ...ok,
+      grant_types: ["authorization_code", "refresh_token"],
+      redirect_uris: ["http://127.0.0.1/callback", "https://app.example.com/cb"],
+    };
+    const [c] = parseClients(JSON.stringify({ clients: [withCode] }), "f");
+    expect(c?.redirectUris).toEqual(withCode.redirect_uris);
+    expect(c?.grantTypes).toContain("authorization_code");
+    expect(() =>
+      parseClients(
+        JSON.stringify({
+          clients: [{ ...withCode, redirect_uris: ["http://app.example.com/cb"] }],
+        }),
+        "f",
+      ),
+    ).toThrow(/clients\.0\.redirect_uris\.0: http redirect URIs must be loopback/);
+    expect(() =>
+      parseClients(JSON.stringify({ clients: [{ ...withCode, redirect_uris: [] }] }), "f"),
+    ).toThrow(/clients\.0\.redirect_uris: the authorization_code grant needs at least one/);
   });
 
   it("names the bad entry and field", () => {

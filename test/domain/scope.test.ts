@@ -13,6 +13,7 @@ const client: Client = {
   grantTypes: [],
   scopes: ["read", "write"],
   defaultScopes: ["read"],
+  redirectUris: [],
   active: true,
 };
 

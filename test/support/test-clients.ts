@@ -12,6 +12,7 @@ export const PUBLIC_CLIENT: Client = {
   grantTypes: [DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT],
   scopes: ["read", "write", "admin"],
   defaultScopes: ["read"],
+  redirectUris: [],
   active: true,
 };
 
@@ -22,6 +23,7 @@ export const CONFIDENTIAL_CLIENT: Client = {
   grantTypes: [DEVICE_CODE_GRANT],
   scopes: ["read", "write"],
   defaultScopes: ["read"],
+  redirectUris: [],
   active: true,
 };
 
@@ -32,6 +34,7 @@ export const FAST_HASH_CLIENT: Client = {
   grantTypes: [DEVICE_CODE_GRANT],
   scopes: ["read"],
   defaultScopes: ["read"],
+  redirectUris: [],
   active: true,
 };
 
@@ -42,6 +45,7 @@ export const NO_DEVICE_GRANT_CLIENT: Client = {
   grantTypes: [REFRESH_TOKEN_GRANT],
   scopes: ["read"],
   defaultScopes: ["read"],
+  redirectUris: [],
   active: true,
 };
 

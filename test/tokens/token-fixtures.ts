@@ -16,6 +16,7 @@ export const REFRESHING_AGENT: Client = {
   grantTypes: [DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT],
   scopes: ["read", "write", "admin"],
   defaultScopes: ["read"],
+  redirectUris: [],
   active: true,
 };
 
