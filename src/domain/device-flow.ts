@@ -14,7 +14,7 @@ import {
 } from "./client.js";
 import type { ApprovedGrant, DeviceAuthorization, DeviceStatus } from "./device-authorization.js";
 import { mintDeviceCode, parseDeviceCode, userCodeHandle } from "./device-code.js";
-import { OAuthError } from "./oauth-error.js";
+import { OAuthError, type PollRefusal } from "./oauth-error.js";
 import { checkScopeTokens, parseResources, requireSubset, resolveScopes } from "./scope.js";
 import type { PacingPolicy } from "./transitions.js";
 import { formatUserCode, mintUserCode, normalizeUserCode } from "./user-code.js";
@@ -102,6 +102,62 @@ export interface DecideResult {
   readonly grantedScopes: readonly string[];
 }
 
+/** What a poll ends in: tokens, or one of the expected refusals (RFC 8628 §3.5). */
+export type PollResult =
+  | { readonly ok: true; readonly tokens: TokenSet }
+  | { readonly ok: false; readonly refusal: PollRefusal };
+
+const DENIED: PollResult = {
+  ok: false,
+  refusal: { code: "access_denied", description: "the request was denied" },
+};
+const EXPIRED: PollResult = {
+  ok: false,
+  refusal: { code: "expired_token", description: "the device code has expired" },
+};
+
+/**
+ * The pending and slow_down answers per interval, made once: the interval
+ * takes few values (the base, then +stepSeconds per slow_down), and these are
+ * the answers to nearly every poll.
+ */
+class PacingAnswers {
+  private readonly pending = new Map<number, PollResult>();
+  private readonly slowDown = new Map<number, PollResult>();
+
+  forPending(interval: number): PollResult {
+    let r = this.pending.get(interval);
+    if (r === undefined) {
+      r = {
+        ok: false,
+        refusal: {
+          code: "authorization_pending",
+          description: "the request has not been decided yet",
+          interval,
+        },
+      };
+      if (this.pending.size < 64) this.pending.set(interval, r);
+    }
+    return r;
+  }
+
+  forSlowDown(interval: number): PollResult {
+    let r = this.slowDown.get(interval);
+    if (r === undefined) {
+      r = {
+        ok: false,
+        refusal: {
+          code: "slow_down",
+          description: `polling too fast; wait ${interval} seconds between requests`,
+          interval,
+        },
+      };
+      if (this.slowDown.size < 64) this.slowDown.set(interval, r);
+    }
+    return r;
+  }
+}
+
 /** C0 and C1 controls and DEL: never stored (the Redis record uses U+001F as its separator). */
 const CONTROL_CHARS = /\p{Cc}/gu;
 const HAS_CONTROL_CHAR = /\p{Cc}/u; // no /g: .test() must not keep state
@@ -111,6 +167,7 @@ const USER_CODE_ATTEMPTS = 5;
 
 export class DeviceFlow {
   private readonly pacing: PacingPolicy;
+  private readonly answers = new PacingAnswers();
   /** verification_uri with the query prefix for the code, built once (RFC 8628 §3.3.1). */
   private readonly completePrefix: string;
 
@@ -186,12 +243,14 @@ export class DeviceFlow {
   /**
    * RFC 8628 §3.4–3.5: one poll. Pacing, the state check and, after approval,
    * consumption happen in one atomic store step, so tokens are issued once.
+   * Pending, slow_down, denied and expired come back as values (the usual
+   * answers, not faults); a bad request or client still throws an OAuthError.
    */
   async poll(
     credentials: ClientCredentials,
     deviceCode: string,
     request: { readonly resources?: readonly string[] } = {},
-  ): Promise<TokenSet> {
+  ): Promise<PollResult> {
     const client = await authenticateClient(this.deps.clients, credentials);
     requireGrant(client, DEVICE_CODE_GRANT);
     // RFC 8707 §2.2: checked against the grant inside the atomic poll, so a
@@ -208,31 +267,24 @@ export class DeviceFlow {
       resources,
     );
     switch (outcome.kind) {
-      case "issued":
-        return this.deps.tokens.issue(outcome.grant, {
+      case "issued": {
+        const tokens = await this.deps.tokens.issue(outcome.grant, {
           resources,
           refresh: client.grantTypes.includes(REFRESH_TOKEN_GRANT),
         });
+        return { ok: true, tokens };
+      }
       case "pending":
-        throw new OAuthError("authorization_pending", "the request has not been decided yet", {
-          interval: outcome.interval,
-        });
+        return this.answers.forPending(outcome.interval);
       case "slow_down":
-        throw new OAuthError(
-          "slow_down",
-          `polling too fast; wait ${outcome.interval} seconds between requests`,
-          {
-            interval: outcome.interval,
-          },
-        );
+        return this.answers.forSlowDown(outcome.interval);
       case "denied":
-        throw new OAuthError("access_denied", "the request was denied");
+        return DENIED;
       case "expired":
-        throw new OAuthError("expired_token", "the device code has expired");
+        return EXPIRED;
       case "unknown":
         // The TTL removed the record at expiry; the code itself says when that was.
-        if (parsed.expiresAtMs <= now)
-          throw new OAuthError("expired_token", "the device code has expired");
+        if (parsed.expiresAtMs <= now) return EXPIRED;
         throw new OAuthError("invalid_grant", "the device code is invalid");
       case "wrong_client":
         throw new OAuthError("invalid_grant", "the device code was issued to another client");

@@ -22,8 +22,33 @@ export type OAuthErrorCode =
   | "not_found"
   | "already_decided";
 
+/** What a transport needs to answer an OAuth error, thrown or returned. */
+export interface OAuthErrorAnswer {
+  readonly code: OAuthErrorCode;
+  readonly description: string;
+  /** Seconds the client should wait before polling again (pending, slow_down). */
+  readonly interval?: number | undefined;
+  /** Seconds before a refused attempt may be retried (a limit is in force). */
+  readonly retryAfter?: number | undefined;
+}
+
+/**
+ * The expected answers to a poll that are not tokens (RFC 8628 §3.5): most
+ * polls end so, so the flow returns them as values instead of throwing.
+ */
+export type PollRefusalCode =
+  | "authorization_pending"
+  | "slow_down"
+  | "access_denied"
+  | "expired_token";
+
+/** A poll answered without tokens; see `PollRefusalCode`. */
+export interface PollRefusal extends OAuthErrorAnswer {
+  readonly code: PollRefusalCode;
+}
+
 /** An OAuth error raised by the domain and translated once per transport. */
-export class OAuthError extends Error {
+export class OAuthError extends Error implements OAuthErrorAnswer {
   override readonly name = "OAuthError";
   /** Seconds the client should wait before polling again (pending, slow_down). */
   readonly interval: number | undefined;

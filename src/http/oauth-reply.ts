@@ -1,7 +1,7 @@
 /** Writing RFC-shaped JSON answers: one table from error code to HTTP status. */
 import type { Duplex } from "node:stream";
 import type { FastifyReply } from "fastify";
-import type { OAuthError, OAuthErrorCode } from "../domain/oauth-error.js";
+import type { OAuthErrorAnswer, OAuthErrorCode } from "../domain/oauth-error.js";
 
 /** RFC 6749 §5.2: 400 unless said otherwise. */
 const STATUS: Partial<Record<OAuthErrorCode, number>> = {
@@ -28,7 +28,7 @@ export function noStore(reply: FastifyReply): FastifyReply {
 /** Sends `{error, error_description}` with the right status and headers. */
 export function sendOAuthError(
   reply: FastifyReply,
-  e: OAuthError,
+  e: OAuthErrorAnswer,
   options: { status?: number; basicAuthUsed?: boolean } = {},
 ): FastifyReply {
   // A limit in force (STANDARDS T7) is 429 with Retry-After, whatever the code.

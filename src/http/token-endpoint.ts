@@ -6,7 +6,7 @@ import { OAuthError } from "../domain/oauth-error.js";
 import { parseScope } from "../domain/scope.js";
 import type { TokenLifecycle } from "../tokens/token-lifecycle.js";
 import { readClientCredentials } from "./client-credentials.js";
-import { noStore } from "./oauth-reply.js";
+import { noStore, sendOAuthError } from "./oauth-reply.js";
 import { formOf, postOnly } from "./oauth-route.js";
 
 /** The token endpoint, below the issuer's path. */
@@ -30,7 +30,13 @@ export function tokenEndpoint(
     const resources = form.getAll("resource");
     let tokens: TokenSet;
     if (grantType === DEVICE_CODE_GRANT) {
-      tokens = await flow.poll(credentials, form.require("device_code"), { resources });
+      const result = await flow.poll(credentials, form.require("device_code"), { resources });
+      if (!result.ok) {
+        // The usual answer to a poll: written directly, not thrown to the error handler.
+        request.oauthError = result.refusal.code;
+        return sendOAuthError(reply, result.refusal);
+      }
+      tokens = result.tokens;
     } else if (grantType === REFRESH_TOKEN_GRANT) {
       const scope = form.get("scope");
       tokens = await lifecycle.refresh({

@@ -2,7 +2,7 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorCode, OAuthErrorSchema } from "../../gen/handoff/v1/device_auth_pb.js";
-import { isOAuthError, type OAuthErrorCode } from "../domain/oauth-error.js";
+import { isOAuthError, type OAuthErrorAnswer, type OAuthErrorCode } from "../domain/oauth-error.js";
 
 /** One row per domain error: the gRPC code and the proto enum value. */
 const TABLE: Record<OAuthErrorCode, readonly [Code, ErrorCode]> = {
@@ -27,6 +27,11 @@ const TABLE: Record<OAuthErrorCode, readonly [Code, ErrorCode]> = {
 export function toConnectError(e: unknown): ConnectError {
   if (e instanceof ConnectError) return e;
   if (!isOAuthError(e)) return new ConnectError("internal error", Code.Internal);
+  return answerAsConnectError(e);
+}
+
+/** An OAuth error, thrown or returned, as a ConnectError with the typed detail. */
+export function answerAsConnectError(e: OAuthErrorAnswer): ConnectError {
   const [tableCode, errorCode] = TABLE[e.code];
   // A limit in force (STANDARDS T7) is RESOURCE_EXHAUSTED, whatever the OAuth code.
   const code = e.retryAfter === undefined ? tableCode : Code.ResourceExhausted;

@@ -11,6 +11,7 @@ import {
 import type { DeviceStatus } from "../domain/device-authorization.js";
 import type { DeviceFlow } from "../domain/device-flow.js";
 import { OAuthError } from "../domain/oauth-error.js";
+import { answerAsConnectError } from "./connect-error.js";
 import { clientCredentials, peerAddressKey, tokenResponse, translated } from "./rpc-translation.js";
 import { requireServiceCredential } from "./service-credential.js";
 
@@ -46,11 +47,13 @@ export function deviceAuthService(flow: DeviceFlow, options: DeviceAuthServiceOp
 
       pollToken: (req, ctx) =>
         translated(async () => {
-          const t = await flow.poll(
+          const result = await flow.poll(
             clientCredentials(req.clientId, req.clientSecret, ctx),
             req.deviceCode,
           );
-          return tokenResponse(t);
+          // Connect answers an error only by a throw: a ConnectError made once, here.
+          if (!result.ok) throw answerAsConnectError(result.refusal);
+          return tokenResponse(result.tokens);
         }),
 
       approve: (req, ctx) =>

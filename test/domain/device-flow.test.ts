@@ -105,4 +105,48 @@ describe("DeviceFlow", () => {
     expect(a.verificationUri).toBe("https://auth.example/device");
     expect(new URL(a.verificationUriComplete).searchParams.get("user_code")).toBe(a.userCode);
   });
+
+  it("RFC 8628 §3.5: pending, slow_down, denied and expired are returned as values, not thrown", async () => {
+    let now = 1_800_000_000_000;
+    const f = new DeviceFlow({
+      clients: new StaticClientRegistry([PUBLIC_CLIENT]),
+      store: new MemoryDeviceStore({ maxPending: 10, clock: () => now }),
+      tokens: { issue: async () => Promise.reject(new Error("not approved")) },
+      options: {
+        verificationUri: "https://a.example/d",
+        expiresIn: 60,
+        interval: 5,
+        jitterToleranceMs: 0,
+      },
+      clock: () => now,
+    });
+    const first = await f.authorize({ credentials, ipAddress: "", userAgent: "" });
+    expect(await f.poll(credentials, first.deviceCode)).toEqual({
+      ok: false,
+      refusal: {
+        code: "authorization_pending",
+        description: "the request has not been decided yet",
+        interval: 5,
+      },
+    });
+    now += 1000;
+    expect(await f.poll(credentials, first.deviceCode)).toMatchObject({
+      ok: false,
+      refusal: { code: "slow_down", interval: 10 },
+    });
+    await f.decide({ userCode: first.userCode, subject: "a", approve: false });
+    expect(await f.poll(credentials, first.deviceCode)).toMatchObject({
+      ok: false,
+      refusal: { code: "access_denied" },
+    });
+    now += 60_000;
+    expect(await f.poll(credentials, first.deviceCode)).toMatchObject({
+      ok: false,
+      refusal: { code: "expired_token" },
+    });
+    // A code that never existed is still a thrown invalid_grant.
+    await expect(f.poll(credentials, "not-a-device-code")).rejects.toMatchObject({
+      code: "invalid_grant",
+    });
+  });
 });
