@@ -26,11 +26,32 @@ export interface Client {
    */
   readonly redirectUris: readonly string[];
   readonly active: boolean;
+  /** Where the description came from; absent: configured by the operator (clients file, admin). */
+  readonly origin?: ClientOrigin;
 }
 
-/** Where clients come from (a config file now; a store later). */
+/**
+ * Who vouches for a client's description, so the consent screen can say so:
+ * `registered` clients (RFC 7591) named themselves; a `metadata_document`
+ * client is described by whoever controls `host` (its `client_id` URL).
+ */
+export type ClientOrigin =
+  | { readonly kind: "registered" }
+  | { readonly kind: "metadata_document"; readonly host: string };
+
+/** What a lookup knows about who is asking, for limits on lookups that cost (a document fetch). */
+export interface ClientLookup {
+  /** The requester's address (rate limits per address). */
+  readonly address?: string;
+}
+
+/**
+ * The one place the domain finds clients. Behind it (ClientDirectory): the
+ * clients file, clients in the state store (RFC 7591, admin) and Client ID
+ * Metadata Documents.
+ */
 export interface ClientRegistry {
-  find(clientId: string): Promise<Client | undefined>;
+  find(clientId: string, lookup?: ClientLookup): Promise<Client | undefined>;
   /** Applied to every authentication of a confidential client, when set. */
   readonly throttle?: ClientAuthThrottle | undefined;
 }
@@ -67,7 +88,13 @@ export async function authenticateClient(
   registry: ClientRegistry,
   creds: ClientCredentials,
 ): Promise<Client> {
-  const client = creds.clientId === "" ? undefined : await registry.find(creds.clientId);
+  const client =
+    creds.clientId === ""
+      ? undefined
+      : await registry.find(
+          creds.clientId,
+          creds.address === undefined ? undefined : { address: creds.address },
+        );
   if (!client?.active) {
     throw new OAuthError("invalid_client", "client authentication failed");
   }

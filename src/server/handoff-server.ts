@@ -7,8 +7,9 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type pino from "pino";
 import { AttemptLimiter, DEFAULT_ATTEMPT_LIMITS } from "../auth/attempt-limits.js";
 import { clientAuthThrottle } from "../auth/client-auth-throttle.js";
-import { StaticClientRegistry } from "../config/clients-file.js";
 import type { Client } from "../domain/client.js";
+import { ClientDirectory } from "../domain/client-directory.js";
+import type { ClientStore } from "../domain/client-store.js";
 import { DeviceFlow } from "../domain/device-flow.js";
 import { createHttpApp } from "../http/http-app.js";
 import { type PagesConfig, verificationPagesSetup } from "../pages/verification-setup.js";
@@ -18,9 +19,11 @@ import { peerAddressKey } from "../rpc/rpc-translation.js";
 import { tokenService } from "../rpc/token-service.js";
 import type { DeviceStore } from "../store/device-store.js";
 import { MemoryAttemptCounter } from "../store/memory-attempt-counter.js";
+import { MemoryClientStore } from "../store/memory-client-store.js";
 import { MemoryDeviceStore } from "../store/memory-device-store.js";
 import { MemoryTokenStore } from "../store/memory-token-store.js";
 import { RedisAttemptCounter } from "../store/redis-attempt-counter.js";
+import { RedisClientStore } from "../store/redis-client-store.js";
 import { connectRedis, type RedisTarget } from "../store/redis-connection.js";
 import { RedisDeviceStore } from "../store/redis-device-store.js";
 import { RedisTokenStore } from "../store/redis-token-store.js";
@@ -83,6 +86,10 @@ export interface RunningHandoff {
   readonly issuer: string;
   readonly flow: DeviceFlow;
   readonly store: DeviceStore;
+  /** Every client the domain can find: the clients file, the store, metadata documents. */
+  readonly clients: ClientDirectory;
+  /** Clients kept in the state store (RFC 7591 registrations), shared by every instance. */
+  readonly clientStore: ClientStore;
   /** Refresh, revocation and introspection (the same object the endpoints call). */
   readonly tokens: TokenLifecycle;
   /** Re-reads signingKeysFile now (what SIGHUP does); false if it could not. */
@@ -123,7 +130,14 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
     { ...DEFAULT_ATTEMPT_LIMITS, ...c.attemptLimits },
     c.redisKeyPrefix,
   );
-  const clients = new StaticClientRegistry(c.clients, clientAuthThrottle(limiter));
+  const clientStore: ClientStore = redis
+    ? new RedisClientStore(redis, { keyPrefix: c.redisKeyPrefix, space: "registered" })
+    : new MemoryClientStore();
+  const clients = new ClientDirectory({
+    configured: c.clients,
+    stored: clientStore,
+    throttle: clientAuthThrottle(limiter),
+  });
   const tokens = new TokenLifecycle({
     clients,
     store: tokenStore,
@@ -236,6 +250,8 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
     issuer,
     flow,
     store,
+    clients,
+    clientStore,
     tokens,
     reloadSigningKeys: async () => (keyFile ? keyFile.reload() : false),
     logger,
@@ -257,6 +273,7 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
       keyFile?.close();
       process.off("SIGHUP", onSighup);
       await tokenStore.close();
+      await clientStore.close();
       await store.close();
     },
   };
