@@ -7,82 +7,83 @@ import {
   type StoredClient,
   slidExpiry,
 } from "../domain/client-store.js";
+import { sweepEvery, TtlMap } from "./ttl-map.js";
+
+/** A client without expiry (admin-made) stays until deleted. */
+const FOREVER = Number.POSITIVE_INFINITY;
+const until = (s: StoredClient) => (s.expiresAt === 0 ? FOREVER : s.expiresAt);
 
 /**
- * Clients in a Map. Node runs each method's body without yielding, so every
- * method is atomic. Expired clients are invisible at once and swept every
- * `sweepMs`, so memory stays bounded by live clients (and the put cap).
+ * Clients in a TtlMap. Node runs each method's body without yielding, so
+ * every method is atomic. Expired clients are invisible at once and swept
+ * every `sweepMs`, so memory stays bounded by live clients (and the put cap).
  */
 export class MemoryClientStore implements ClientStore {
-  private readonly clients = new Map<string, StoredClient>();
-  private readonly sweeper: NodeJS.Timeout;
+  private readonly clients = new TtlMap<string, StoredClient>();
+  /** Ids of the clients with an expiry, for the cap (may hold ids already expired). */
+  private readonly expiring = new Set<string>();
+  private readonly stopSweeping: () => void;
 
   constructor(
     private readonly clock: () => number = Date.now,
     sweepMs = 60_000,
   ) {
-    this.sweeper = setInterval(() => this.sweep(this.clock()), sweepMs);
-    this.sweeper.unref();
+    this.stopSweeping = sweepEvery(sweepMs, clock, [this.clients]);
   }
 
   async put(client: StoredClient, mode: PutMode, maxExpiring: number): Promise<PutOutcome> {
     const id = client.client.id;
-    const existing = this.live(id, this.clock());
+    const now = this.clock();
+    const existing = this.clients.get(id, now);
     if (mode === "create" && existing) return "exists";
     if (mode === "replace" && !existing) return "missing";
     if (client.expiresAt > 0 && !existing && maxExpiring > 0) {
-      this.sweep(this.clock());
-      let expiring = 0;
-      for (const c of this.clients.values()) if (c.expiresAt > 0) expiring++;
-      if (expiring >= maxExpiring) return "full";
+      for (const e of this.expiring)
+        if (this.clients.get(e, now) === undefined) this.expiring.delete(e);
+      if (this.expiring.size >= maxExpiring) return "full";
     }
-    this.clients.set(id, client);
+    this.clients.set(id, client, until(client));
+    if (client.expiresAt > 0) this.expiring.add(id);
+    else this.expiring.delete(id);
     return "stored";
   }
 
   async get(clientId: string, now: number): Promise<StoredClient | undefined> {
-    const s = this.live(clientId, now);
+    const s = this.clients.get(clientId, now);
     if (!s) return undefined;
     const next = slidExpiry(s, now);
     if (next === undefined) return s;
     const moved = { ...s, expiresAt: next };
-    this.clients.set(clientId, moved);
+    this.clients.set(clientId, moved, next);
     return moved;
   }
 
   async list(after: string | undefined, limit: number, now: number): Promise<ClientPage> {
-    this.sweep(now);
-    const ids = [...this.clients.keys()].filter((id) => after === undefined || id > after).sort();
+    this.clients.sweep(now);
+    const ids: string[] = [];
+    for (const id of this.clients.keys(now)) if (after === undefined || id > after) ids.push(id);
+    ids.sort();
     const page = ids.slice(0, limit);
-    const clients = page.flatMap((id) => this.clients.get(id) ?? []);
+    const clients = page.flatMap((id) => this.clients.get(id, now) ?? []);
     const last = page.at(-1);
     return ids.length > limit && last !== undefined ? { clients, next: last } : { clients };
   }
 
   async delete(clientId: string): Promise<boolean> {
-    const had = this.live(clientId, this.clock()) !== undefined;
+    const had = this.clients.get(clientId, this.clock()) !== undefined;
     this.clients.delete(clientId);
+    this.expiring.delete(clientId);
     return had;
   }
 
   async setDisabled(clientId: string, disabled: boolean): Promise<boolean> {
-    const s = this.live(clientId, this.clock());
+    const s = this.clients.get(clientId, this.clock());
     if (!s) return false;
-    this.clients.set(clientId, { ...s, client: { ...s.client, active: !disabled } });
+    this.clients.set(clientId, { ...s, client: { ...s.client, active: !disabled } }, until(s));
     return true;
   }
 
   async close(): Promise<void> {
-    clearInterval(this.sweeper);
-  }
-
-  private live(clientId: string, now: number): StoredClient | undefined {
-    const s = this.clients.get(clientId);
-    return s && (s.expiresAt === 0 || s.expiresAt > now) ? s : undefined;
-  }
-
-  private sweep(now: number): void {
-    for (const [id, s] of this.clients)
-      if (s.expiresAt !== 0 && s.expiresAt <= now) this.clients.delete(id);
+    this.stopSweeping();
   }
 }

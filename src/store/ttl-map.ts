@@ -61,6 +61,11 @@ export class TtlMap<K, V> {
     this.entries.delete(key);
   }
 
+  /** The keys of the entries live at `now`, in insertion order (for listings; O(n)). */
+  *keys(now: number): IterableIterator<K> {
+    for (const [key, e] of this.entries) if (e.expiresAt > now) yield key;
+  }
+
   /**
    * Drops every entry expired at `now`. The work is proportional to what
    * expired (plus stale slots): returns the number of heap slots it took out.

@@ -18,6 +18,7 @@ function stored(overrides: Partial<StoredClient> = {}, client: Partial<Client> =
       grantTypes: ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"],
       scopes: ["read", "write"],
       defaultScopes: ["read"],
+      redirectUris: [],
       active: true,
       origin: { kind: "registered" },
       ...client,
@@ -51,7 +52,7 @@ export function clientStoreContract(
     });
 
     it("stores a client and gives it back unchanged (RFC 7591 §3.2.1 metadata included)", async () => {
-      const c = stored({}, { secretHash: "sha256:abc" });
+      const c = stored({}, { secretHash: "sha256:abc", redirectUris: ["http://127.0.0.1/cb"] });
       expect(await store.put(c, "create", 0)).toBe("stored");
       expect(await store.get(c.client.id, Date.now())).toEqual(c);
       expect(await store.get(`${c.client.id}-other`, Date.now())).toBeUndefined();

@@ -37,6 +37,7 @@ describe("Redis client key layout", () => {
       grantTypes: ["refresh_token"],
       scopes: [],
       defaultScopes: [],
+      redirectUris: [],
       active: true,
     };
     await registered.put(
