@@ -6,7 +6,7 @@ import { loadConfig, type Mode } from "../config/load-config.js";
 import { readSettings } from "../config/settings.js";
 import { hashSecret, hashSecretFast } from "../domain/secret-hash.js";
 import { startHandoff } from "../server/handoff-server.js";
-import { createLogger } from "../server/logger.js";
+import { asyncStdout, createLogger, flushLogs } from "../server/logger.js";
 /** The `handoff` command. */
 import { generateSigningKey } from "../tokens/signing-keys.js";
 import { devBanner } from "./banner.js";
@@ -28,9 +28,11 @@ const USAGE = `usage: handoff <command>
 
 async function run(mode: Mode): Promise<void> {
   const settings = readSettings(process.env);
-  const logger = createLogger(settings.HANDOFF_LOG_LEVEL);
+  // One asynchronous stdout for every line of the process, flushed before it exits.
+  const logDestination = asyncStdout();
+  const logger = createLogger(settings.HANDOFF_LOG_LEVEL, logDestination);
   const config = await loadConfig(settings, mode, logger);
-  const server = await startHandoff({ ...config });
+  const server = await startHandoff({ ...config, logDestination });
   if (mode === "development") {
     const store = config.redis ? ("url" in config.redis ? "redis" : "redis cluster") : "memory";
     process.stdout.write(devBanner(server.issuer, store, config.serviceToken));
@@ -41,8 +43,8 @@ async function run(mode: Mode): Promise<void> {
     stopping = true;
     server.logger.info({ signal }, "shutting down");
     server.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
+      () => flushLogs(server.logger).then(() => process.exit(0)),
+      () => flushLogs(server.logger).then(() => process.exit(1)),
     );
   };
   process.on("SIGTERM", () => stop("SIGTERM"));

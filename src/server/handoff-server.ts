@@ -2,7 +2,7 @@
 import http from "node:http";
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
-import { type ConnectRouter, createContextValues } from "@connectrpc/connect";
+import { type ConnectRouter, createConnectRouter, createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type pino from "pino";
 import { AttemptLimiter, DEFAULT_ATTEMPT_LIMITS } from "../auth/attempt-limits.js";
@@ -99,10 +99,19 @@ export interface RunningHandoff {
 }
 
 const RPC_READ_MAX_BYTES = 64 * 1024;
-/** Every service lives in the proto package handoff.v1, so every RPC path starts so. */
-const RPC_PATH_PREFIX = "/handoff.";
 
-type NodeHandlerFn = NonNullable<Parameters<typeof connectNodeAdapter>[0]["fallback"]>;
+/** The exact request paths the routes serve (/handoff.v1.Service/Method). */
+function rpcPathsOf(routes: (router: ConnectRouter) => void): ReadonlySet<string> {
+  const router = createConnectRouter();
+  routes(router);
+  return new Set(router.handlers.map((h) => h.requestPath));
+}
+
+/** The path of a request target, without its query (Connect GET puts the message there). */
+function pathOf(url: string): string {
+  const q = url.indexOf("?");
+  return q === -1 ? url : url.slice(0, q);
+}
 
 export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
   const logger = createLogger(c.logLevel, c.logDestination);
@@ -201,9 +210,9 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
           contextValues,
           interceptors,
           readMaxBytes: RPC_READ_MAX_BYTES,
-          fallback: fastifyHandler as NodeHandlerFn,
         }),
       );
+      const rpcPaths = rpcPathsOf(routes);
       return http.createServer(
         {
           headersTimeout: c.headersTimeoutMs ?? 10_000,
@@ -212,10 +221,11 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
           // How often those timeouts are checked (Node's default is every 30 s).
           connectionsCheckingInterval: Math.min(1000, c.headersTimeoutMs ?? 1000),
         },
-        // RPC paths (/handoff.v1.*: Connect, gRPC-Web, Connect GET) to Connect; the
-        // rest straight to fastify, without a trip through Connect's router.
+        // Routing is decided here, once: an RPC's exact path (Connect, gRPC-Web,
+        // Connect GET) goes to Connect, everything else, an unknown /handoff.* path
+        // too, to fastify's router. Connect needs no fallback into fastify.
         (req, res) =>
-          req.url?.startsWith(RPC_PATH_PREFIX) ? rpc(req, res) : fastifyHandler(req, res),
+          rpcPaths.has(pathOf(req.url ?? "")) ? rpc(req, res) : fastifyHandler(req, res),
       );
     },
   });

@@ -119,6 +119,30 @@ describe("handoff start-dev", () => {
     expect(res.status).toBe(200); // D3a: no scope, demo-cli's defaults apply
   });
 
+  it("logs are written asynchronously, yet SIGTERM loses no line: one access-log line per request, then the shutdown", async () => {
+    const port = await freePort();
+    await startUntil(["start-dev"], { PORT: String(port), HANDOFF_HOST: "127.0.0.1" }, "Try it:");
+    const proc = child as ChildProcess;
+    let out = "";
+    proc.stdout?.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => proc.once("exit", resolve));
+    const N = 300;
+    const statuses = await Promise.all(
+      Array.from({ length: N }, () =>
+        fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status),
+      ),
+    );
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    proc.kill("SIGTERM"); // at once: most of these lines are still in the buffer
+    expect(await exited).toBe(0);
+    const lines = out.split("\n").filter((l) => l.startsWith("{"));
+    const requests = lines.filter((l) => l.includes('"msg":"request"') && l.includes('"/healthz"'));
+    expect(requests).toHaveLength(N);
+    expect(lines.at(-1)).toContain('"msg":"shutting down"');
+  });
+
   it("prints usage for an unknown command", async () => {
     const e = await run(tsx, [main, "frobnicate"], { env: clean, cwd: root }).catch((err) => err);
     expect(e.code).toBe(2);

@@ -1,5 +1,8 @@
 /** The logger's redaction: a second fence behind never logging bodies, queries or headers. */
+import { execFile } from "node:child_process";
+import { join } from "node:path";
 import { Writable } from "node:stream";
+import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../../src/server/logger.js";
 
@@ -47,5 +50,20 @@ describe("createLogger", () => {
     );
     for (const secret of ["s3cret", "client_secret=x", "ABCD-EFGH"])
       expect(out.text()).not.toContain(secret);
+  });
+
+  it("the asynchronous stdout loses no line when the process exits with lines still buffered", async () => {
+    const root = join(import.meta.dirname, "..", "..");
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ["--import", "tsx", join(root, "test", "support", "log-burst-child.ts")],
+      { cwd: root, env: { ...process.env, LINES: "5000" }, maxBuffer: 64 * 1024 * 1024 },
+    );
+    const seen = stdout
+      .split("\n")
+      .filter((l) => l !== "")
+      .map((l) => (JSON.parse(l) as { i: number }).i);
+    expect(seen).toHaveLength(5000);
+    expect(new Set(seen).size).toBe(5000);
   });
 });

@@ -39,6 +39,27 @@ describe("the protocol sniffer", () => {
     expect(data).toMatch(/^HTTP\/1\.[01] 404/);
   });
 
+  it("routes once: an RPC path (also Connect GET with a query) to Connect, an unknown /handoff.* path to the RFC 404", async () => {
+    const rpc = await fetch(`${server.issuer}/handoff.v1.DeviceAuthService/Authorize`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ clientId: "public-cli" }),
+    });
+    expect(rpc.status).toBe(200);
+    expect(await rpc.json()).toHaveProperty("deviceCode");
+    // Connect GET carries its message in the query; the path alone decides the route.
+    const get = await fetch(
+      `${server.issuer}/handoff.v1.DeviceAuthService/Authorize?connect=v1&encoding=json&message=%7B%7D`,
+    );
+    // Connect's own answer (Authorize has side effects, so no GET); fastify knows no such path (404).
+    expect(get.status).toBe(405);
+    const unknown = await fetch(`${server.issuer}/handoff.v1.DeviceAuthService/Nope`, {
+      method: "POST",
+    });
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ error: "not_found" });
+  });
+
   it("serves HTTP/1.1 whose first bytes arrive one at a time", async () => {
     const req = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     const { data } = await raw([...req]);
