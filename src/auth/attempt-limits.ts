@@ -11,7 +11,7 @@ import type {
   AttemptPolicy,
   AttemptSlot,
   AttemptVerdict,
-} from "../store/attempt-counter.js";
+} from "../domain/ports/attempt-counter.js";
 
 /** Failures allowed per window before delays start, per counter; and the window. */
 export interface AttemptLimits {

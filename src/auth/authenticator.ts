@@ -23,8 +23,15 @@ export interface SignInContext {
   csrfToken(reply: FastifyReply): string;
   /** `raw` if it is a page path of ours, else the code-entry page (no open redirects). */
   safeReturnTo(raw: string | undefined): string;
+  /** The parsed form of a POST (the HTTP transport's parser; empty when there was none). */
+  formOf(request: FastifyRequest): FormFields;
   /** Sends an HTML page in the product's layout, with the headers every page gets. */
   sendPage(reply: FastifyReply, status: number, page: SignInPage): FastifyReply;
+}
+
+/** Form fields as the HTTP transport parsed them: the first value of each name. */
+export interface FormFields {
+  get(name: string): string | undefined;
 }
 
 /** The sign-in pages an authenticator may show; the pages module renders them. */

@@ -1,7 +1,6 @@
 /** Sign-in with a user name and password from the local users file. */
 import { randomBytes } from "node:crypto";
 import type { FastifyInstance } from "fastify";
-import { formOf } from "../http/oauth-route.js";
 import type { Authenticator, SignInContext } from "./authenticator.js";
 import { hashPassword, verifyPassword } from "./password.js";
 import type { LocalUser } from "./users-file.js";
@@ -51,7 +50,7 @@ export class LocalAuthenticator implements Authenticator {
     });
 
     app.post(ctx.path, { preHandler: ctx.csrf }, async (request, reply) => {
-      const form = formOf(request);
+      const form = ctx.formOf(request);
       const returnTo = ctx.safeReturnTo(form.get("return_to"));
       const username = (form.get("username") ?? "").trim();
       const password = form.get("password") ?? "";

@@ -1,7 +1,7 @@
 /** Page sessions: a random id in an HttpOnly cookie, the session itself in the store. */
 import { createHash, randomBytes } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { SessionStore } from "../store/session-store.js";
+import type { SessionStore } from "../domain/ports/session-store.js";
 
 /** Who a request belongs to. `key` (a hash of the session id) names the per-session counters. */
 export interface SignedIn {

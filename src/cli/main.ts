@@ -2,10 +2,10 @@
 import { randomBytes } from "node:crypto";
 import { exportJWK } from "jose";
 import { usersAdd } from "../auth/users-command.js";
-import { loadConfig, type Mode } from "../config/load-config.js";
 import { readSettings } from "../config/settings.js";
 import { hashSecret, hashSecretFast } from "../domain/secret-hash.js";
 import { startHandoff } from "../server/handoff-server.js";
+import { loadConfig, type Mode } from "../server/load-config.js";
 import { asyncStdout, createLogger, flushLogs } from "../server/logger.js";
 /** The `handoff` command. */
 import { generateSigningKey } from "../tokens/signing-keys.js";

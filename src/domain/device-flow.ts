@@ -3,7 +3,6 @@
  * gateway, the Connect service and the verification pages all call these;
  * none of them re-implements a rule.
  */
-import type { DeviceStore } from "../store/device-store.js";
 import {
   authenticateClient,
   type ClientCredentials,
@@ -12,34 +11,13 @@ import {
   REFRESH_TOKEN_GRANT,
   requireGrant,
 } from "./client.js";
-import type { ApprovedGrant, DeviceAuthorization, DeviceStatus } from "./device-authorization.js";
+import type { DeviceAuthorization, DeviceStatus } from "./device-authorization.js";
 import { mintDeviceCode, parseDeviceCode, userCodeHandle } from "./device-code.js";
 import { OAuthError, type PollRefusal } from "./oauth-error.js";
+import type { DeviceStore, PacingPolicy } from "./ports/device-store.js";
+import type { TokenIssuer, TokenSet } from "./ports/token-issuer.js";
 import { checkScopeTokens, parseResources, requireSubset, resolveScopes } from "./scope.js";
-import type { PacingPolicy } from "./transitions.js";
 import { formatUserCode, mintUserCode, normalizeUserCode } from "./user-code.js";
-
-/** Issues tokens for an approved grant (implemented in src/tokens). */
-export interface TokenIssuer {
-  issue(grant: ApprovedGrant, request?: IssueRequest): Promise<TokenSet>;
-}
-
-/** What the token request adds to an approved grant. */
-export interface IssueRequest {
-  /** RFC 8707 §2.2: `resource` values of the token request; may narrow the grant's, never add. */
-  readonly resources?: readonly string[];
-  /** Issue a refresh token too: the client has the refresh_token grant. */
-  readonly refresh?: boolean;
-}
-
-/** RFC 6749 §5.1 success, transport-neutral. */
-export interface TokenSet {
-  readonly accessToken: string;
-  readonly tokenType: "Bearer";
-  readonly expiresIn: number;
-  readonly scope: string;
-  readonly refreshToken?: string;
-}
 
 export interface DeviceFlowOptions {
   /** RFC 8628 §3.2 `verification_uri`. */

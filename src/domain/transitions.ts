@@ -6,31 +6,8 @@
  * transition must be one atomic step there; the shared store contract suite
  * (test/store/device-store-contract.ts) holds the two to the same behaviour.
  */
-import type { ApprovedGrant, DeviceAuthorization } from "./device-authorization.js";
-
-/** How the server paces polls (RFC 8628 §3.5). */
-export interface PacingPolicy {
-  /**
-   * A poll sooner than this after the previous poll of the same code gets
-   * `slow_down`: the base interval less a jitter tolerance. It is the base
-   * interval, not the raised one, so a client that forgets the +5 s but keeps
-   * the base pace (VS Code) is not locked out (STANDARDS.md D10).
-   */
-  readonly minGapMs: number;
-  /** Seconds added to the advertised interval on each `slow_down`. */
-  readonly stepSeconds: number;
-}
-
-export type PollOutcome =
-  | { readonly kind: "unknown" }
-  | { readonly kind: "invalid_target" }
-  | { readonly kind: "wrong_client" }
-  | { readonly kind: "expired" }
-  | { readonly kind: "pending"; readonly interval: number }
-  | { readonly kind: "slow_down"; readonly interval: number }
-  | { readonly kind: "denied" }
-  | { readonly kind: "consumed" }
-  | { readonly kind: "issued"; readonly grant: ApprovedGrant };
+import type { DeviceAuthorization } from "./device-authorization.js";
+import type { DecideOutcome, Decision, PacingPolicy, PollOutcome } from "./ports/device-store.js";
 
 /**
  * Applies one poll to a stored state: the outcome and, if it changed, the
@@ -85,19 +62,6 @@ export function applyPoll(
     }
   }
 }
-
-/** A person's decision, already validated against the request. */
-export interface Decision {
-  readonly approve: boolean;
-  readonly subject: string;
-  /** The scopes granted; ignored when denying. */
-  readonly grantedScopes: readonly string[];
-}
-
-export type DecideOutcome =
-  | { readonly kind: "not_found" }
-  | { readonly kind: "already_decided"; readonly status: DeviceAuthorization["status"] }
-  | { readonly kind: "decided"; readonly authorization: DeviceAuthorization };
 
 /** Applies a decision: only a pending, unexpired request can be decided, and only once. */
 export function applyDecision(

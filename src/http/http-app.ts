@@ -4,7 +4,6 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { Logger } from "pino";
 import type { DeviceFlow } from "../domain/device-flow.js";
 import { isOAuthError, OAuthError } from "../domain/oauth-error.js";
-import { type VerificationPagesOptions, verificationPages } from "../pages/verification-pages.js";
 import type { TokenLifecycle } from "../tokens/token-lifecycle.js";
 import { deviceAuthorizationEndpoint } from "./device-authorization-endpoint.js";
 import { FormParams } from "./form-params.js";
@@ -33,8 +32,12 @@ export interface HttpAppOptions {
   readonly bodyLimit: number;
   readonly trustProxy: string | undefined;
   readonly logger: Logger;
-  /** The verification pages at <issuer>/device (RFC 8628 §3.3); absent: no pages. */
-  readonly pages?: Omit<VerificationPagesOptions, "base">;
+  /**
+   * Registers the verification pages (RFC 8628 §3.3) in a plugin scope whose
+   * prefix is `base` (<issuer path>/device); absent: no pages. A function, so
+   * this transport does not depend on src/pages (which builds on it).
+   */
+  readonly pages?: (scope: FastifyInstance, base: string) => Promise<void>;
   /** Creates the HTTP/1.1 server around fastify's handler (Connect routes go first). */
   readonly serverFactory: (handler: http.RequestListener) => http.Server;
 }
@@ -149,7 +152,8 @@ export async function createHttpApp(o: HttpAppOptions): Promise<FastifyInstance>
   healthEndpoints(app, o.ping, o.readyTimeoutMs);
   if (o.pages) {
     const base = `${prefix}/device`;
-    await app.register(verificationPages, { ...o.pages, base, prefix: base });
+    const pages = o.pages;
+    await app.register(async (scope) => pages(scope, base), { prefix: base });
   }
   await app.ready();
   return app;

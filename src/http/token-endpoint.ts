@@ -1,8 +1,9 @@
 /** POST /oauth/token (RFC 6749 §3.2): the device-code grant (RFC 8628 §3.4) and refresh (RFC 6749 §6). */
 import type { FastifyInstance } from "fastify";
 import { DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT } from "../domain/client.js";
-import type { DeviceFlow, TokenSet } from "../domain/device-flow.js";
+import type { DeviceFlow } from "../domain/device-flow.js";
 import { OAuthError } from "../domain/oauth-error.js";
+import type { TokenSet } from "../domain/ports/token-issuer.js";
 import { parseScope } from "../domain/scope.js";
 import type { TokenLifecycle } from "../tokens/token-lifecycle.js";
 import { readClientCredentials } from "./client-credentials.js";

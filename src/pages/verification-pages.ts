@@ -29,7 +29,7 @@ import { signInPage } from "./sign-in-page.js";
 import { staticAssets } from "./static-assets.js";
 import { pageSecurityHeaders, sendHtml } from "./web-headers.js";
 
-/** What the pages are built from (see verification-setup.ts). */
+/** What the pages are built from (see src/server/verification-setup.ts). */
 export interface VerificationPagesOptions {
   readonly flow: DeviceFlow;
   readonly authenticator: Authenticator;
@@ -135,6 +135,7 @@ export async function verificationPages(
     csrf,
     csrfToken,
     safeReturnTo,
+    formOf,
     sendPage: (reply, status, page) => sendHtml(reply, status, signInPage(base, page)),
   };
   o.authenticator.register(app, ctx);

@@ -1,7 +1,7 @@
 /** What every RPC handler shares: credentials from request fields, token responses, one error translation. */
 import { createContextKey, type HandlerContext } from "@connectrpc/connect";
 import type { ClientCredentials } from "../domain/client.js";
-import type { TokenSet } from "../domain/device-flow.js";
+import type { TokenSet } from "../domain/ports/token-issuer.js";
 import { toConnectError } from "./connect-error.js";
 
 /** The caller's network address, set per request by the server adapter. */

@@ -11,13 +11,14 @@ import type { Client } from "../domain/client.js";
 import { ClientDirectory } from "../domain/client-directory.js";
 import type { ClientStore } from "../domain/client-store.js";
 import { DeviceFlow } from "../domain/device-flow.js";
+import type { DeviceStore } from "../domain/ports/device-store.js";
+import type { TokenStore } from "../domain/ports/token-store.js";
 import { createHttpApp } from "../http/http-app.js";
-import { type PagesConfig, verificationPagesSetup } from "../pages/verification-setup.js";
+import { verificationPages } from "../pages/verification-pages.js";
 import { accessLogInterceptor } from "../rpc/access-log.js";
 import { deviceAuthService } from "../rpc/device-auth-service.js";
 import { peerAddressKey } from "../rpc/rpc-translation.js";
 import { tokenService } from "../rpc/token-service.js";
-import type { DeviceStore } from "../store/device-store.js";
 import { MemoryAttemptCounter } from "../store/memory-attempt-counter.js";
 import { MemoryClientStore } from "../store/memory-client-store.js";
 import { MemoryDeviceStore } from "../store/memory-device-store.js";
@@ -27,7 +28,6 @@ import { RedisClientStore } from "../store/redis-client-store.js";
 import { connectRedis, type RedisTarget } from "../store/redis-connection.js";
 import { RedisDeviceStore } from "../store/redis-device-store.js";
 import { RedisTokenStore } from "../store/redis-token-store.js";
-import type { TokenStore } from "../store/token-store.js";
 import { AccessTokenIssuer } from "../tokens/access-token.js";
 import { SigningKeyFile } from "../tokens/signing-key-file.js";
 import type { KeyRing } from "../tokens/signing-keys.js";
@@ -36,6 +36,7 @@ import { createLogger } from "./logger.js";
 import { createProtocolSniffer, type SniffTargets } from "./protocol-sniffer.js";
 import { requestFaultsAsInvalidArgument } from "./rpc-request-faults.js";
 import { closeUnreadH1Requests } from "./unread-body.js";
+import { type PagesConfig, verificationPagesSetup } from "./verification-setup.js";
 
 /** Everything a running server needs, already validated (see src/config). */
 export interface HandoffConfig extends PagesConfig {
@@ -202,7 +203,11 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
     bodyLimit: c.bodyLimit,
     trustProxy: c.trustProxy,
     logger,
-    pages: verificationPagesSetup(c, { issuer, flow, redis, keyPrefix: c.redisKeyPrefix, limiter }),
+    pages: async (scope, base) =>
+      verificationPages(scope, {
+        ...verificationPagesSetup(c, { issuer, flow, redis, keyPrefix: c.redisKeyPrefix, limiter }),
+        base,
+      }),
     serverFactory: (fastifyHandler) => {
       const rpc = closeUnreadH1Requests(
         connectNodeAdapter({

@@ -1,7 +1,7 @@
 /**
  * The Lua scripts behind the Redis attempt counter, each one atomic step run
  * by EVALSHA. They mirror `liveState`, `charge` and `refund` in
- * attempt-counter.ts; the counter contract suite runs the same cases against
+ * src/domain/attempt-delays.ts; the counter contract suite runs the same cases against
  * memory and Redis.
  *
  * A counter is a hash: s (window start ms), n (failures), u (delay ends, ms,

@@ -1,14 +1,10 @@
 /** The embedded attempt counter: one process, the same contract as Redis. */
-import {
-  type AttemptCounter,
-  type AttemptSlot,
-  type AttemptVerdict,
-  type CounterState,
-  charge,
-  keepFor,
-  liveState,
-  refund,
-} from "./attempt-counter.js";
+import { type CounterState, charge, keepFor, liveState, refund } from "../domain/attempt-delays.js";
+import type {
+  AttemptCounter,
+  AttemptSlot,
+  AttemptVerdict,
+} from "../domain/ports/attempt-counter.js";
 import { sweepEvery, TtlMap } from "./ttl-map.js";
 
 /**

@@ -3,15 +3,14 @@
 import type { DeviceAuthorization } from "../domain/device-authorization.js";
 import type { CodeHandle } from "../domain/device-code.js";
 import { OAuthError } from "../domain/oauth-error.js";
-import {
-  applyDecision,
-  applyPoll,
-  type DecideOutcome,
-  type Decision,
-  type PacingPolicy,
-  type PollOutcome,
-} from "../domain/transitions.js";
-import type { DeviceStore } from "./device-store.js";
+import type {
+  DecideOutcome,
+  Decision,
+  DeviceStore,
+  PacingPolicy,
+  PollOutcome,
+} from "../domain/ports/device-store.js";
+import { applyDecision, applyPoll } from "../domain/transitions.js";
 import { sweepEvery, TtlMap } from "./ttl-map.js";
 
 const key = (h: CodeHandle) => `${h.tag}:${h.hash}`;

@@ -1,5 +1,5 @@
 /** The embedded session store: a TTL map. */
-import type { PageSession, SessionStore } from "./session-store.js";
+import type { PageSession, SessionStore } from "../domain/ports/session-store.js";
 import { sweepEvery, TtlMap } from "./ttl-map.js";
 
 /** Sessions in one process; expired ones are invisible at once and dropped every `sweepMs`. */

@@ -1,16 +1,19 @@
 /** The embedded token store: one process, same contract as Redis. */
+
+import type {
+  IssuedAccessToken,
+  RefreshFamily,
+  RevokeOutcome,
+  RotateOutcome,
+  Rotation,
+  TokenStore,
+} from "../domain/ports/token-store.js";
 import {
   applyRevocation,
   applyRotation,
-  type IssuedAccessToken,
   inspectFamily,
-  type RefreshFamily,
-  type RevokeOutcome,
-  type RotateOutcome,
-  type Rotation,
   type Transition,
-} from "../tokens/refresh-family.js";
-import type { TokenStore } from "./token-store.js";
+} from "../domain/refresh-family.js";
 import { sweepEvery, TtlMap } from "./ttl-map.js";
 
 /** When a family stops working: at its idle or its absolute expiry, whichever comes first. */

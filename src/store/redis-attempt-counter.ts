@@ -1,6 +1,10 @@
 /** The Redis attempt counter: every instance shares the counters; each step is one Lua script. */
 import type { Cluster, Redis } from "ioredis";
-import type { AttemptCounter, AttemptSlot, AttemptVerdict } from "./attempt-counter.js";
+import type {
+  AttemptCounter,
+  AttemptSlot,
+  AttemptVerdict,
+} from "../domain/ports/attempt-counter.js";
 import { ATTEMPT, FORGIVE } from "./attempt-counter-scripts.js";
 import { guarded } from "./redis-connection.js";
 

@@ -3,7 +3,13 @@ import type { Cluster, Redis } from "ioredis";
 import type { DeviceAuthorization } from "../domain/device-authorization.js";
 import type { CodeHandle } from "../domain/device-code.js";
 import { OAuthError } from "../domain/oauth-error.js";
-import type { DecideOutcome, Decision, PacingPolicy, PollOutcome } from "../domain/transitions.js";
+import type {
+  DecideOutcome,
+  Decision,
+  DeviceStore,
+  PacingPolicy,
+  PollOutcome,
+} from "../domain/ports/device-store.js";
 import {
   decodeRecord,
   encodeRecord,
@@ -11,7 +17,6 @@ import {
   STATUS_NAME,
   splitList,
 } from "./device-record-codec.js";
-import type { DeviceStore } from "./device-store.js";
 import { guarded } from "./redis-connection.js";
 import { CREATE, DECIDE, FIND, POLL } from "./redis-scripts.js";
 

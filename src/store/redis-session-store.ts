@@ -1,7 +1,7 @@
 /** The Redis session store: one key per session, expiring with it. */
 import type { Cluster, Redis } from "ioredis";
+import type { PageSession, SessionStore } from "../domain/ports/session-store.js";
 import { guarded } from "./redis-connection.js";
-import type { PageSession, SessionStore } from "./session-store.js";
 
 /** Sessions at `<prefix>session:<hash of id>` as JSON; single commands, so each step is atomic. */
 export class RedisSessionStore implements SessionStore {

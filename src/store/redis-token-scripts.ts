@@ -1,7 +1,7 @@
 /**
  * The Lua scripts behind the Redis token store. Each is one atomic step, run
  * by EVALSHA (ioredis `defineCommand` falls back to EVAL on NOSCRIPT). They
- * mirror the pure transitions in src/tokens/refresh-family.ts; the token
+ * mirror the pure transitions in src/domain/refresh-family.ts; the token
  * store contract suite runs the same cases against both.
  *
  * Family layout: a hash at `token:family:{fid}` with c client, u subject,

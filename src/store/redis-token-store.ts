@@ -8,11 +8,11 @@ import type {
   RevokeOutcome,
   RotateOutcome,
   Rotation,
-} from "../tokens/refresh-family.js";
-import { jtiTag } from "../tokens/refresh-token.js";
+  TokenStore,
+} from "../domain/ports/token-store.js";
+import { jtiTag } from "../domain/refresh-token.js";
 import { guarded } from "./redis-connection.js";
 import { CREATE_FAMILY, INSPECT, REVOKE_FAMILY, ROTATE } from "./redis-token-scripts.js";
-import type { TokenStore } from "./token-store.js";
 
 type Reply = string[];
 

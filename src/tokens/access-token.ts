@@ -1,9 +1,9 @@
 /** RFC 9068 JWT access tokens: signing with the key ring's current key, verifying for introspection. */
 import { type JWK, type JWTHeaderParameters, jwtVerify, SignJWT } from "jose";
 import type { ApprovedGrant } from "../domain/device-authorization.js";
-import type { IssueRequest, TokenIssuer, TokenSet } from "../domain/device-flow.js";
+import type { IssueRequest, TokenIssuer, TokenSet } from "../domain/ports/token-issuer.js";
+import { mintJti } from "../domain/refresh-token.js";
 import { narrowResources } from "./grant-narrowing.js";
-import { mintJti } from "./refresh-token.js";
 import { type KeyRing, SIGNING_ALGORITHMS } from "./signing-keys.js";
 
 /** How access tokens are minted. */

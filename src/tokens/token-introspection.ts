@@ -1,7 +1,7 @@
 /** RFC 7662 token introspection: what is known about an active token, or only that it is not. */
-import type { TokenStore } from "../store/token-store.js";
+import type { TokenStore } from "../domain/ports/token-store.js";
+import { parseRefreshToken } from "../domain/refresh-token.js";
 import type { AccessTokenIssuer } from "./access-token.js";
-import { parseRefreshToken } from "./refresh-token.js";
 import { ownerOf, type TokenCaller } from "./token-caller.js";
 import type { TokenTypeHint } from "./token-revocation.js";
 

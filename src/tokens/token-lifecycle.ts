@@ -13,20 +13,19 @@ import {
   requireGrant,
 } from "../domain/client.js";
 import type { ApprovedGrant } from "../domain/device-authorization.js";
-import type { IssueRequest, TokenIssuer, TokenSet } from "../domain/device-flow.js";
 import { OAuthError } from "../domain/oauth-error.js";
-import { checkScopeTokens, parseResources } from "../domain/scope.js";
-import type { TokenStore } from "../store/token-store.js";
-import type { AccessTokenIssuer } from "./access-token.js";
-import { narrowResources, narrowScopes } from "./grant-narrowing.js";
-import type { FamilyGrant } from "./refresh-family.js";
+import type { IssueRequest, TokenIssuer, TokenSet } from "../domain/ports/token-issuer.js";
+import type { FamilyGrant, TokenStore } from "../domain/ports/token-store.js";
 import {
   hashRefreshToken,
   mintFamilyId,
   mintJti,
   mintRefreshToken,
   parseRefreshToken,
-} from "./refresh-token.js";
+} from "../domain/refresh-token.js";
+import { checkScopeTokens, parseResources } from "../domain/scope.js";
+import type { AccessTokenIssuer } from "./access-token.js";
+import { narrowResources, narrowScopes } from "./grant-narrowing.js";
 import { authenticateCaller, type CallerCredentials } from "./token-caller.js";
 import { type IntrospectionResult, introspectToken } from "./token-introspection.js";
 import { revokeToken, type TokenTypeHint } from "./token-revocation.js";

@@ -1,7 +1,7 @@
 /** RFC 7009 token revocation: refresh tokens revoke their family, access tokens their jti. */
-import type { TokenStore } from "../store/token-store.js";
+import type { TokenStore } from "../domain/ports/token-store.js";
+import { parseRefreshToken } from "../domain/refresh-token.js";
 import type { AccessTokenIssuer } from "./access-token.js";
-import { parseRefreshToken } from "./refresh-token.js";
 import { ownerOf, type TokenCaller } from "./token-caller.js";
 
 /** RFC 7009 §2.1 `token_type_hint` values (RFC 7662 §2.1 shares them). */

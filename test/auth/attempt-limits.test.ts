@@ -11,8 +11,8 @@ import {
   addressKey,
   DEFAULT_ATTEMPT_LIMITS,
 } from "../../src/auth/attempt-limits.js";
+import type { AttemptSlot } from "../../src/domain/ports/attempt-counter.js";
 import { USER_CODE_ALPHABET, USER_CODE_LENGTH } from "../../src/domain/user-code.js";
-import type { AttemptSlot } from "../../src/store/attempt-counter.js";
 import { MemoryAttemptCounter } from "../../src/store/memory-attempt-counter.js";
 
 const CODE_LIFE_MS = 900_000; // HANDOFF_DEVICE_CODE_TTL's default

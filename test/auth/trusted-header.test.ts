@@ -3,10 +3,10 @@
  * from a header, believed only from the configured proxy addresses.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { pagesConfig } from "../../src/auth/pages-config.js";
 import { inList, proxyList } from "../../src/auth/trusted-header-authenticator.js";
 import { readSettings } from "../../src/config/settings.js";
 import { createLogger } from "../../src/server/logger.js";
+import { pagesConfig } from "../../src/server/pages-config.js";
 import { FormClient } from "../pages/page-fixtures.js";
 import {
   authorizeDevice,

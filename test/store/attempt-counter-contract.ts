@@ -1,6 +1,6 @@
 /**
  * The AttemptCounter contract: one suite for memory, Redis and Redis Cluster,
- * so the Lua scripts and the TypeScript rules in attempt-counter.ts cannot
+ * so the Lua scripts and the TypeScript rules in src/domain/attempt-delays.ts cannot
  * drift apart. Times are passed in, so nothing here waits on a clock.
  */
 import { randomBytes } from "node:crypto";
@@ -9,7 +9,7 @@ import type {
   AttemptCounter,
   AttemptPolicy,
   AttemptSlot,
-} from "../../src/store/attempt-counter.js";
+} from "../../src/domain/ports/attempt-counter.js";
 
 const T0 = 1_800_000_000_000;
 

@@ -6,9 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DeviceAuthorization } from "../../src/domain/device-authorization.js";
 import { mintDeviceCode, parseDeviceCode, userCodeHandle } from "../../src/domain/device-code.js";
-import type { PacingPolicy } from "../../src/domain/transitions.js";
+import type { DeviceStore, PacingPolicy } from "../../src/domain/ports/device-store.js";
 import { mintUserCode } from "../../src/domain/user-code.js";
-import type { DeviceStore } from "../../src/store/device-store.js";
 
 const PACING: PacingPolicy = { minGapMs: 4000, stepSeconds: 5 };
 const T0 = 1_800_000_000_000;

@@ -1,12 +1,12 @@
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
-import { RedisTokenStore } from "../../src/store/redis-token-store.js";
 import {
   hashRefreshToken,
   mintFamilyId,
   mintJti,
   mintRefreshToken,
-} from "../../src/tokens/refresh-token.js";
+} from "../../src/domain/refresh-token.js";
+import { RedisTokenStore } from "../../src/store/redis-token-store.js";
 import { type RedisProcess, startRedis, useRedis } from "../support/redis-server.js";
 import { tokenStoreContract } from "./token-store-contract.js";
 

@@ -1,9 +1,9 @@
 /** The page session store against memory and a real redis-server. */
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { SessionStore } from "../../src/domain/ports/session-store.js";
 import { MemorySessionStore } from "../../src/store/memory-session-store.js";
 import { RedisSessionStore } from "../../src/store/redis-session-store.js";
-import type { SessionStore } from "../../src/store/session-store.js";
 import { type RedisProcess, startRedis } from "../support/redis-server.js";
 
 function contract(name: string, open: () => Promise<SessionStore>, close: () => Promise<void>) {

@@ -1,17 +1,16 @@
 /**
  * The TokenStore contract: one suite, run against every adapter (memory and
  * a real Redis), so the Lua scripts and the pure transitions in
- * src/tokens/refresh-family.ts cannot drift apart.
+ * src/domain/refresh-family.ts cannot drift apart.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { TokenStore } from "../../src/store/token-store.js";
-import type { RefreshFamily, Rotation } from "../../src/tokens/refresh-family.js";
+import type { RefreshFamily, Rotation, TokenStore } from "../../src/domain/ports/token-store.js";
 import {
   hashRefreshToken,
   mintFamilyId,
   mintJti,
   mintRefreshToken,
-} from "../../src/tokens/refresh-token.js";
+} from "../../src/domain/refresh-token.js";
 
 const HOUR = 3_600_000;
 

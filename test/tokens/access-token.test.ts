@@ -1,8 +1,8 @@
 /** RFC 9068 access tokens: what `verify` (introspection's check) accepts and refuses (J1, J2). */
 import { SignJWT, UnsecuredJWT } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
+import { mintJti } from "../../src/domain/refresh-token.js";
 import { AccessTokenIssuer, RETIRED_KEY_SLACK_MS } from "../../src/tokens/access-token.js";
-import { mintJti } from "../../src/tokens/refresh-token.js";
 import { generateSigningKey, KeyRing, type SigningKey } from "../../src/tokens/signing-keys.js";
 
 const ISSUER = "https://auth.example.com";

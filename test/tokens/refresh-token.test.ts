@@ -7,7 +7,7 @@ import {
   mintJti,
   mintRefreshToken,
   parseRefreshToken,
-} from "../../src/tokens/refresh-token.js";
+} from "../../src/domain/refresh-token.js";
 
 describe("refresh tokens", () => {
   it("RFC 6749 §10.10: carry 256 bits of CSPRNG secret after the family id, unique over a large sample", () => {

@@ -8,65 +8,14 @@
  * (src/store/redis-token-scripts.ts). The token store contract suite
  * (test/store/token-store-contract.ts) holds both to the same behaviour.
  */
-import type { ApprovedGrant } from "../domain/device-authorization.js";
-
-/** An access token issued in a family: enough to revoke it by `jti` until it expires. */
-export interface IssuedAccessToken {
-  readonly jti: string;
-  /** Epoch milliseconds. */
-  readonly expiresAt: number;
-}
-
-/**
- * What a family grants: the approved grant (its scopes and resources never
- * change; a refresh may narrow the access token, never the family) and its
- * lifetimes, everything a refresh or an introspection needs to read.
- */
-export interface FamilyGrant extends ApprovedGrant {
-  /** Epoch ms: when the family was created. */
-  readonly createdAt: number;
-  /** Epoch ms: the absolute end of the family, whatever the rotations. */
-  readonly absoluteExpiresAt: number;
-  /** Epoch ms: when the current token was issued. */
-  readonly issuedAt: number;
-  /** Epoch ms: when the current token dies unused (idle lifetime, capped by the absolute one). */
-  readonly idleExpiresAt: number;
-}
-
-/** One family as the stores keep it. Scopes and resources never change after creation. */
-export interface RefreshFamily extends FamilyGrant {
-  /** Storage hash of the one refresh token that may be used. */
-  readonly currentHash: string;
-  /**
-   * Storage hashes of the tokens it replaced, oldest first: presenting one is
-   * reuse (OAuth 2.1 §4.3.1). Only the last `keepRotated` are kept, so a
-   * client that refreshes in a loop cannot grow a family without bound.
-   */
-  readonly rotatedHashes: readonly string[];
-  /** Access tokens issued in the family that have not expired yet. */
-  readonly accessTokens: readonly IssuedAccessToken[];
-}
-
-/** A refresh request, already authenticated and minted, ready for the atomic step. */
-export interface Rotation {
-  readonly presentedHash: string;
-  readonly nextHash: string;
-  readonly clientId: string;
-  readonly now: number;
-  readonly accessToken: IssuedAccessToken;
-  readonly idleTtlMs: number;
-  /** How many rotated-out hashes to remember for reuse detection. */
-  readonly keepRotated: number;
-}
-
-/** What one refresh did (see `applyRotation`). */
-export type RotateOutcome =
-  | { readonly kind: "unknown" }
-  | { readonly kind: "expired" }
-  | { readonly kind: "wrong_client" }
-  /** A rotated-out token came back: the family and its live access tokens are revoked. */
-  | { readonly kind: "reused"; readonly revoked: readonly IssuedAccessToken[] }
-  | { readonly kind: "rotated"; readonly family: FamilyGrant };
+import type {
+  FamilyGrant,
+  IssuedAccessToken,
+  RefreshFamily,
+  RevokeOutcome,
+  RotateOutcome,
+  Rotation,
+} from "./ports/token-store.js";
 
 /** `next: null` means delete the family. */
 export interface Transition<O> {
@@ -109,12 +58,6 @@ export function applyRotation(
   };
   return { outcome: { kind: "rotated", family: grantOf(next) }, next };
 }
-
-/** What one family revocation did (see `applyRevocation`). */
-export type RevokeOutcome =
-  | { readonly kind: "not_found" }
-  | { readonly kind: "wrong_client" }
-  | { readonly kind: "revoked"; readonly revoked: readonly IssuedAccessToken[] };
 
 /**
  * Revocation by any token of the family, current or rotated out (RFC 7009

@@ -4,9 +4,9 @@ import type { AttemptLimiter, AttemptLimits } from "../auth/attempt-limits.js";
 import { type AuthenticatorConfig, createAuthenticator } from "../auth/authenticator-config.js";
 import { Sessions } from "../auth/sessions.js";
 import type { DeviceFlow } from "../domain/device-flow.js";
+import type { VerificationPagesOptions } from "../pages/verification-pages.js";
 import { MemorySessionStore } from "../store/memory-session-store.js";
 import { RedisSessionStore } from "../store/redis-session-store.js";
-import type { VerificationPagesOptions } from "./verification-pages.js";
 
 /** The verification-page part of the server configuration (HandoffConfig extends it). */
 export interface PagesConfig {

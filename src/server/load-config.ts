@@ -1,18 +1,18 @@
 /** Turns validated settings into a server configuration, for development or production. */
 import { readFile } from "node:fs/promises";
 import type { Logger } from "pino";
-import { pagesConfig } from "../auth/pages-config.js";
+import { loadClientsFile } from "../config/clients-file.js";
+import { DEMO_CLIENT, DEV_SERVICE_TOKEN } from "../config/dev-seed.js";
+import type { Settings } from "../config/settings.js";
 import type { Client } from "../domain/client.js";
-import type { HandoffConfig } from "../server/handoff-server.js";
 import {
   generateSigningKey,
   KeyRing,
   loadSigningKeys,
   type SigningAlgorithm,
 } from "../tokens/signing-keys.js";
-import { loadClientsFile } from "./clients-file.js";
-import { DEMO_CLIENT, DEV_SERVICE_TOKEN } from "./dev-seed.js";
-import type { Settings } from "./settings.js";
+import type { HandoffConfig } from "./handoff-server.js";
+import { pagesConfig } from "./pages-config.js";
 
 export type Mode = "development" | "production";
 

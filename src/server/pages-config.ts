@@ -1,12 +1,12 @@
 /** Verification-page settings (HANDOFF_AUTHENTICATOR and friends) turned into server configuration. */
 import type { Logger } from "pino";
+import type { AuthenticatorConfig } from "../auth/authenticator-config.js";
+import { hashPassword } from "../auth/password.js";
+import { proxyList } from "../auth/trusted-header-authenticator.js";
+import { loadUsersFile } from "../auth/users-file.js";
 import { DEMO_USER } from "../config/dev-seed.js";
 import type { Settings } from "../config/settings.js";
-import type { PagesConfig } from "../pages/verification-setup.js";
-import type { AuthenticatorConfig } from "./authenticator-config.js";
-import { hashPassword } from "./password.js";
-import { proxyList } from "./trusted-header-authenticator.js";
-import { loadUsersFile } from "./users-file.js";
+import type { PagesConfig } from "./verification-setup.js";
 
 /**
  * Development seeds the user `demo` (password `demo`) unless the users file

@@ -1,6 +1,6 @@
 /** Refresh tokens and access-token ids: minting from the CSPRNG, parsing, hashing for storage. */
 import { createHash } from "node:crypto";
-import { csprngBytes } from "../domain/csprng-pool.js";
+import { csprngBytes } from "./csprng-pool.js";
 
 /**
  * A refresh token is `<family id>.<secret>`: 16 random bytes name the family

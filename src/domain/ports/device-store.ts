@@ -1,0 +1,84 @@
+/**
+ * The device store port: what the flow needs from any state backend, with the
+ * outcome types of its atomic steps (the rules themselves: ../transitions.ts).
+ */
+import type { ApprovedGrant, DeviceAuthorization } from "../device-authorization.js";
+import type { CodeHandle } from "../device-code.js";
+
+/** How the server paces polls (RFC 8628 §3.5). */
+export interface PacingPolicy {
+  /**
+   * A poll sooner than this after the previous poll of the same code gets
+   * `slow_down`: the base interval less a jitter tolerance. It is the base
+   * interval, not the raised one, so a client that forgets the +5 s but keeps
+   * the base pace (VS Code) is not locked out (STANDARDS.md D10).
+   */
+  readonly minGapMs: number;
+  /** Seconds added to the advertised interval on each `slow_down`. */
+  readonly stepSeconds: number;
+}
+
+export type PollOutcome =
+  | { readonly kind: "unknown" }
+  | { readonly kind: "invalid_target" }
+  | { readonly kind: "wrong_client" }
+  | { readonly kind: "expired" }
+  | { readonly kind: "pending"; readonly interval: number }
+  | { readonly kind: "slow_down"; readonly interval: number }
+  | { readonly kind: "denied" }
+  | { readonly kind: "consumed" }
+  | { readonly kind: "issued"; readonly grant: ApprovedGrant };
+
+/** A person's decision, already validated against the request. */
+export interface Decision {
+  readonly approve: boolean;
+  readonly subject: string;
+  /** The scopes granted; ignored when denying. */
+  readonly grantedScopes: readonly string[];
+}
+
+export type DecideOutcome =
+  | { readonly kind: "not_found" }
+  | { readonly kind: "already_decided"; readonly status: DeviceAuthorization["status"] }
+  | { readonly kind: "decided"; readonly authorization: DeviceAuthorization };
+
+/**
+ * Every method is one atomic step. Records expire at `expiresAt` (one TTL for
+ * both the record and its user-code index).
+ */
+export interface DeviceStore {
+  /**
+   * Stores a new request under its device-code handle and indexes it by its
+   * user-code handle, both in one atomic write. Returns false, writing
+   * nothing, when the user code is already taken by a live request.
+   */
+  create(
+    device: CodeHandle,
+    user: CodeHandle,
+    authorization: DeviceAuthorization,
+  ): Promise<boolean>;
+
+  /**
+   * Applies one poll (see `applyPoll`): resource check, pacing, state check
+   * and consumption in one step.
+   */
+  poll(
+    device: CodeHandle,
+    clientId: string,
+    now: number,
+    pacing: PacingPolicy,
+    narrowTo?: readonly string[],
+  ): Promise<PollOutcome>;
+
+  /** The live request a user code points to, or null. */
+  findByUserCode(user: CodeHandle, now: number): Promise<DeviceAuthorization | null>;
+
+  /** Records a decision (see `applyDecision`); at most one decision ever succeeds. */
+  decide(user: CodeHandle, decision: Decision, now: number): Promise<DecideOutcome>;
+
+  /** Readiness: resolves when the backend answers. */
+  ping(): Promise<void>;
+
+  /** Releases connections and timers. */
+  close(): Promise<void>;
+}

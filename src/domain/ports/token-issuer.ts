@@ -1,0 +1,24 @@
+/** The token issuer port: what the device flow needs to turn an approved grant into tokens. */
+import type { ApprovedGrant } from "../device-authorization.js";
+
+/** Issues tokens for an approved grant (implemented in src/tokens). */
+export interface TokenIssuer {
+  issue(grant: ApprovedGrant, request?: IssueRequest): Promise<TokenSet>;
+}
+
+/** What the token request adds to an approved grant. */
+export interface IssueRequest {
+  /** RFC 8707 §2.2: `resource` values of the token request; may narrow the grant's, never add. */
+  readonly resources?: readonly string[];
+  /** Issue a refresh token too: the client has the refresh_token grant. */
+  readonly refresh?: boolean;
+}
+
+/** RFC 6749 §5.1 success, transport-neutral. */
+export interface TokenSet {
+  readonly accessToken: string;
+  readonly tokenType: "Bearer";
+  readonly expiresIn: number;
+  readonly scope: string;
+  readonly refreshToken?: string;
+}
