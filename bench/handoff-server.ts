@@ -1,7 +1,14 @@
-/** handoff as deployed: Redis store, info-level JSON logs (to /dev/null), one process. */
-import pino from "pino";
+/**
+ * handoff as deployed: info-level JSON logs (to /dev/null, asynchronously, as
+ * in production to stdout), one process. Redis when REDIS_URL is set, else
+ * the memory store; BENCH_PREFILL=N first creates N pending authorizations
+ * (for the flat-cost table on the memory store).
+ */
+
+import { openSync } from "node:fs";
 import { DEMO_CLIENT } from "../src/config/dev-seed.js";
 import { startHandoff } from "../src/server/handoff-server.js";
+import { asyncStdout } from "../src/server/logger.js";
 import { generateSigningKey, KeyRing } from "../src/tokens/signing-keys.js";
 
 const server = await startHandoff({
@@ -12,15 +19,23 @@ const server = await startHandoff({
   pollJitterMs: 1000,
   accessTokenTtl: 3600,
   bodyLimit: 16384,
-  redis: { url: process.env.REDIS_URL ?? "redis://127.0.0.1:6379" },
+  ...(process.env.REDIS_URL ? { redis: { url: process.env.REDIS_URL } } : {}),
   redisKeyPrefix: "",
   redisTimeoutMs: 2000,
   memoryMaxPending: 2_000_000,
   clients: [DEMO_CLIENT],
   keys: new KeyRing([await generateSigningKey("ES256")]),
   logLevel: process.env.BENCH_LOG_LEVEL ?? "info",
-  logDestination: pino.destination({ dest: "/dev/null", sync: false, minLength: 4096 }),
+  logDestination: asyncStdout(openSync("/dev/null", "w")),
 });
+const prefill = Number(process.env.BENCH_PREFILL ?? 0);
+for (let i = 0; i < prefill; i++) {
+  await server.flow.authorize({
+    credentials: { clientId: DEMO_CLIENT.id, method: "none", address: "127.0.0.1" },
+    ipAddress: "127.0.0.1",
+    userAgent: "bench-prefill/1.0",
+  });
+}
 process.stdout.write(`ready ${server.port}\n`);
 process.on("SIGINT", () => {
   void server.close().then(() => process.exit(0));

@@ -1,47 +1,114 @@
 /**
- * `npm run bench`: handoff against the bare node:http + EVALSHA yardstick,
- * on the device authorization and the poll, with a real redis-server. Each
- * server runs in its own process; autocannon runs in this one. Loopback only,
- * bounded in time.
+ * `npm run bench`: handoff against the bare node:http + EVALSHA yardstick and
+ * against node-oidc-provider, on the device authorization and the poll, with
+ * a real redis-server this script starts (and stops) on a free port; plus
+ * gRPC PollToken over h2c, Redis bytes per pending authorization, and the
+ * poll's cost with 1k … 1M pending authorizations (flat-cost table).
+ *
+ * Each server runs in its own process (pinned to one CPU with taskset when
+ * BENCH_CPU is set, the default "1" on a machine with two or more); the load
+ * generators run in this one. Rounds interleave the servers, so whatever else
+ * the machine does weighs on each alike; tables report medians. Loopback
+ * only, bounded in time; exits non-zero when a run fails (connection errors,
+ * 5xx, a server that does not start) and, with BENCH_STRICT=1, when a target
+ * is missed.
+ *
+ * Settings (environment): BENCH_QUICK=1 (1 round of 2 s: a fast check),
+ * BENCH_ROUNDS (3), BENCH_SECONDS (5), BENCH_CONNECTIONS (50), BENCH_CPU,
+ * BENCH_FLAT_REDIS (1000,100000,1000000), BENCH_FLAT_MEMORY (1000,100000),
+ * BENCH_STRICT.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import os from "node:os";
 import { join } from "node:path";
+import { create, toBinary } from "@bufbuild/protobuf";
 // @ts-expect-error autocannon ships no types
 import autocannon from "autocannon";
+import { Redis } from "ioredis";
+import { PollTokenRequestSchema } from "../gen/handoff/v1/device_auth_pb.js";
 import { freePort } from "../test/support/free-port.js";
 import { startRedis, stopProcess } from "../test/support/redis-server.js";
+import { grpcFrame, grpcLoad } from "./grpc-load.js";
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const QUICK = process.env.BENCH_QUICK === "1";
+const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 2 : 5));
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 3));
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const CPU = process.env.BENCH_CPU ?? (os.availableParallelism() >= 2 ? "1" : "");
+const list = (v: string | undefined, d: string) => (v ?? d).split(",").filter(Boolean).map(Number);
+const FLAT_REDIS = list(
+  process.env.BENCH_FLAT_REDIS,
+  QUICK ? "1000,100000" : "1000,100000,1000000",
+);
+const FLAT_MEMORY = list(process.env.BENCH_FLAT_MEMORY, "1000,100000");
+const STRICT = process.env.BENCH_STRICT === "1";
+const POLL_CODES = 500;
+const BYTES_SAMPLE = 2000;
+const DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
+const AUTHORIZE = "/oauth/device/authorize";
+const TOKEN = "/oauth/token";
+const GRPC_POLL = "/handoff.v1.DeviceAuthService/PollToken";
 const here = import.meta.dirname;
 
-async function startTarget(
-  file: string,
-  env: Record<string, string>,
-): Promise<{ child: ChildProcess; url: string }> {
+type Target = { child: ChildProcess; url: string };
+const running = new Set<ChildProcess>();
+/** Stops the redis-server at once (signal or failure paths). */
+let killRedis: () => Promise<void> = async () => {};
+
+/** Starts a server file in its own process (pinned if BENCH_CPU) and waits for "ready". */
+async function startTarget(file: string, env: Record<string, string>): Promise<Target> {
   const port = await freePort();
-  const child = spawn(process.execPath, ["--import", "tsx", join(here, file)], {
-    env: { ...process.env, ...env, PORT: String(port) },
-    stdio: ["ignore", "pipe", "inherit"],
+  const node = [process.execPath, "--import", "tsx", join(here, file)];
+  const [cmd, ...args] = CPU ? ["taskset", "-c", CPU, ...node] : node;
+  const clean = { ...process.env };
+  delete clean.REDIS_URL;
+  const child = spawn(cmd as string, args, {
+    env: { ...clean, NODE_ENV: "production", ...env, PORT: String(port) },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  running.add(child);
+  child.once("exit", () => running.delete(child));
+  let err = "";
+  child.stderr?.on("data", (d: Buffer) => {
+    err = (err + d.toString()).slice(-4000);
   });
   await new Promise<void>((resolve, reject) => {
-    child.stdout?.on("data", (d: Buffer) => d.toString().includes("ready") && resolve());
-    child.once("exit", (c) => reject(new Error(`${file} exited with ${c}`)));
+    const timer = setTimeout(() => reject(new Error(`${file} did not start:\n${err}`)), 120_000);
+    child.stdout?.on("data", (d: Buffer) => {
+      if (d.toString().includes("ready")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once("exit", (c) => {
+      clearTimeout(timer);
+      reject(new Error(`${file} exited with ${c}:\n${err}`));
+    });
   });
   return { child, url: `http://127.0.0.1:${port}` };
 }
 
+async function stopTarget(t: Target): Promise<void> {
+  await stopProcess(t.child);
+}
+
+const form = { "content-type": "application/x-www-form-urlencoded" };
+
+/** Device codes from `n` real device authorizations, 20 at a time. */
 async function deviceCodes(url: string, n: number): Promise<string[]> {
   const codes: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const res = await fetch(`${url}/oauth/device/authorize`, {
+  const one = async () => {
+    const res = await fetch(url + AUTHORIZE, {
       method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
+      headers: form,
       body: "client_id=demo-cli",
     });
+    if (res.status !== 200) throw new Error(`authorize: ${res.status} ${await res.text()}`);
     codes.push(((await res.json()) as { device_code: string }).device_code);
-  }
+  };
+  for (let i = 0; i < n; i += 20)
+    await Promise.all(Array.from({ length: Math.min(20, n - i) }, one));
   return codes;
 }
 
@@ -52,32 +119,24 @@ function cpuMicros(pid: number): number {
   return (ticks / 100) * 1e6; // USER_HZ is 100 on Linux
 }
 
-/** Throughput, and the server's own CPU per request: steadier than req/s on a shared machine. */
-async function measure(
-  target: { child: ChildProcess; url: string },
-  path: string,
-  bodies: string[],
-): Promise<{ rps: number; cpuUs: number }> {
-  const pid = target.child.pid ?? 0;
-  const before = cpuMicros(pid);
-  const { rps, total } = await load(target.url, path, bodies);
-  return { rps, cpuUs: (cpuMicros(pid) - before) / total };
+interface Sample {
+  rps: number;
+  p50: number;
+  p99: number;
+  cpuUs: number;
 }
 
-async function load(
-  url: string,
-  path: string,
-  bodies: string[],
-): Promise<{ rps: number; total: number }> {
+/** HTTP/1.1 load with autocannon: `CONNECTIONS` keep-alive connections, bodies in turn. */
+async function httpLoad(url: string, path: string, bodies: string[], seconds = SECONDS) {
   let i = 0;
-  const result = await autocannon({
+  const r = await autocannon({
     url: url + path,
     connections: CONNECTIONS,
-    duration: SECONDS,
+    duration: seconds,
     requests: [
       {
         method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
+        headers: form,
         setupRequest: (req: Record<string, unknown>) => ({
           ...req,
           body: bodies[i++ % bodies.length],
@@ -85,74 +144,312 @@ async function load(
       },
     ],
   });
-  if (result.errors > 0 || result.non2xx + result["2xx"] === 0)
-    throw new Error(`errors: ${result.errors}`);
-  return { rps: result.requests.average, total: result.requests.total };
+  const served = r["2xx"] + r["4xx"];
+  if (r.errors > 0 || r.timeouts > 0 || r["5xx"] > 0 || served === 0)
+    throw new Error(`${url}${path}: ${r.errors} errors, ${r.timeouts} timeouts, ${r["5xx"]} 5xx`);
+  return {
+    rps: r.requests.average as number,
+    total: r.requests.total as number,
+    p50: r.latency.p50 as number,
+    p99: r.latency.p99 as number,
+  };
 }
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const TARGETS = [
-  ["baseline (node:http + 1 EVALSHA)", "baseline-server.ts"],
-  ["handoff", "handoff-server.ts"],
+/** Runs a load and adds the server's CPU per request. */
+async function measure(
+  t: Target,
+  run: () => Promise<{ rps: number; total: number; p50: number; p99: number }>,
+): Promise<Sample> {
+  const pid = t.child.pid ?? 0;
+  const before = cpuMicros(pid);
+  const r = await run();
+  return { rps: r.rps, p50: r.p50, p99: r.p99, cpuUs: (cpuMicros(pid) - before) / r.total };
+}
+
+const pollBody = (c: string) => `grant_type=${DEVICE_GRANT}&client_id=demo-cli&device_code=${c}`;
+const grpcBody = (c: string) =>
+  grpcFrame(
+    toBinary(
+      PollTokenRequestSchema,
+      create(PollTokenRequestSchema, { clientId: "demo-cli", deviceCode: c }),
+    ),
+  );
+
+/** gRPC PollToken: the same 50 streams in flight, over 5 h2c sessions. */
+async function grpcPoll(url: string, codes: string[], seconds = SECONDS) {
+  const r = await grpcLoad(url, GRPC_POLL, codes.map(grpcBody), {
+    sessions: 5,
+    streamsPerSession: Math.max(1, Math.round(CONNECTIONS / 5)),
+    seconds,
+  });
+  // 9 FAILED_PRECONDITION (authorization_pending), 8 RESOURCE_EXHAUSTED (slow_down).
+  const unexpected = Object.keys(r.statuses).filter((s) => s !== "9" && s !== "8");
+  if (r.errors > 0 || unexpected.length > 0 || r.total === 0)
+    throw new Error(`gRPC poll: ${r.errors} errors, statuses ${JSON.stringify(r.statuses)}`);
+  return r;
+}
+
+type Endpoint = "authorize" | "poll" | "grpc poll";
+const samples = new Map<string, Sample[]>();
+const keyOf = (server: string, ep: Endpoint) => `${server}|${ep}`;
+function record(server: string, ep: Endpoint, s: Sample) {
+  samples.set(keyOf(server, ep), [...(samples.get(keyOf(server, ep)) ?? []), s]);
+}
+const median = (xs: number[]) =>
+  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+const med = (server: string, ep: Endpoint, f: keyof Sample) =>
+  median((samples.get(keyOf(server, ep)) ?? []).map((s) => s[f]));
+
+const SERVERS = [
+  { name: "yardstick", file: "baseline-server.ts", grpc: false },
+  { name: "handoff", file: "handoff-server.ts", grpc: true },
+  { name: "oidc-provider", file: "oidc-provider-server.ts", grpc: false },
 ] as const;
 
-/** Appends one round's authorize and poll figures for a server. */
-function record(
-  table: Record<string, Record<string, number[]>>,
-  name: string,
-  authorize: number,
-  poll: number,
-) {
-  const row = table[name] ?? { authorize: [], poll: [] };
-  row.authorize?.push(authorize);
-  row.poll?.push(poll);
-  table[name] = row;
+/** One round for one server: warm-up, authorize, poll (and gRPC poll). */
+async function round(s: (typeof SERVERS)[number], redisUrl: string) {
+  const t = await startTarget(s.file, { REDIS_URL: redisUrl });
+  try {
+    const codes = await deviceCodes(t.url, POLL_CODES);
+    await httpLoad(t.url, AUTHORIZE, ["client_id=demo-cli"], Math.min(2, SECONDS)); // warm-up (JIT)
+    await httpLoad(t.url, TOKEN, codes.map(pollBody), 1);
+    record(
+      s.name,
+      "authorize",
+      await measure(t, () => httpLoad(t.url, AUTHORIZE, ["client_id=demo-cli"])),
+    );
+    record(s.name, "poll", await measure(t, () => httpLoad(t.url, TOKEN, codes.map(pollBody))));
+    if (s.grpc) {
+      await grpcPoll(t.url, codes, 1);
+      record(s.name, "grpc poll", await measure(t, () => grpcPoll(t.url, codes)));
+    }
+  } finally {
+    await stopTarget(t);
+  }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+/** Redis memory (and keys) that N pending authorizations take, after the server's own start-up keys. */
+async function bytesPerPending(s: (typeof SERVERS)[number], redisUrl: string, redis: Redis) {
+  await redis.flushall();
+  const t = await startTarget(s.file, { REDIS_URL: redisUrl });
+  try {
+    await deviceCodes(t.url, 10); // scripts loaded, connections made
+    const m0 = await usedMemory(redis);
+    const k0 = await redis.dbsize();
+    await deviceCodes(t.url, BYTES_SAMPLE);
+    return {
+      bytes: ((await usedMemory(redis)) - m0) / BYTES_SAMPLE,
+      keys: ((await redis.dbsize()) - k0) / BYTES_SAMPLE,
+    };
+  } finally {
+    await stopTarget(t);
+    await redis.flushall();
+  }
+}
 
-const redis = await startRedis();
-try {
-  // Rounds alternate the two servers, so that whatever else the machine is
-  // doing weighs on both alike; the table reports medians.
-  const samples: Record<string, Record<string, number[]>> = {};
-  const cpu: Record<string, Record<string, number[]>> = {};
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const [name, file] of TARGETS) {
-      const target = await startTarget(file, { REDIS_URL: redis.url });
-      try {
-        const codes = (await deviceCodes(target.url, 500)).map(
-          (c) =>
-            `grant_type=urn:ietf:params:oauth:grant-type:device_code&client_id=demo-cli&device_code=${c}`,
-        );
-        await load(target.url, "/oauth/device/authorize", ["client_id=demo-cli"]); // warm-up (JIT)
-        const a = await measure(target, "/oauth/device/authorize", ["client_id=demo-cli"]);
-        const p = await measure(target, "/oauth/token", codes);
-        record(samples, name, a.rps, p.rps);
-        record(cpu, name, a.cpuUs, p.cpuUs);
-      } finally {
-        await stopProcess(target.child);
-      }
+async function usedMemory(redis: Redis): Promise<number> {
+  const info = await redis.info("memory");
+  return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? Number.NaN);
+}
+
+/**
+ * Fills Redis up to `total` pending authorizations: copies of a real record
+ * and its user-code index under fresh keys (same layout, tags spread), in
+ * chunks of 50k per script so Redis never blocks for long.
+ */
+const FILL = `
+local n, start, record, index, at = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5]
+for i = start, start + n - 1 do
+  local tag = string.format('%04x', i % 65536)
+  redis.call('SET', 'device:code:{' .. tag .. '}:fill' .. i, record, 'PXAT', at)
+  redis.call('SET', 'device:user_code:{' .. tag .. '}:fill' .. i, 'fill' .. i, 'PXAT', at)
+end
+return n`;
+async function fillTo(redis: Redis, total: number, have: number): Promise<number> {
+  const [, keys] = await redis.scan("0", "MATCH", "device:code:*", "COUNT", 1000);
+  const recordKey = keys[0];
+  if (recordKey === undefined) throw new Error("no device record to copy");
+  const record = (await redis.get(recordKey)) ?? "";
+  const at = Date.now() + 3_600_000;
+  for (let done = have; done < total; ) {
+    const n = Math.min(50_000, total - done);
+    await redis.eval(FILL, 0, n, done, record, "x", at);
+    done += n;
+  }
+  return Math.max(total, have);
+}
+
+interface FlatRow {
+  store: string;
+  pending: number;
+  sample: Sample;
+  redisMb?: number;
+}
+
+/** The poll's cost as pending authorizations grow: Redis (filled by script) and memory (prefilled in-process). */
+async function flatCost(redisUrl: string, redis: Redis): Promise<FlatRow[]> {
+  const rows: FlatRow[] = [];
+  await redis.flushall();
+  const t = await startTarget("handoff-server.ts", { REDIS_URL: redisUrl });
+  try {
+    const codes = await deviceCodes(t.url, POLL_CODES);
+    await httpLoad(t.url, TOKEN, codes.map(pollBody), 1);
+    let have = POLL_CODES;
+    for (const n of FLAT_REDIS) {
+      have = await fillTo(redis, n, have);
+      const sample = await measure(t, () => httpLoad(t.url, TOKEN, codes.map(pollBody)));
+      rows.push({
+        store: "redis",
+        pending: await pendingOnRedis(redis),
+        sample,
+        redisMb: (await usedMemory(redis)) / 2 ** 20,
+      });
+    }
+  } finally {
+    await stopTarget(t);
+    await redis.flushall();
+  }
+  for (const n of FLAT_MEMORY) {
+    const m = await startTarget("handoff-server.ts", {
+      BENCH_PREFILL: String(Math.max(0, n - POLL_CODES)),
+    });
+    try {
+      const codes = await deviceCodes(m.url, POLL_CODES);
+      await httpLoad(m.url, TOKEN, codes.map(pollBody), 1);
+      rows.push({
+        store: "memory",
+        pending: n,
+        sample: await measure(m, () => httpLoad(m.url, TOKEN, codes.map(pollBody))),
+      });
+    } finally {
+      await stopTarget(m);
     }
   }
-  const rows = [
-    "| endpoint | baseline req/s | handoff req/s | handoff / baseline | baseline CPU µs/req | handoff CPU µs/req |",
-    "|---|---|---|---|---|---|",
-  ];
-  for (const ep of ["authorize", "poll"]) {
-    const b = median(samples[TARGETS[0][0]]?.[ep] ?? []);
-    const h = median(samples[TARGETS[1][0]]?.[ep] ?? []);
-    const bc = median(cpu[TARGETS[0][0]]?.[ep] ?? []);
-    const hc = median(cpu[TARGETS[1][0]]?.[ep] ?? []);
-    rows.push(
-      `| ${ep} | ${Math.round(b)} | ${Math.round(h)} | ${Math.round((h / b) * 100)} % | ${Math.round(bc)} | ${Math.round(hc)} |`,
+  return rows;
+}
+
+/** Device records on Redis (each record has one index key beside it). */
+async function pendingOnRedis(redis: Redis): Promise<number> {
+  return Math.round((await redis.dbsize()) / 2);
+}
+
+const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
+const pct = (a: number, b: number) => `${fmt((a / b) * 100)} %`;
+
+function report(bytes: Map<string, { bytes: number; keys: number }>, flat: FlatRow[]): boolean {
+  const cpuModel = os.cpus()[0]?.model ?? "unknown CPU";
+  const lines: string[] = [];
+  lines.push(
+    `${new Date().toISOString().slice(0, 10)}, ${cpuModel} (${os.availableParallelism()} CPUs), Node ${process.version}, ` +
+      `redis-server ${
+        execFileSync("redis-server", ["--version"])
+          .toString()
+          .match(/v=(\S+)/)?.[1] ?? "?"
+      }`,
+  );
+  lines.push(
+    `${ROUNDS} interleaved round(s) × ${SECONDS} s per run, medians; ${CONNECTIONS} keep-alive connections (gRPC: ${CONNECTIONS} streams on 5 h2c sessions); ` +
+      `each server alone on ${CPU ? `CPU ${CPU} (taskset)` : "any CPU"}, load generators in the bench process; loopback; one redis-server.`,
+  );
+  lines.push("");
+  lines.push(
+    "| endpoint | yardstick req/s | handoff req/s | oidc-provider req/s | handoff / yardstick | handoff / oidc-provider | p50 / p99 ms (yardstick · handoff · oidc-provider) | server CPU µs/req (yardstick · handoff · oidc-provider) |",
+  );
+  lines.push("|---|---|---|---|---|---|---|---|");
+  for (const ep of ["authorize", "poll"] as const) {
+    const [y, h, o] = ["yardstick", "handoff", "oidc-provider"].map((s) => med(s, ep, "rps")) as [
+      number,
+      number,
+      number,
+    ];
+    const lat = ["yardstick", "handoff", "oidc-provider"]
+      .map((s) => `${fmt(med(s, ep, "p50"))}/${fmt(med(s, ep, "p99"))}`)
+      .join(" · ");
+    const cpu = ["yardstick", "handoff", "oidc-provider"]
+      .map((s) => fmt(med(s, ep, "cpuUs")))
+      .join(" · ");
+    lines.push(
+      `| ${ep} | ${fmt(y)} | ${fmt(h)} | ${fmt(o)} | ${pct(h, y)} | ${pct(h, o)} | ${lat} | ${cpu} |`,
     );
   }
-  console.log(
-    `\n${ROUNDS} rounds × ${SECONDS} s per run (medians), ${CONNECTIONS} connections, loopback, one redis-server\n`,
+  const g = med("handoff", "grpc poll", "rps");
+  const hp = med("handoff", "poll", "rps");
+  lines.push(
+    `| poll, gRPC h2c (PollToken) | – | ${fmt(g)} | – | ${pct(g, med("yardstick", "poll", "rps"))} | ${pct(g, med("oidc-provider", "poll", "rps"))} | – · ${fmt(med("handoff", "grpc poll", "p50"), 1)}/${fmt(med("handoff", "grpc poll", "p99"), 1)} · – | – · ${fmt(med("handoff", "grpc poll", "cpuUs"))} · – |`,
   );
-  console.log(rows.join("\n"));
-  console.log(`\nsamples: ${JSON.stringify({ rps: samples, cpuUsPerRequest: cpu })}`);
-} finally {
-  await redis.stop();
+  lines.push("");
+  lines.push(
+    "Redis memory per pending device authorization (used_memory growth over " +
+      `${BYTES_SAMPLE} authorizations):`,
+  );
+  lines.push("");
+  lines.push("| server | bytes per pending authorization | keys per pending authorization |");
+  lines.push("|---|---|---|");
+  for (const [name, b] of bytes) lines.push(`| ${name} | ${fmt(b.bytes)} | ${fmt(b.keys, 1)} |`);
+  lines.push("");
+  lines.push("Poll cost as pending authorizations grow (handoff, HTTP poll, one run each):");
+  lines.push("");
+  lines.push(
+    "| store | pending authorizations | poll req/s | p50 / p99 ms | server CPU µs/req | Redis used_memory MB |",
+  );
+  lines.push("|---|---|---|---|---|---|");
+  for (const r of flat)
+    lines.push(
+      `| ${r.store} | ${r.pending.toLocaleString("en-US")} | ${fmt(r.sample.rps)} | ${fmt(r.sample.p50)}/${fmt(r.sample.p99)} | ${fmt(r.sample.cpuUs)} | ${r.redisMb === undefined ? "–" : fmt(r.redisMb)} |`,
+    );
+  lines.push("");
+  const checks = [
+    [
+      `authorize: handoff ≥ 80 % of the yardstick`,
+      med("handoff", "authorize", "rps") >= 0.8 * med("yardstick", "authorize", "rps"),
+    ],
+    [`poll: handoff ≥ 80 % of the yardstick`, hp >= 0.8 * med("yardstick", "poll", "rps")],
+    [`gRPC poll ≥ HTTP poll`, g >= hp],
+  ] as const;
+  for (const [what, ok] of checks) lines.push(`${ok ? "met   " : "MISSED"} ${what}`);
+  console.log(`\n${lines.join("\n")}`);
+  console.log(`\nsamples: ${JSON.stringify(Object.fromEntries(samples))}`);
+  return checks.every(([, ok]) => ok);
 }
+
+async function main(): Promise<number> {
+  const redisProcess = await startRedis();
+  killRedis = redisProcess.kill;
+  const redis = new Redis(redisProcess.url);
+  try {
+    const bytes = new Map<string, { bytes: number; keys: number }>();
+    for (const s of SERVERS) bytes.set(s.name, await bytesPerPending(s, redisProcess.url, redis));
+    for (let r = 0; r < ROUNDS; r++) {
+      // Rotate the order too, so no server always runs first.
+      for (let i = 0; i < SERVERS.length; i++) {
+        const s = SERVERS[(i + r) % SERVERS.length] as (typeof SERVERS)[number];
+        process.stderr.write(`round ${r + 1}/${ROUNDS}: ${s.name}\n`);
+        await round(s, redisProcess.url);
+        await redis.flushall();
+      }
+    }
+    process.stderr.write("flat-cost table\n");
+    const flat = await flatCost(redisProcess.url, redis);
+    const met = report(bytes, flat);
+    return STRICT && !met ? 2 : 0;
+  } finally {
+    redis.disconnect();
+    for (const c of running) c.kill("SIGKILL");
+    await redisProcess.stop();
+  }
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    for (const c of running) c.kill("SIGKILL");
+    void killRedis().finally(() => process.exit(130));
+  });
+}
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(e instanceof Error ? e.message : e);
+    for (const c of running) c.kill("SIGKILL");
+    process.exit(1);
+  },
+);
