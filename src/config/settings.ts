@@ -54,6 +54,11 @@ export const SettingsSchema = z.object({
     (v) => v === undefined || v.length >= 32,
     "must be at least 32 characters (generate one with: openssl rand -base64 32)",
   ),
+  // Bearer credential for GET /metrics (docs/operations.md); unset: no metrics endpoint.
+  HANDOFF_METRICS_TOKEN: optionalString.refine(
+    (v) => v === undefined || v.length >= 32,
+    "must be at least 32 characters (generate one with: openssl rand -base64 32)",
+  ),
   HANDOFF_CLIENTS_FILE: optionalString,
   HANDOFF_SIGNING_KEYS_FILE: optionalString,
   HANDOFF_SIGNING_ALG: z

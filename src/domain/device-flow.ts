@@ -13,6 +13,7 @@ import {
 } from "./client.js";
 import type { DeviceAuthorization, DeviceStatus } from "./device-authorization.js";
 import { mintDeviceCode, parseDeviceCode, userCodeHandle } from "./device-code.js";
+import type { FlowEvents, PollOutcome } from "./flow-events.js";
 import { OAuthError, type PollRefusal } from "./oauth-error.js";
 import type { DeviceStore, PacingPolicy } from "./ports/device-store.js";
 import type { TokenIssuer, TokenSet } from "./ports/token-issuer.js";
@@ -68,6 +69,10 @@ export interface DecideInput {
   readonly userCode: string;
   readonly subject: string;
   readonly approve: boolean;
+  /** Where the decision comes from: the person's browser, or the calling service ("" if unknown). */
+  readonly approverAddress?: string;
+  /** "I didn't start this": deny and record a phishing report (only with approve false). */
+  readonly reportPhishing?: boolean;
   /** Narrower scopes to grant; undefined or empty grants all requested. */
   readonly scopes?: readonly string[];
 }
@@ -140,6 +145,19 @@ class PacingAnswers {
 const CONTROL_CHARS = /\p{Cc}/gu;
 const HAS_CONTROL_CHAR = /\p{Cc}/u; // no /g: .test() must not keep state
 
+/** A store poll outcome as the poll counter's label. */
+const POLL_LABEL = {
+  issued: "issued",
+  pending: "pending",
+  slow_down: "slow_down",
+  denied: "denied",
+  expired: "expired",
+  unknown: "invalid_grant",
+  wrong_client: "invalid_grant",
+  consumed: "invalid_grant",
+  invalid_target: "invalid_target",
+} as const satisfies Record<string, PollOutcome>;
+
 /** Tries before giving up on finding a free user code (31^8 codes: a clash is already rare). */
 const USER_CODE_ATTEMPTS = 5;
 
@@ -155,6 +173,8 @@ export class DeviceFlow {
       readonly store: DeviceStore;
       readonly tokens: TokenIssuer;
       readonly options: DeviceFlowOptions;
+      /** Audit events and counters (docs/operations.md). */
+      readonly events: FlowEvents;
       readonly clock?: () => number;
     },
   ) {
@@ -204,6 +224,12 @@ export class DeviceFlow {
       const device = parseDeviceCode(deviceCode);
       if (!device) throw new Error("minted a device code that does not parse");
       if (await store.create(device.handle, userCodeHandle(userCode), record)) {
+        this.deps.events.record({
+          event: "authorized",
+          clientId: client.id,
+          ipAddress: record.ipAddress,
+          userAgent: record.userAgent,
+        });
         const display = formatUserCode(userCode);
         return {
           deviceCode,
@@ -244,12 +270,19 @@ export class DeviceFlow {
       this.pacing,
       resources,
     );
+    this.deps.events.polled(
+      outcome.kind === "unknown" && parsed.expiresAtMs <= now
+        ? "expired"
+        : POLL_LABEL[outcome.kind],
+    );
     switch (outcome.kind) {
       case "issued": {
         const tokens = await this.deps.tokens.issue(outcome.grant, {
           resources,
           refresh: client.grantTypes.includes(REFRESH_TOKEN_GRANT),
         });
+        const { clientId, subject } = outcome.grant;
+        this.deps.events.record({ event: "issued", clientId, subject, grant: "device_code" });
         return { ok: true, tokens };
       }
       case "pending":
@@ -329,13 +362,28 @@ export class DeviceFlow {
       now,
     );
     switch (outcome.kind) {
-      case "decided":
+      case "decided": {
+        const who = {
+          clientId: record.clientId,
+          subject: input.subject,
+          requesterAddress: record.ipAddress,
+          approverAddress: input.approverAddress ?? "",
+        };
+        this.deps.events.record({ event: input.approve ? "approved" : "denied", ...who });
+        if (!input.approve && input.reportPhishing === true) {
+          this.deps.events.record({
+            event: "phishing_reported",
+            ...who,
+            userAgent: record.userAgent,
+          });
+        }
         return {
           clientId: record.clientId,
           clientName: await this.clientName(record.clientId),
           approved: input.approve,
           grantedScopes: granted,
         };
+      }
       case "already_decided":
         throw new OAuthError("already_decided", "this request has already been decided");
       case "not_found":

@@ -4,12 +4,14 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { Logger } from "pino";
 import type { DeviceFlow } from "../domain/device-flow.js";
 import { isOAuthError, OAuthError } from "../domain/oauth-error.js";
+import type { HandoffMetrics } from "../telemetry/metrics.js";
 import type { TokenLifecycle } from "../tokens/token-lifecycle.js";
 import { deviceAuthorizationEndpoint } from "./device-authorization-endpoint.js";
 import { FormParams } from "./form-params.js";
 import { healthEndpoints } from "./health-endpoints.js";
 import { introspectionEndpoint } from "./introspection-endpoint.js";
 import { metadataEndpoints } from "./metadata-endpoint.js";
+import { metricsEndpoint } from "./metrics-endpoint.js";
 import { answerClientError, noStore, sendOAuthError } from "./oauth-reply.js";
 import { methodNotAllowed } from "./oauth-route.js";
 import { revocationEndpoint } from "./revocation-endpoint.js";
@@ -32,6 +34,9 @@ export interface HttpAppOptions {
   readonly bodyLimit: number;
   readonly trustProxy: string | undefined;
   readonly logger: Logger;
+  /** Request durations go here; `GET /metrics` serves it when `metricsToken` is set. */
+  readonly metrics: HandoffMetrics;
+  readonly metricsToken: string | undefined;
   /**
    * Registers the verification pages (RFC 8628 §3.3) in a plugin scope whose
    * prefix is `base` (<issuer path>/device); absent: no pages. A function, so
@@ -127,6 +132,13 @@ export async function createHttpApp(o: HttpAppOptions): Promise<FastifyInstance>
   });
 
   app.addHook("onResponse", (request, reply, done) => {
+    // Route templates only (bounded labels); anything unrouted is one label.
+    o.metrics.observeHttp(
+      request.routeOptions.url ?? "unmatched",
+      request.method,
+      request.oauthError ?? String(reply.statusCode),
+      reply.elapsedTime / 1000,
+    );
     request.log.info(
       {
         method: request.method,
@@ -150,6 +162,7 @@ export async function createHttpApp(o: HttpAppOptions): Promise<FastifyInstance>
     o.tokens.jwks(),
   );
   healthEndpoints(app, o.ping, o.readyTimeoutMs);
+  if (o.metricsToken !== undefined) metricsEndpoint(app, o.metrics, o.metricsToken, prefix);
   if (o.pages) {
     const base = `${prefix}/device`;
     const pages = o.pages;

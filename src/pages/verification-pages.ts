@@ -240,7 +240,7 @@ export async function verificationPages(
     try {
       // decide() reads the request itself and names its client: no separate lookup.
       result = await underGuessLimit(request, user, () =>
-        flow.decide({ userCode, subject: user.subject, approve }),
+        flow.decide({ userCode, subject: user.subject, approve, approverAddress: request.ip }),
       );
     } catch (e) {
       if (isOAuthError(e) && e.code === "not_found") return sendHtml(reply, 410, expiredPage(base));

@@ -73,6 +73,7 @@ export function deviceAuthService(flow: DeviceFlow, options: DeviceAuthServiceOp
             subject: req.subject,
             approve,
             scopes: req.scopes,
+            approverAddress: ctx.values.get(peerAddressKey),
           });
           return {
             clientId: result.clientId,

@@ -13,6 +13,7 @@ import type { ClientStore } from "../domain/client-store.js";
 import { DeviceFlow } from "../domain/device-flow.js";
 import type { DeviceStore } from "../domain/ports/device-store.js";
 import type { TokenStore } from "../domain/ports/token-store.js";
+import type { FlowEvents } from "../domain/flow-events.js";
 import { createHttpApp } from "../http/http-app.js";
 import { verificationPages } from "../pages/verification-pages.js";
 import { accessLogInterceptor } from "../rpc/access-log.js";
@@ -28,6 +29,9 @@ import { RedisClientStore } from "../store/redis-client-store.js";
 import { connectRedis, type RedisTarget } from "../store/redis-connection.js";
 import { RedisDeviceStore } from "../store/redis-device-store.js";
 import { RedisTokenStore } from "../store/redis-token-store.js";
+import { auditLog, fanOut } from "../telemetry/audit-log.js";
+import { reportingRefusals, timedStore } from "../telemetry/instrumented-stores.js";
+import { HandoffMetrics } from "../telemetry/metrics.js";
 import { AccessTokenIssuer } from "../tokens/access-token.js";
 import { SigningKeyFile } from "../tokens/signing-key-file.js";
 import type { KeyRing } from "../tokens/signing-keys.js";
@@ -60,6 +64,8 @@ export interface HandoffConfig extends PagesConfig {
   readonly http2IdleTimeoutMs?: number;
   readonly trustProxy?: string;
   readonly serviceToken?: string;
+  /** Bearer credential for `GET /metrics`; unset: no metrics endpoint. */
+  readonly metricsToken?: string;
   readonly redis?: RedisTarget;
   readonly redisKeyPrefix: string;
   readonly redisTimeoutMs: number;
@@ -93,6 +99,9 @@ export interface RunningHandoff {
   readonly clientStore: ClientStore;
   /** Refresh, revocation and introspection (the same object the endpoints call). */
   readonly tokens: TokenLifecycle;
+  /** The events port every part reports through (audit log and counters); streams set its gauge. */
+  readonly events: FlowEvents;
+  readonly metrics: HandoffMetrics;
   /** Re-reads signingKeysFile now (what SIGHUP does); false if it could not. */
   reloadSigningKeys(): Promise<boolean>;
   readonly logger: pino.Logger;
@@ -127,16 +136,29 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
   const port = (sniffer.server.address() as AddressInfo).port;
   const issuer = c.issuer ?? `http://localhost:${port}`;
 
+  // One seam for audit events and counters (docs/operations.md).
+  const metrics = new HandoffMetrics();
+  const events = fanOut(auditLog(logger), metrics.events);
+  const backend = c.redis ? ("url" in c.redis ? "redis" : "redis-cluster") : "memory";
+  const timed = <T extends object>(s: T, name: string) => timedStore(s, metrics, backend, name);
+
   const redis = c.redis ? connectRedis(c.redis, c.redisTimeoutMs, logger) : undefined;
-  const store: DeviceStore = redis
-    ? new RedisDeviceStore(redis, { keyPrefix: c.redisKeyPrefix })
-    : new MemoryDeviceStore({ maxPending: c.memoryMaxPending });
-  const tokenStore: TokenStore = redis
-    ? new RedisTokenStore(redis, { keyPrefix: c.redisKeyPrefix })
-    : new MemoryTokenStore();
+  const store: DeviceStore = timed(
+    redis
+      ? new RedisDeviceStore(redis, { keyPrefix: c.redisKeyPrefix })
+      : new MemoryDeviceStore({ maxPending: c.memoryMaxPending }),
+    "device",
+  );
+  const tokenStore: TokenStore = timed(
+    redis ? new RedisTokenStore(redis, { keyPrefix: c.redisKeyPrefix }) : new MemoryTokenStore(),
+    "token",
+  );
   // Guess and authentication limits, shared by every instance through the store.
   const limiter = new AttemptLimiter(
-    redis ? new RedisAttemptCounter(redis) : new MemoryAttemptCounter(),
+    reportingRefusals(
+      timed(redis ? new RedisAttemptCounter(redis) : new MemoryAttemptCounter(), "attempt"),
+      events,
+    ),
     { ...DEFAULT_ATTEMPT_LIMITS, ...c.attemptLimits },
     c.redisKeyPrefix,
   );
@@ -162,6 +184,7 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
       keepRotated: c.refreshReuseWindow ?? DEFAULT_KEEP_ROTATED,
       serviceToken: c.serviceToken,
     },
+    events,
   });
   // Key rotation without restart: SIGHUP, or a change to the file.
   const keyFile = c.signingKeysFile
@@ -180,6 +203,7 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
       interval: c.pollInterval,
       jitterToleranceMs: c.pollJitterMs,
     },
+    events,
   });
 
   const deviceRoutes = deviceAuthService(flow, { serviceToken: c.serviceToken });
@@ -189,7 +213,11 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
     tokenRoutes(router);
     requestFaultsAsInvalidArgument(router);
   };
-  const interceptors = [accessLogInterceptor(logger)];
+  const interceptors = [
+    accessLogInterceptor(logger, (procedure, outcome, seconds) =>
+      metrics.observeRpc(procedure, outcome, seconds),
+    ),
+  ];
   const contextValues = (req: http.IncomingMessage | http2.Http2ServerRequest) =>
     createContextValues().set(peerAddressKey, req.socket?.remoteAddress ?? "");
 
@@ -203,6 +231,8 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
     bodyLimit: c.bodyLimit,
     trustProxy: c.trustProxy,
     logger,
+    metrics,
+    metricsToken: c.metricsToken,
     pages: async (scope, base) =>
       verificationPages(scope, {
         ...verificationPagesSetup(c, { issuer, flow, redis, keyPrefix: c.redisKeyPrefix, limiter }),
@@ -255,10 +285,7 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
   targets.h1 = app.server;
   targets.h2 = h2;
 
-  logger.info(
-    { issuer, port, store: c.redis ? ("url" in c.redis ? "redis" : "redis-cluster") : "memory" },
-    "listening",
-  );
+  logger.info({ issuer, port, store: backend }, "listening");
 
   return {
     port,
@@ -268,6 +295,8 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
     clients,
     clientStore,
     tokens,
+    events,
+    metrics,
     reloadSigningKeys: async () => (keyFile ? keyFile.reload() : false),
     logger,
     /**

@@ -104,6 +104,7 @@ export async function loadConfig(s: Settings, mode: Mode, logger: Logger): Promi
     requestTimeoutMs: s.HANDOFF_REQUEST_TIMEOUT_MS,
     ...(s.HANDOFF_TRUST_PROXY ? { trustProxy: s.HANDOFF_TRUST_PROXY } : {}),
     ...(serviceToken ? { serviceToken } : {}),
+    ...(s.HANDOFF_METRICS_TOKEN ? { metricsToken: s.HANDOFF_METRICS_TOKEN } : {}),
     ...(redis ? { redis } : {}),
     redisKeyPrefix: s.HANDOFF_REDIS_KEY_PREFIX,
     redisTimeoutMs: s.HANDOFF_REDIS_TIMEOUT_MS,

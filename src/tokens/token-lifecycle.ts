@@ -13,6 +13,7 @@ import {
   requireGrant,
 } from "../domain/client.js";
 import type { ApprovedGrant } from "../domain/device-authorization.js";
+import type { FlowEvents } from "../domain/flow-events.js";
 import { OAuthError } from "../domain/oauth-error.js";
 import type { IssueRequest, TokenIssuer, TokenSet } from "../domain/ports/token-issuer.js";
 import type { FamilyGrant, TokenStore } from "../domain/ports/token-store.js";
@@ -63,6 +64,8 @@ export class TokenLifecycle implements TokenIssuer {
       readonly store: TokenStore;
       readonly accessTokens: AccessTokenIssuer;
       readonly options: TokenLifecycleOptions;
+      /** Audit events and counters (docs/operations.md). */
+      readonly events: FlowEvents;
       readonly clock?: () => number;
     },
   ) {}
@@ -146,9 +149,11 @@ export class TokenLifecycle implements TokenIssuer {
         const f: FamilyGrant = outcome.family;
         const scopes = narrowScopes(requestedScopes, f.scopes);
         const resources = narrowResources(requestedResources, f.resources);
+        this.deps.events.record({ event: "refreshed", clientId: f.clientId, subject: f.subject });
         return this.tokenSet({ ...f, resources, scopes, jti, issuedAt: now }, scopes, next);
       }
       case "reused":
+        this.deps.events.record({ event: "reuse_detected", clientId: client.id });
         throw new OAuthError(
           "invalid_grant",
           "the refresh token was already used; the grant has been revoked",
@@ -172,7 +177,11 @@ export class TokenLifecycle implements TokenIssuer {
         requireSecret: false,
       },
     );
-    await revokeToken(this.deps, caller, token, this.now(), hint);
+    const revoked = await revokeToken(this.deps, caller, token, this.now(), hint);
+    if (revoked !== null) {
+      const by = caller.kind === "service" ? "service" : "client";
+      this.deps.events.record({ event: "revoked", ...revoked, by });
+    }
   }
 
   /** RFC 7662 §2: authenticates the caller (a confidential client or a service) and inspects. */

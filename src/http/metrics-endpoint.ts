@@ -1,0 +1,34 @@
+/**
+ * `GET /metrics`: the Prometheus text format, behind its own bearer
+ * credential (HANDOFF_METRICS_TOKEN, compared in constant time; RFC 6750
+ * §2.1 header syntax, §3 challenge). Without the setting the path does not
+ * exist. docs/operations.md lists the metrics.
+ */
+import type { FastifyInstance } from "fastify";
+import { constantTimeEqual } from "../domain/secret-hash.js";
+import type { HandoffMetrics } from "../telemetry/metrics.js";
+import { noStore } from "./oauth-reply.js";
+
+/** Registers the scrape endpoint at `<prefix>/metrics`. */
+export function metricsEndpoint(
+  app: FastifyInstance,
+  metrics: HandoffMetrics,
+  token: string,
+  prefix: string,
+): void {
+  app.get(`${prefix}/metrics`, async (request, reply) => {
+    const presented = request.headers.authorization?.match(/^Bearer +(\S+) *$/i)?.[1];
+    if (presented === undefined || !constantTimeEqual(presented, token)) {
+      const error = presented === undefined ? "" : ', error="invalid_token"';
+      return noStore(reply)
+        .code(401)
+        .header("www-authenticate", `Bearer realm="handoff-metrics"${error}`)
+        .send({
+          error: "invalid_token",
+          error_description: "a valid metrics credential is required",
+        });
+    }
+    const { body, contentType } = await metrics.scrape();
+    return noStore(reply).type(contentType).send(body);
+  });
+}
