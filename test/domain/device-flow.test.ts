@@ -120,6 +120,7 @@ describe("DeviceFlow", () => {
         interval: 5,
         jitterToleranceMs: 0,
       },
+      events: NO_FLOW_EVENTS,
       clock: () => now,
     });
     const first = await f.authorize({ credentials, ipAddress: "", userAgent: "" });

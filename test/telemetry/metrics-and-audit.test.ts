@@ -66,6 +66,7 @@ describe.each(["memory", "redis"] as const)("metrics and audit events (%s)", (ki
           grantTypes: [DEVICE_CODE_GRANT],
           scopes: ["read"],
           defaultScopes: ["read"],
+          redirectUris: [],
           active: true,
         },
       ],
