@@ -13,9 +13,9 @@ import {
 } from "./client.js";
 import type { DeviceAuthorization, DeviceStatus } from "./device-authorization.js";
 import { mintDeviceCode, parseDeviceCode, userCodeHandle } from "./device-code.js";
-import type { FlowEvents, PollOutcome } from "./flow-events.js";
 import { OAuthError, type PollRefusal } from "./oauth-error.js";
 import type { DeviceStore, PacingPolicy } from "./ports/device-store.js";
+import type { FlowEvents, PollOutcome } from "./ports/flow-events.js";
 import type { TokenIssuer, TokenSet } from "./ports/token-issuer.js";
 import { checkScopeTokens, parseResources, requireSubset, resolveScopes } from "./scope.js";
 import { formatUserCode, mintUserCode, normalizeUserCode } from "./user-code.js";

@@ -4,14 +4,13 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { Logger } from "pino";
 import type { DeviceFlow } from "../domain/device-flow.js";
 import { isOAuthError, OAuthError } from "../domain/oauth-error.js";
-import type { HandoffMetrics } from "../telemetry/metrics.js";
 import type { TokenLifecycle } from "../tokens/token-lifecycle.js";
 import { deviceAuthorizationEndpoint } from "./device-authorization-endpoint.js";
 import { FormParams } from "./form-params.js";
 import { healthEndpoints } from "./health-endpoints.js";
 import { introspectionEndpoint } from "./introspection-endpoint.js";
 import { metadataEndpoints } from "./metadata-endpoint.js";
-import { metricsEndpoint } from "./metrics-endpoint.js";
+import { type HttpMetrics, metricsEndpoint } from "./metrics-endpoint.js";
 import { answerClientError, noStore, sendOAuthError } from "./oauth-reply.js";
 import { methodNotAllowed } from "./oauth-route.js";
 import { revocationEndpoint } from "./revocation-endpoint.js";
@@ -35,7 +34,7 @@ export interface HttpAppOptions {
   readonly trustProxy: string | undefined;
   readonly logger: Logger;
   /** Request durations go here; `GET /metrics` serves it when `metricsToken` is set. */
-  readonly metrics: HandoffMetrics;
+  readonly metrics: HttpMetrics;
   readonly metricsToken: string | undefined;
   /**
    * Registers the verification pages (RFC 8628 §3.3) in a plugin scope whose

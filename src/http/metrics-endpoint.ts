@@ -6,13 +6,20 @@
  */
 import type { FastifyInstance } from "fastify";
 import { constantTimeEqual } from "../domain/secret-hash.js";
-import type { HandoffMetrics } from "../telemetry/metrics.js";
 import { noStore } from "./oauth-reply.js";
+
+/** What the HTTP side needs of the metrics (src/telemetry/metrics.ts implements it). */
+export interface HttpMetrics {
+  /** One request; `route` is a route template or a fixed word, never a raw path. */
+  observeHttp(route: string, method: string, outcome: string, seconds: number): void;
+  /** The exposition text and its content type. */
+  scrape(): Promise<{ body: string; contentType: string }>;
+}
 
 /** Registers the scrape endpoint at `<prefix>/metrics`. */
 export function metricsEndpoint(
   app: FastifyInstance,
-  metrics: HandoffMetrics,
+  metrics: HttpMetrics,
   token: string,
   prefix: string,
 ): void {

@@ -5,7 +5,7 @@
  * here (the access log already has a line per request).
  */
 import type { Logger } from "pino";
-import type { FlowEvents, SecurityEvent } from "../domain/flow-events.js";
+import type { FlowEvents, SecurityEvent } from "../domain/ports/flow-events.js";
 
 /** The log fields of one event: snake_case like the access log; never a secret. */
 function fieldsOf(e: SecurityEvent): Record<string, string | undefined> {

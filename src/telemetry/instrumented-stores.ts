@@ -4,8 +4,9 @@
  * counted; attempt-counter refusals reported as limit refusals. Built once in
  * the composition root, so the stores themselves know nothing of metrics.
  */
-import type { FlowEvents, LimitKind } from "../domain/flow-events.js";
-import type { AttemptCounter } from "../store/attempt-counter.js";
+
+import type { AttemptCounter } from "../domain/ports/attempt-counter.js";
+import type { FlowEvents, LimitKind } from "../domain/ports/flow-events.js";
 import type { HandoffMetrics } from "./metrics.js";
 
 /** Methods that are not store operations. */

@@ -7,7 +7,12 @@
  * histogram observations. docs/operations.md lists every metric.
  */
 import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
-import type { FlowEvents, LimitKind, PollOutcome, SecurityEvent } from "../domain/flow-events.js";
+import type {
+  FlowEvents,
+  LimitKind,
+  PollOutcome,
+  SecurityEvent,
+} from "../domain/ports/flow-events.js";
 import {
   BoundCounter,
   BoundHistogram,

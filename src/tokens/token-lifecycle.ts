@@ -13,8 +13,8 @@ import {
   requireGrant,
 } from "../domain/client.js";
 import type { ApprovedGrant } from "../domain/device-authorization.js";
-import type { FlowEvents } from "../domain/flow-events.js";
 import { OAuthError } from "../domain/oauth-error.js";
+import type { FlowEvents } from "../domain/ports/flow-events.js";
 import type { IssueRequest, TokenIssuer, TokenSet } from "../domain/ports/token-issuer.js";
 import type { FamilyGrant, TokenStore } from "../domain/ports/token-store.js";
 import {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { StaticClientRegistry } from "../../src/config/clients-file.js";
 import { DeviceFlow } from "../../src/domain/device-flow.js";
-import { NO_FLOW_EVENTS } from "../../src/domain/flow-events.js";
+import { NO_FLOW_EVENTS } from "../../src/domain/ports/flow-events.js";
 import { MemoryDeviceStore } from "../../src/store/memory-device-store.js";
 import { PUBLIC_CLIENT } from "../support/test-clients.js";
 
