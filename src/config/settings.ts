@@ -83,6 +83,15 @@ export const SettingsSchema = z.object({
   HANDOFF_HEADERS_TIMEOUT_MS: int(500, 120_000, 10_000),
   HANDOFF_REQUEST_TIMEOUT_MS: int(1000, 300_000, 30_000),
   HANDOFF_TRUST_PROXY: optionalString,
+  // RFC 8707 resources (src/domain/resource.ts): count, length, and http on loopback.
+  HANDOFF_RESOURCES_PER_REQUEST: int(1, 100, 20),
+  HANDOFF_RESOURCES_PER_GRANT: int(1, 100, 10),
+  HANDOFF_RESOURCE_MAX_LENGTH: int(16, 4096, 512),
+  // Unset: yes in development (start-dev), no in production (start).
+  HANDOFF_HTTP_LOOPBACK_RESOURCES: z
+    .enum(["true", "false"], "must be true or false")
+    .optional()
+    .transform((v) => (v === undefined ? undefined : v === "true")),
   // Verification page sign-in (docs/verification-page.md).
   HANDOFF_AUTHENTICATOR: z
     .enum(["local", "trusted-header"], "must be local or trusted-header")

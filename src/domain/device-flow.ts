@@ -17,7 +17,8 @@ import { OAuthError, type PollRefusal } from "./oauth-error.js";
 import type { DeviceStore, PacingPolicy } from "./ports/device-store.js";
 import type { FlowEvents, PollOutcome } from "./ports/flow-events.js";
 import type { TokenIssuer, TokenSet } from "./ports/token-issuer.js";
-import { checkScopeTokens, parseResources, requireSubset, resolveScopes } from "./scope.js";
+import { parseResources, type ResourceLimits } from "./resource.js";
+import { checkScopeTokens, requireSubset, resolveScopes } from "./scope.js";
 import { formatUserCode, mintUserCode, normalizeUserCode } from "./user-code.js";
 
 export interface DeviceFlowOptions {
@@ -29,6 +30,8 @@ export interface DeviceFlowOptions {
   readonly interval: number;
   /** A poll up to this many ms early is still on time (network and timer jitter). */
   readonly jitterToleranceMs: number;
+  /** What `resource` values may be, and how many (RFC 8707; src/domain/resource.ts). */
+  readonly resources: ResourceLimits;
 }
 
 export interface AuthorizeInput {
@@ -202,7 +205,7 @@ export class DeviceFlow {
     const client = await authenticateClient(clients, input.credentials);
     requireGrant(client, DEVICE_CODE_GRANT);
     const scopes = resolveScopes(client, input.scopes && checkScopeTokens(input.scopes));
-    const resources = parseResources(input.resources ?? []);
+    const resources = parseResources(input.resources ?? [], options.resources);
     const now = this.now();
     const expiresAt = now + options.expiresIn * 1000;
     const record: DeviceAuthorization = {
@@ -259,7 +262,7 @@ export class DeviceFlow {
     requireGrant(client, DEVICE_CODE_GRANT);
     // RFC 8707 §2.2: checked against the grant inside the atomic poll, so a
     // resource that was not bound is refused without spending the code.
-    const resources = parseResources(request.resources ?? []);
+    const resources = parseResources(request.resources ?? [], this.deps.options.resources);
     const parsed = parseDeviceCode(deviceCode);
     if (!parsed) throw new OAuthError("invalid_grant", "the device code is invalid");
     const now = this.now();

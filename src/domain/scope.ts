@@ -1,4 +1,4 @@
-/** Scope strings (RFC 6749 §3.3) and RFC 8707 resource indicators. */
+/** Scope strings (RFC 6749 §3.3); resource indicators live in resource.ts. */
 import type { Client } from "./client.js";
 import { OAuthError } from "./oauth-error.js";
 
@@ -36,27 +36,4 @@ export function requireSubset(granted: readonly string[], requested: readonly st
   const extra = granted.find((s) => !requested.includes(s));
   if (extra !== undefined)
     throw new OAuthError("invalid_scope", `the scope ${extra} was not requested`);
-}
-
-/**
- * Validates RFC 8707 §2 resource indicators: absolute URIs without a
- * fragment; duplicates are folded.
- */
-export function parseResources(resources: readonly string[]): string[] {
-  for (const r of resources) {
-    let url: URL;
-    try {
-      url = new URL(r);
-    } catch {
-      throw new OAuthError("invalid_target", "a resource must be an absolute URI");
-    }
-    // No fragment (RFC 8707 §2); no whitespace or controls (a valid URI has none).
-    if (r.includes("#") || url.hash !== "" || /[\s\p{Cc}]/u.test(r)) {
-      throw new OAuthError(
-        "invalid_target",
-        "a resource must not contain a fragment or whitespace",
-      );
-    }
-  }
-  return [...new Set(resources)];
 }

@@ -4,6 +4,7 @@
  * attacker starts a flow and talks someone else into approving it.
  */
 import type { DeviceAuthorizationView } from "../domain/device-flow.js";
+import { resourceHost } from "../domain/resource.js";
 import { html } from "./html.js";
 import { layout } from "./page-layout.js";
 import { scopeWords } from "./scope-words.js";
@@ -35,7 +36,12 @@ export function consentPage(p: ConsentPage): string {
     r.resources.length === 0
       ? ""
       : html`<h2>Only for</h2>
-<ul class="scopes">${r.resources.map((u) => html`<li><span class="what mono">${u}</span></li>`)}</ul>`;
+<ul class="scopes">${r.resources.map(
+          // The host first and large, in punycode as stored, so a look-alike
+          // (xn--pple-43d.com for a Cyrillic "apple.com") stands out.
+          (u) =>
+            html`<li><span class="what"><strong class="host mono">${resourceHost(u)}</strong> <span class="mono resource">${u}</span></span></li>`,
+        )}</ul>`;
   const sameNetwork =
     r.ipAddress === p.viewerIp ? html`<span class="tag">same as yours</span>` : "";
   const body = html`

@@ -14,6 +14,7 @@ import { DeviceFlow } from "../domain/device-flow.js";
 import type { DeviceStore } from "../domain/ports/device-store.js";
 import type { FlowEvents } from "../domain/ports/flow-events.js";
 import type { TokenStore } from "../domain/ports/token-store.js";
+import { DEFAULT_RESOURCE_LIMITS, type ResourceLimits } from "../domain/resource.js";
 import { createHttpApp } from "../http/http-app.js";
 import { verificationPages } from "../pages/verification-pages.js";
 import { accessLogInterceptor } from "../rpc/access-log.js";
@@ -56,6 +57,8 @@ export interface HandoffConfig extends PagesConfig {
   readonly accessTokenTtl: number;
   /** Defaults to the issuer. */
   readonly defaultAudience?: string;
+  /** RFC 8707 resources: count per request and per grant, length, http on loopback. */
+  readonly resourceLimits?: ResourceLimits;
   readonly bodyLimit: number;
   /** A client must send its request headers within this (slowloris), and the whole request within requestTimeoutMs. */
   readonly headersTimeoutMs?: number;
@@ -154,6 +157,7 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
     "token",
   );
   // Guess and authentication limits, shared by every instance through the store.
+  const resources = c.resourceLimits ?? DEFAULT_RESOURCE_LIMITS;
   const limiter = new AttemptLimiter(
     reportingRefusals(
       timed(redis ? new RedisAttemptCounter(redis) : new MemoryAttemptCounter(), "attempt"),
@@ -183,6 +187,7 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
       refreshAbsoluteTtl: c.refreshTokenTtl ?? 30 * 86_400,
       keepRotated: c.refreshReuseWindow ?? DEFAULT_KEEP_ROTATED,
       serviceToken: c.serviceToken,
+      resources,
     },
     events,
   });
@@ -202,6 +207,7 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
       expiresIn: c.deviceCodeTtl,
       interval: c.pollInterval,
       jitterToleranceMs: c.pollJitterMs,
+      resources,
     },
     events,
   });

@@ -98,6 +98,12 @@ export async function loadConfig(s: Settings, mode: Mode, logger: Logger): Promi
     refreshReuseWindow: s.HANDOFF_REFRESH_REUSE_WINDOW,
     ...(s.HANDOFF_SIGNING_KEYS_FILE ? { signingKeysFile: s.HANDOFF_SIGNING_KEYS_FILE } : {}),
     signingKeysWatchMs: s.HANDOFF_SIGNING_KEYS_WATCH_MS,
+    resourceLimits: {
+      perRequest: s.HANDOFF_RESOURCES_PER_REQUEST,
+      perGrant: s.HANDOFF_RESOURCES_PER_GRANT,
+      maxLength: s.HANDOFF_RESOURCE_MAX_LENGTH,
+      httpOnLoopback: s.HANDOFF_HTTP_LOOPBACK_RESOURCES ?? mode === "development",
+    },
     ...(s.HANDOFF_DEFAULT_AUDIENCE ? { defaultAudience: s.HANDOFF_DEFAULT_AUDIENCE } : {}),
     bodyLimit: s.HANDOFF_BODY_LIMIT,
     headersTimeoutMs: s.HANDOFF_HEADERS_TIMEOUT_MS,

@@ -24,7 +24,8 @@ import {
   mintRefreshToken,
   parseRefreshToken,
 } from "../domain/refresh-token.js";
-import { checkScopeTokens, parseResources } from "../domain/scope.js";
+import { parseResources, type ResourceLimits } from "../domain/resource.js";
+import { checkScopeTokens } from "../domain/scope.js";
 import type { AccessTokenIssuer } from "./access-token.js";
 import { narrowResources, narrowScopes } from "./grant-narrowing.js";
 import { authenticateCaller, type CallerCredentials } from "./token-caller.js";
@@ -41,6 +42,8 @@ export interface TokenLifecycleOptions {
   readonly keepRotated: number;
   /** The bearer credential of internal services; undefined lets no service in. */
   readonly serviceToken: string | undefined;
+  /** The resource rule refresh requests are held to, the same as at authorization. */
+  readonly resources: ResourceLimits;
 }
 
 /** RFC 6749 §6 refresh request, transport-neutral. */
@@ -117,7 +120,7 @@ export class TokenLifecycle implements TokenIssuer {
     const client = await authenticateClient(this.deps.clients, input.credentials);
     requireGrant(client, REFRESH_TOKEN_GRANT);
     const requestedScopes = input.scopes && checkScopeTokens(input.scopes);
-    const requestedResources = parseResources(input.resources ?? []);
+    const requestedResources = parseResources(input.resources ?? [], this.deps.options.resources);
     const handle = parseRefreshToken(input.refreshToken);
     if (handle === null) throw new OAuthError("invalid_grant", "the refresh token is invalid");
     const now = this.now();

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { StaticClientRegistry } from "../../src/config/clients-file.js";
 import { DeviceFlow } from "../../src/domain/device-flow.js";
 import { NO_FLOW_EVENTS } from "../../src/domain/ports/flow-events.js";
+import { DEFAULT_RESOURCE_LIMITS } from "../../src/domain/resource.js";
 import { MemoryDeviceStore } from "../../src/store/memory-device-store.js";
 import { PUBLIC_CLIENT } from "../support/test-clients.js";
 
@@ -23,6 +24,7 @@ function flow() {
       expiresIn: 60,
       interval: 5,
       jitterToleranceMs: 1000,
+      resources: DEFAULT_RESOURCE_LIMITS,
     },
     events: NO_FLOW_EVENTS,
   });

@@ -1,11 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Client } from "../../src/domain/client.js";
-import {
-  parseResources,
-  parseScope,
-  requireSubset,
-  resolveScopes,
-} from "../../src/domain/scope.js";
+import { parseScope, requireSubset, resolveScopes } from "../../src/domain/scope.js";
 
 const client: Client = {
   id: "c",
@@ -39,27 +34,5 @@ describe("scope (RFC 6749 §3.3)", () => {
     expect(() => requireSubset(["admin"], ["read"])).toThrow(
       expect.objectContaining({ code: "invalid_scope" }),
     );
-  });
-});
-
-describe("resource indicators (RFC 8707 §2)", () => {
-  it("accepts absolute URIs and folds duplicates", () => {
-    expect(parseResources(["https://a.example/mcp", "https://a.example/mcp", "urn:x:y"])).toEqual([
-      "https://a.example/mcp",
-      "urn:x:y",
-    ]);
-  });
-  it("refuses relative URIs and fragments with invalid_target", () => {
-    for (const bad of [
-      "/mcp",
-      "mcp",
-      "https://a.example/#frag",
-      "https://a.example/x#",
-      "https://a b.example/",
-    ]) {
-      expect(() => parseResources([bad])).toThrow(
-        expect.objectContaining({ code: "invalid_target" }),
-      );
-    }
   });
 });

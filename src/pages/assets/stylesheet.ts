@@ -230,6 +230,8 @@ code, .mono {
   font-size: 0.85em;
 }
 .scopes code { color: var(--muted); }
+.scopes .host { display: block; font-size: 1.1rem; overflow-wrap: anywhere; }
+.scopes .resource { color: var(--muted); overflow-wrap: anywhere; }
 .details { display: grid; grid-template-columns: max-content 1fr; gap: 0.4rem 1rem; margin: 0; }
 .details dt { color: var(--muted); }
 .details dd { margin: 0; overflow-wrap: anywhere; }
