@@ -121,6 +121,7 @@ describe("DeviceFlow", () => {
         expiresIn: 60,
         interval: 5,
         jitterToleranceMs: 0,
+        resources: DEFAULT_RESOURCE_LIMITS,
       },
       events: NO_FLOW_EVENTS,
       clock: () => now,
