@@ -1,56 +1,23 @@
-/** The process logger: pino, with secrets kept out by construction, written asynchronously. */
+/** The process logger: pino, with secrets kept out by construction, written in batches off the request path. */
 import pino, { type Logger } from "pino";
-
-/** Lines are written in batches of at least this many bytes (one write(2) per batch, off the request path). */
-const BATCH_BYTES = 4096;
-/** A quiet server's lines wait at most this long (ms) for a batch to fill. */
-const FLUSH_EVERY_MS = 200;
+import { BatchedLogStream } from "./batched-log-stream.js";
 
 /**
- * Standard output, written asynchronously with a bounded buffer. A request
- * never waits for a write(2) of its access-log line; once more than ~16 KiB
- * is waiting (sonic-boom's high-water mark), the buffer is written
- * synchronously on the spot: backpressure, never a dropped line. What is
- * still buffered when the process exits is written first: `flushLogs` on a
- * clean shutdown (SIGTERM, SIGINT), and pino's own exit handler, which it
- * registers for every asynchronous destination, on `process.exit`. A quiet
- * server's lines wait at most FLUSH_EVERY_MS.
+ * Standard output (or another descriptor), written in 16 KiB
+ * batches after the current turn, with a bounded buffer (see BatchedLogStream): a request never waits
+ * for a write(2) of its access-log line, and no line is ever dropped. What
+ * still waits when the process ends is written first: `flushLogs` on a clean
+ * shutdown (SIGTERM, SIGINT), a synchronous write on any other `process.exit`.
  */
-export function asyncStdout(fd = 1): AsyncDestination {
-  const boom = pino.destination({
-    dest: fd,
-    sync: false,
-    minLength: BATCH_BYTES,
-    periodicFlush: FLUSH_EVERY_MS,
-  });
-  return {
-    write(line: string) {
-      // Over the mark: write now. A batch already in flight may then land after these lines.
-      if (!boom.write(line)) flushNow(boom);
-    },
-    flush(done: (err?: Error) => void) {
-      boom.flush(done);
-    },
-  };
-}
-
-/** A log destination whose buffered lines can be written out before the process ends. */
-export interface AsyncDestination extends pino.DestinationStream {
-  /** Writes out everything buffered (waiting for a write in flight), then calls `done`. */
-  flush(done: (err?: Error) => void): void;
+export function asyncStdout(fd = 1): BatchedLogStream {
+  const stream = new BatchedLogStream(fd, { batchChars: 16 * 1024, maxChars: 1024 * 1024 });
+  process.once("exit", () => stream.flushSync());
+  return stream;
 }
 
 /** Resolves once every line the logger has buffered is written (what a clean shutdown awaits). */
 export function flushLogs(logger: Logger): Promise<void> {
   return new Promise((resolve) => logger.flush(() => resolve()));
-}
-
-function flushNow(boom: ReturnType<typeof pino.destination>): void {
-  try {
-    boom.flushSync();
-  } catch {
-    // Not writable (closed descriptor): nothing can be saved.
-  }
 }
 
 /**

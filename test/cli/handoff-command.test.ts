@@ -119,7 +119,7 @@ describe("handoff start-dev", () => {
     expect(res.status).toBe(200); // D3a: no scope, demo-cli's defaults apply
   });
 
-  it("logs are written asynchronously, yet SIGTERM loses no line: one access-log line per request, then the shutdown", async () => {
+  it("logs are written in batches, yet SIGTERM loses no line: one access-log line per request, then the shutdown", async () => {
     const port = await freePort();
     await startUntil(["start-dev"], { PORT: String(port), HANDOFF_HOST: "127.0.0.1" }, "Try it:");
     const proc = child as ChildProcess;

@@ -52,7 +52,7 @@ describe("createLogger", () => {
       expect(out.text()).not.toContain(secret);
   });
 
-  it("the asynchronous stdout loses no line when the process exits with lines still buffered", async () => {
+  it("the batched stdout loses no line when the process exits with every line still waiting", async () => {
     const root = join(import.meta.dirname, "..", "..");
     const { stdout } = await promisify(execFile)(
       process.execPath,
