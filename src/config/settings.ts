@@ -67,6 +67,11 @@ export const SettingsSchema = z.object({
   HANDOFF_DEVICE_CODE_TTL: int(1, 3600, 900),
   HANDOFF_POLL_INTERVAL: int(1, 60, 5),
   HANDOFF_POLL_JITTER_MS: int(0, 30_000, 1000),
+  // WaitToken streams (docs/wait-token.md): at most this many open per instance (0: off),
+  // a store re-check this often whatever pub/sub delivers, a heartbeat this often.
+  HANDOFF_WAIT_MAX_STREAMS: int(0, 1_000_000, 1000),
+  HANDOFF_WAIT_RECHECK_MS: int(100, 600_000, 5000),
+  HANDOFF_WAIT_HEARTBEAT_MS: int(1000, 300_000, 15_000),
   HANDOFF_ACCESS_TOKEN_TTL: int(60, 86_400, 3600),
   // Refresh tokens: unused for the idle TTL or older than the absolute TTL, they stop working.
   HANDOFF_REFRESH_TOKEN_IDLE_TTL: int(60, 31_536_000, 1_209_600),

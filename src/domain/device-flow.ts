@@ -5,6 +5,7 @@
  */
 import {
   authenticateClient,
+  type Client,
   type ClientCredentials,
   type ClientRegistry,
   DEVICE_CODE_GRANT,
@@ -14,6 +15,7 @@ import {
 import type { DeviceAuthorization, DeviceStatus } from "./device-authorization.js";
 import { mintDeviceCode, parseDeviceCode, userCodeHandle } from "./device-code.js";
 import { OAuthError, type PollRefusal } from "./oauth-error.js";
+import type { DecisionNotifier } from "./ports/decision-notifier.js";
 import type { DeviceStore, PacingPolicy } from "./ports/device-store.js";
 import type { FlowEvents, PollOutcome } from "./ports/flow-events.js";
 import type { TokenIssuer, TokenSet } from "./ports/token-issuer.js";
@@ -161,6 +163,12 @@ const POLL_LABEL = {
   invalid_target: "invalid_target",
 } as const satisfies Record<string, PollOutcome>;
 
+/** A device code as `parseDeviceCode` reads it. */
+export type ParsedDeviceCode = NonNullable<ReturnType<typeof parseDeviceCode>>;
+
+/** A waiting stream's re-check is never `slow_down`: only its opening is paced. */
+const UNPACED: PacingPolicy = { minGapMs: 0, stepSeconds: 0 };
+
 /** Tries before giving up on finding a free user code (31^8 codes: a clash is already rare). */
 const USER_CODE_ATTEMPTS = 5;
 
@@ -175,6 +183,8 @@ export class DeviceFlow {
       readonly clients: ClientRegistry;
       readonly store: DeviceStore;
       readonly tokens: TokenIssuer;
+      /** Announces decisions to WaitToken streams; without one, streams rely on re-checks. */
+      readonly notifier?: DecisionNotifier;
       readonly options: DeviceFlowOptions;
       /** Audit events and counters (docs/operations.md). */
       readonly events: FlowEvents;
@@ -258,26 +268,55 @@ export class DeviceFlow {
     deviceCode: string,
     request: { readonly resources?: readonly string[] } = {},
   ): Promise<PollResult> {
-    const client = await authenticateClient(this.deps.clients, credentials);
-    requireGrant(client, DEVICE_CODE_GRANT);
+    const client = await this.pollingClient(credentials);
     // RFC 8707 §2.2: checked against the grant inside the atomic poll, so a
     // resource that was not bound is refused without spending the code.
     const resources = parseResources(request.resources ?? [], this.deps.options.resources);
+    return this.redeem(client, this.parseCode(deviceCode), "poll", resources);
+  }
+
+  /** The client a poll or a token stream comes from: authenticated, with the device grant. */
+  async pollingClient(credentials: ClientCredentials): Promise<Client> {
+    const client = await authenticateClient(this.deps.clients, credentials);
+    requireGrant(client, DEVICE_CODE_GRANT);
+    return client;
+  }
+
+  /** A device code's store handle and expiry; `invalid_grant` if it is not one of ours. */
+  parseCode(deviceCode: string): ParsedDeviceCode {
     const parsed = parseDeviceCode(deviceCode);
     if (!parsed) throw new OAuthError("invalid_grant", "the device code is invalid");
+    return parsed;
+  }
+
+  /**
+   * One atomic check-and-consume of a device code: the only place tokens for
+   * a device code are issued, for polls and WaitToken streams alike. `poll`
+   * is paced (RFC 8628 §3.5) and counted as a poll; `recheck` is a waiting
+   * stream looking again (woken by a decision, or on its timer), never
+   * refused as too fast: the stream's opening was paced.
+   */
+  async redeem(
+    client: Client,
+    parsed: ParsedDeviceCode,
+    mode: "poll" | "recheck",
+    resources: readonly string[] = [],
+  ): Promise<PollResult> {
     const now = this.now();
     const outcome = await this.deps.store.poll(
       parsed.handle,
       client.id,
       now,
-      this.pacing,
+      mode === "poll" ? this.pacing : UNPACED,
       resources,
     );
-    this.deps.events.polled(
-      outcome.kind === "unknown" && parsed.expiresAtMs <= now
-        ? "expired"
-        : POLL_LABEL[outcome.kind],
-    );
+    if (mode === "poll") {
+      this.deps.events.polled(
+        outcome.kind === "unknown" && parsed.expiresAtMs <= now
+          ? "expired"
+          : POLL_LABEL[outcome.kind],
+      );
+    }
     switch (outcome.kind) {
       case "issued": {
         const tokens = await this.deps.tokens.issue(outcome.grant, {
@@ -366,6 +405,9 @@ export class DeviceFlow {
     );
     switch (outcome.kind) {
       case "decided": {
+        // After the commit: wake the streams waiting on this request, on any
+        // instance. Best effort; they re-check the store anyway.
+        void this.deps.notifier?.publish(user.tag);
         const who = {
           clientId: record.clientId,
           subject: input.subject,

@@ -28,6 +28,8 @@ export interface HttpAppOptions {
   readonly tokens: TokenLifecycle;
   readonly issuer: string;
   readonly scopesSupported: readonly string[];
+  /** Advertise WaitToken in the metadata. */
+  readonly waitToken: boolean;
   readonly ping: () => Promise<void>;
   readonly readyTimeoutMs: number;
   readonly bodyLimit: number;
@@ -157,8 +159,10 @@ export async function createHttpApp(o: HttpAppOptions): Promise<FastifyInstance>
   tokenEndpoint(app, o.flow, o.tokens, prefix);
   revocationEndpoint(app, o.tokens, prefix);
   introspectionEndpoint(app, o.tokens, prefix);
-  metadataEndpoints(app, { issuer: o.issuer, scopesSupported: o.scopesSupported }, () =>
-    o.tokens.jwks(),
+  metadataEndpoints(
+    app,
+    { issuer: o.issuer, scopesSupported: o.scopesSupported, waitToken: o.waitToken },
+    () => o.tokens.jwks(),
   );
   healthEndpoints(app, o.ping, o.readyTimeoutMs);
   if (o.metricsToken !== undefined) metricsEndpoint(app, o.metrics, o.metricsToken, prefix);

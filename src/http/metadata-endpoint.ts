@@ -12,7 +12,15 @@ export const AUTHORIZE_PATH = "/oauth/authorize";
 export interface MetadataOptions {
   readonly issuer: string;
   readonly scopesSupported: readonly string[];
+  /** Whether this server takes WaitToken streams (HANDOFF_WAIT_MAX_STREAMS > 0). */
+  readonly waitToken: boolean;
 }
+
+/**
+ * Where the WaitToken stream is served (Connect, gRPC, gRPC-Web): RPC paths
+ * live at the origin's root, whatever the issuer's path.
+ */
+export const WAIT_TOKEN_RPC_PATH = "/handoff.v1.DeviceAuthService/WaitToken";
 
 /** The metadata document (M2). Computed once: it only changes with configuration. */
 export function buildMetadata(o: MetadataOptions): Record<string, unknown> {
@@ -33,6 +41,11 @@ export function buildMetadata(o: MetadataOptions): Record<string, unknown> {
     revocation_endpoint_auth_methods_supported: [...REVOCATION_AUTH_METHODS],
     introspection_endpoint: o.issuer + INTROSPECTION_PATH,
     introspection_endpoint_auth_methods_supported: [...INTROSPECTION_AUTH_METHODS],
+    // An extension (RFC 8414 §2 allows more members): a client that finds it
+    // may wait on one stream instead of polling (docs/wait-token.md).
+    ...(o.waitToken
+      ? { handoff_wait_token_endpoint: new URL(WAIT_TOKEN_RPC_PATH, o.issuer).href }
+      : {}),
   };
 }
 

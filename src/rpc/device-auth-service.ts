@@ -11,9 +11,11 @@ import {
 import type { DeviceStatus } from "../domain/device-authorization.js";
 import type { DeviceFlow } from "../domain/device-flow.js";
 import { OAuthError } from "../domain/oauth-error.js";
+import type { TokenWaits } from "../domain/token-wait.js";
 import { answerAsConnectError } from "./connect-error.js";
 import { clientCredentials, peerAddressKey, tokenResponse, translated } from "./rpc-translation.js";
 import { requireServiceCredential } from "./service-credential.js";
+import { waitTokenStream } from "./wait-token-stream.js";
 
 const STATUS: Record<DeviceStatus, DeviceAuthorizationStatus> = {
   pending: DeviceAuthorizationStatus.PENDING,
@@ -24,6 +26,10 @@ const STATUS: Record<DeviceStatus, DeviceAuthorizationStatus> = {
 
 export interface DeviceAuthServiceOptions {
   readonly serviceToken: string | undefined;
+  /** The open WaitToken streams of this instance. */
+  readonly waits: TokenWaits;
+  /** A WaitToken heartbeat goes out this often (ms) while the request is undecided. */
+  readonly heartbeatMs: number;
 }
 
 /** Registers DeviceAuthService on a Connect router. */
@@ -55,6 +61,14 @@ export function deviceAuthService(flow: DeviceFlow, options: DeviceAuthServiceOp
           if (!result.ok) throw answerAsConnectError(result.refusal);
           return tokenResponse(result.tokens);
         }),
+
+      waitToken: (req, ctx) =>
+        waitTokenStream(
+          options,
+          clientCredentials(req.clientId, req.clientSecret, ctx),
+          req.deviceCode,
+          ctx.signal,
+        ),
 
       approve: (req, ctx) =>
         translated(async () => {

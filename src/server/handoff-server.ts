@@ -11,10 +11,12 @@ import type { Client } from "../domain/client.js";
 import { ClientDirectory } from "../domain/client-directory.js";
 import type { ClientStore } from "../domain/client-store.js";
 import { DeviceFlow } from "../domain/device-flow.js";
+import type { DecisionNotifier } from "../domain/ports/decision-notifier.js";
 import type { DeviceStore } from "../domain/ports/device-store.js";
 import type { FlowEvents } from "../domain/ports/flow-events.js";
 import type { TokenStore } from "../domain/ports/token-store.js";
 import { DEFAULT_RESOURCE_LIMITS, type ResourceLimits } from "../domain/resource.js";
+import { TokenWaits } from "../domain/token-wait.js";
 import { createHttpApp } from "../http/http-app.js";
 import { verificationPages } from "../pages/verification-pages.js";
 import { accessLogInterceptor } from "../rpc/access-log.js";
@@ -23,11 +25,13 @@ import { peerAddressKey } from "../rpc/rpc-translation.js";
 import { tokenService } from "../rpc/token-service.js";
 import { MemoryAttemptCounter } from "../store/memory-attempt-counter.js";
 import { MemoryClientStore } from "../store/memory-client-store.js";
+import { MemoryDecisionNotifier } from "../store/memory-decision-notifier.js";
 import { MemoryDeviceStore } from "../store/memory-device-store.js";
 import { MemoryTokenStore } from "../store/memory-token-store.js";
 import { RedisAttemptCounter } from "../store/redis-attempt-counter.js";
 import { RedisClientStore } from "../store/redis-client-store.js";
-import { connectRedis, type RedisTarget } from "../store/redis-connection.js";
+import { connectRedis, connectSubscriber, type RedisTarget } from "../store/redis-connection.js";
+import { RedisDecisionNotifier } from "../store/redis-decision-notifier.js";
 import { RedisDeviceStore } from "../store/redis-device-store.js";
 import { RedisTokenStore } from "../store/redis-token-store.js";
 import { auditLog, fanOut } from "../telemetry/audit-log.js";
@@ -54,6 +58,12 @@ export interface HandoffConfig extends PagesConfig {
   readonly deviceCodeTtl: number;
   readonly pollInterval: number;
   readonly pollJitterMs: number;
+  /** WaitToken streams one instance holds at most; 0 turns WaitToken off. */
+  readonly waitMaxStreams: number;
+  /** How often a waiting stream re-checks the store, whatever pub/sub delivers (ms). */
+  readonly waitRecheckMs: number;
+  /** How often a waiting stream sends a heartbeat (ms). */
+  readonly waitHeartbeatMs: number;
   readonly accessTokenTtl: number;
   /** Defaults to the issuer. */
   readonly defaultAudience?: string;
@@ -100,6 +110,8 @@ export interface RunningHandoff {
   readonly clients: ClientDirectory;
   /** Clients kept in the state store (RFC 7591 registrations), shared by every instance. */
   readonly clientStore: ClientStore;
+  /** The open WaitToken streams of this instance. */
+  readonly waits: TokenWaits;
   /** Refresh, revocation and introspection (the same object the endpoints call). */
   readonly tokens: TokenLifecycle;
   /** The events port every part reports through (audit log and counters); streams set its gauge. */
@@ -198,10 +210,20 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
   keyFile?.watch(c.signingKeysWatchMs ?? 30_000);
   const onSighup = () => void keyFile?.reload();
   if (keyFile) process.on("SIGHUP", onSighup);
+  // Decisions wake WaitToken streams on every instance: Redis pub/sub on its own connection.
+  const notifier: DecisionNotifier =
+    redis && c.redis
+      ? new RedisDecisionNotifier(redis, connectSubscriber(c.redis, c.redisTimeoutMs, logger), {
+          keyPrefix: c.redisKeyPrefix,
+          timeoutMs: c.redisTimeoutMs,
+          logger,
+        })
+      : new MemoryDecisionNotifier();
   const flow = new DeviceFlow({
     clients,
     store,
     tokens,
+    notifier,
     options: {
       verificationUri: c.verificationUri ?? `${issuer}/device`,
       expiresIn: c.deviceCodeTtl,
@@ -212,7 +234,20 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
     events,
   });
 
-  const deviceRoutes = deviceAuthService(flow, { serviceToken: c.serviceToken });
+  const waits = new TokenWaits({
+    flow,
+    notifier,
+    options: {
+      maxOpen: c.waitMaxStreams,
+      recheckMs: c.waitRecheckMs,
+      interval: c.pollInterval,
+    },
+  });
+  const deviceRoutes = deviceAuthService(flow, {
+    serviceToken: c.serviceToken,
+    waits,
+    heartbeatMs: c.waitHeartbeatMs,
+  });
   const tokenRoutes = tokenService(tokens);
   const routes = (router: ConnectRouter) => {
     deviceRoutes(router);
@@ -232,6 +267,7 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
     tokens,
     issuer,
     scopesSupported: [...new Set(c.clients.flatMap((cl) => cl.scopes))].sort(),
+    waitToken: c.waitMaxStreams > 0,
     ping: () => store.ping(),
     readyTimeoutMs: c.redisTimeoutMs,
     bodyLimit: c.bodyLimit,
@@ -300,6 +336,7 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
     store,
     clients,
     clientStore,
+    waits,
     tokens,
     events,
     metrics,
@@ -311,6 +348,7 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
      */
     async close(graceMs = 5000) {
       const stopped = new Promise<void>((resolve) => sniffer.server.close(() => resolve()));
+      waits.close(); // open streams end now (UNAVAILABLE): their clients poll or reconnect elsewhere
       for (const session of sessions) session.close(); // GOAWAY: finish open streams, take no new ones
       const appClosed = app.close(); // answers 503 to new requests, waits for busy ones
       // The HTTP/1.1 server never listened itself (the sniffer did), so close its idle keep-alives here.
@@ -322,6 +360,7 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
       clearTimeout(timer);
       keyFile?.close();
       process.off("SIGHUP", onSighup);
+      await notifier.close();
       await tokenStore.close();
       await clientStore.close();
       await store.close();

@@ -15,6 +15,29 @@ export function connectRedis(
   timeoutMs: number,
   logger: Logger,
 ): Redis | Cluster {
+  return createClient(target, timeoutMs, logger, false);
+}
+
+/**
+ * A dedicated connection for pub/sub (a subscribed connection can run no
+ * other command). On a Cluster it opens one sharded subscriber per master,
+ * so SSUBSCRIBE reaches the node that owns the channel's slot. It fails fast
+ * and reconnects like the store's client; ioredis re-subscribes on reconnect.
+ */
+export function connectSubscriber(
+  target: RedisTarget,
+  timeoutMs: number,
+  logger: Logger,
+): Redis | Cluster {
+  return createClient(target, timeoutMs, logger, true);
+}
+
+function createClient(
+  target: RedisTarget,
+  timeoutMs: number,
+  logger: Logger,
+  subscriber: boolean,
+): Redis | Cluster {
   const options: RedisOptions = {
     commandTimeout: timeoutMs,
     connectTimeout: timeoutMs,
@@ -23,7 +46,7 @@ export function connectRedis(
     // Commands issued in the same tick go out in one socket write. Under load
     // that write was the largest single cost of a poll (one syscall per
     // command); each EVALSHA stays its own atomic script.
-    enableAutoPipelining: true,
+    enableAutoPipelining: !subscriber,
   };
   const client =
     "url" in target
@@ -35,14 +58,16 @@ export function connectRedis(
           }),
           {
             redisOptions: options,
-            enableAutoPipelining: true,
+            enableAutoPipelining: !subscriber,
+            shardedSubscribers: subscriber,
             clusterRetryStrategy: (attempt) => Math.min(attempt * 100, 2000),
           },
         );
   let lastError = "";
   client.on("error", (e: Error) => {
     // One line per distinct failure, not one per reconnect attempt.
-    if (e.message !== lastError) logger.warn({ err: { message: e.message } }, "redis error");
+    if (e.message !== lastError)
+      logger.warn({ err: { message: e.message }, subscriber }, "redis error");
     lastError = e.message;
   });
   client.on("ready", () => {

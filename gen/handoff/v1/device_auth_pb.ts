@@ -22,7 +22,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file handoff/v1/device_auth.proto.
  */
 export const file_handoff_v1_device_auth: GenFile = /*@__PURE__*/
-  fileDesc("ChxoYW5kb2ZmL3YxL2RldmljZV9hdXRoLnByb3RvEgpoYW5kb2ZmLnYxIl8KEEF1dGhvcml6ZVJlcXVlc3QSEQoJY2xpZW50X2lkGAEgASgJEhUKDWNsaWVudF9zZWNyZXQYAiABKAkSDgoGc2NvcGVzGAMgAygJEhEKCXJlc291cmNlcxgEIAMoCSKeAQoRQXV0aG9yaXplUmVzcG9uc2USEwoLZGV2aWNlX2NvZGUYASABKAkSEQoJdXNlcl9jb2RlGAIgASgJEhgKEHZlcmlmaWNhdGlvbl91cmkYAyABKAkSIQoZdmVyaWZpY2F0aW9uX3VyaV9jb21wbGV0ZRgEIAEoCRISCgpleHBpcmVzX2luGAUgASgFEhAKCGludGVydmFsGAYgASgFIlEKEFBvbGxUb2tlblJlcXVlc3QSEQoJY2xpZW50X2lkGAEgASgJEhUKDWNsaWVudF9zZWNyZXQYAiABKAkSEwoLZGV2aWNlX2NvZGUYAyABKAkidwoRUG9sbFRva2VuUmVzcG9uc2USFAoMYWNjZXNzX3Rva2VuGAEgASgJEhIKCnRva2VuX3R5cGUYAiABKAkSEgoKZXhwaXJlc19pbhgDIAEoBRINCgVzY29wZRgEIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAUgASgJImwKDkFwcHJvdmVSZXF1ZXN0EhEKCXVzZXJfY29kZRgBIAEoCRIPCgdzdWJqZWN0GAIgASgJEiYKCGRlY2lzaW9uGAMgASgOMhQuaGFuZG9mZi52MS5EZWNpc2lvbhIOCgZzY29wZXMYBCADKAkiXAoPQXBwcm92ZVJlc3BvbnNlEhEKCWNsaWVudF9pZBgBIAEoCRImCghkZWNpc2lvbhgCIAEoDjIULmhhbmRvZmYudjEuRGVjaXNpb24SDgoGc2NvcGVzGAMgAygJIjIKHUdldERldmljZUF1dGhvcml6YXRpb25SZXF1ZXN0EhEKCXVzZXJfY29kZRgBIAEoCSK9AgoeR2V0RGV2aWNlQXV0aG9yaXphdGlvblJlc3BvbnNlEhEKCXVzZXJfY29kZRgBIAEoCRIRCgljbGllbnRfaWQYAiABKAkSEwoLY2xpZW50X25hbWUYAyABKAkSDgoGc2NvcGVzGAQgAygJEhEKCXJlc291cmNlcxgFIAMoCRIuCgpjcmVhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgppcF9hZGRyZXNzGAggASgJEhIKCnVzZXJfYWdlbnQYCSABKAkSNQoGc3RhdHVzGAogASgOMiUuaGFuZG9mZi52MS5EZXZpY2VBdXRob3JpemF0aW9uU3RhdHVzImcKCk9BdXRoRXJyb3ISIwoEY29kZRgBIAEoDjIVLmhhbmRvZmYudjEuRXJyb3JDb2RlEg0KBWVycm9yGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJEhAKCGludGVydmFsGAQgASgFKk0KCERlY2lzaW9uEhgKFERFQ0lTSU9OX1VOU1BFQ0lGSUVEEAASFAoQREVDSVNJT05fQVBQUk9WRRABEhEKDURFQ0lTSU9OX0RFTlkQAirtAQoZRGV2aWNlQXV0aG9yaXphdGlvblN0YXR1cxIrCidERVZJQ0VfQVVUSE9SSVpBVElPTl9TVEFUVVNfVU5TUEVDSUZJRUQQABInCiNERVZJQ0VfQVVUSE9SSVpBVElPTl9TVEFUVVNfUEVORElORxABEigKJERFVklDRV9BVVRIT1JJWkFUSU9OX1NUQVRVU19BUFBST1ZFRBACEiYKIkRFVklDRV9BVVRIT1JJWkFUSU9OX1NUQVRVU19ERU5JRUQQAxIoCiRERVZJQ0VfQVVUSE9SSVpBVElPTl9TVEFUVVNfQ09OU1VNRUQQBCrqAwoJRXJyb3JDb2RlEhoKFkVSUk9SX0NPREVfVU5TUEVDSUZJRUQQABIeChpFUlJPUl9DT0RFX0lOVkFMSURfUkVRVUVTVBABEh0KGUVSUk9SX0NPREVfSU5WQUxJRF9DTElFTlQQAhIcChhFUlJPUl9DT0RFX0lOVkFMSURfR1JBTlQQAxIiCh5FUlJPUl9DT0RFX1VOQVVUSE9SSVpFRF9DTElFTlQQBBIlCiFFUlJPUl9DT0RFX1VOU1VQUE9SVEVEX0dSQU5UX1RZUEUQBRIcChhFUlJPUl9DT0RFX0lOVkFMSURfU0NPUEUQBhIdChlFUlJPUl9DT0RFX0lOVkFMSURfVEFSR0VUEAcSJAogRVJST1JfQ09ERV9BVVRIT1JJWkFUSU9OX1BFTkRJTkcQCBIYChRFUlJPUl9DT0RFX1NMT1dfRE9XThAJEhwKGEVSUk9SX0NPREVfQUNDRVNTX0RFTklFRBAKEhwKGEVSUk9SX0NPREVfRVhQSVJFRF9UT0tFThALEiYKIkVSUk9SX0NPREVfVEVNUE9SQVJJTFlfVU5BVkFJTEFCTEUQDBIYChRFUlJPUl9DT0RFX05PVF9GT1VORBANEh4KGkVSUk9SX0NPREVfQUxSRUFEWV9ERUNJREVEEA4y3AIKEURldmljZUF1dGhTZXJ2aWNlEkgKCUF1dGhvcml6ZRIcLmhhbmRvZmYudjEuQXV0aG9yaXplUmVxdWVzdBodLmhhbmRvZmYudjEuQXV0aG9yaXplUmVzcG9uc2USSAoJUG9sbFRva2VuEhwuaGFuZG9mZi52MS5Qb2xsVG9rZW5SZXF1ZXN0Gh0uaGFuZG9mZi52MS5Qb2xsVG9rZW5SZXNwb25zZRJCCgdBcHByb3ZlEhouaGFuZG9mZi52MS5BcHByb3ZlUmVxdWVzdBobLmhhbmRvZmYudjEuQXBwcm92ZVJlc3BvbnNlEm8KFkdldERldmljZUF1dGhvcml6YXRpb24SKS5oYW5kb2ZmLnYxLkdldERldmljZUF1dGhvcml6YXRpb25SZXF1ZXN0GiouaGFuZG9mZi52MS5HZXREZXZpY2VBdXRob3JpemF0aW9uUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChxoYW5kb2ZmL3YxL2RldmljZV9hdXRoLnByb3RvEgpoYW5kb2ZmLnYxIl8KEEF1dGhvcml6ZVJlcXVlc3QSEQoJY2xpZW50X2lkGAEgASgJEhUKDWNsaWVudF9zZWNyZXQYAiABKAkSDgoGc2NvcGVzGAMgAygJEhEKCXJlc291cmNlcxgEIAMoCSKeAQoRQXV0aG9yaXplUmVzcG9uc2USEwoLZGV2aWNlX2NvZGUYASABKAkSEQoJdXNlcl9jb2RlGAIgASgJEhgKEHZlcmlmaWNhdGlvbl91cmkYAyABKAkSIQoZdmVyaWZpY2F0aW9uX3VyaV9jb21wbGV0ZRgEIAEoCRISCgpleHBpcmVzX2luGAUgASgFEhAKCGludGVydmFsGAYgASgFIlEKEFBvbGxUb2tlblJlcXVlc3QSEQoJY2xpZW50X2lkGAEgASgJEhUKDWNsaWVudF9zZWNyZXQYAiABKAkSEwoLZGV2aWNlX2NvZGUYAyABKAkidwoRUG9sbFRva2VuUmVzcG9uc2USFAoMYWNjZXNzX3Rva2VuGAEgASgJEhIKCnRva2VuX3R5cGUYAiABKAkSEgoKZXhwaXJlc19pbhgDIAEoBRINCgVzY29wZRgEIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAUgASgJIlEKEFdhaXRUb2tlblJlcXVlc3QSEQoJY2xpZW50X2lkGAEgASgJEhUKDWNsaWVudF9zZWNyZXQYAiABKAkSEwoLZGV2aWNlX2NvZGUYAyABKAkigQEKEVdhaXRUb2tlblJlc3BvbnNlEjMKCWhlYXJ0YmVhdBgBIAEoCzIeLmhhbmRvZmYudjEuV2FpdFRva2VuSGVhcnRiZWF0SAASLgoFdG9rZW4YAiABKAsyHS5oYW5kb2ZmLnYxLlBvbGxUb2tlblJlc3BvbnNlSABCBwoFZXZlbnQiKAoSV2FpdFRva2VuSGVhcnRiZWF0EhIKCmV4cGlyZXNfaW4YASABKAUibAoOQXBwcm92ZVJlcXVlc3QSEQoJdXNlcl9jb2RlGAEgASgJEg8KB3N1YmplY3QYAiABKAkSJgoIZGVjaXNpb24YAyABKA4yFC5oYW5kb2ZmLnYxLkRlY2lzaW9uEg4KBnNjb3BlcxgEIAMoCSJcCg9BcHByb3ZlUmVzcG9uc2USEQoJY2xpZW50X2lkGAEgASgJEiYKCGRlY2lzaW9uGAIgASgOMhQuaGFuZG9mZi52MS5EZWNpc2lvbhIOCgZzY29wZXMYAyADKAkiMgodR2V0RGV2aWNlQXV0aG9yaXphdGlvblJlcXVlc3QSEQoJdXNlcl9jb2RlGAEgASgJIr0CCh5HZXREZXZpY2VBdXRob3JpemF0aW9uUmVzcG9uc2USEQoJdXNlcl9jb2RlGAEgASgJEhEKCWNsaWVudF9pZBgCIAEoCRITCgtjbGllbnRfbmFtZRgDIAEoCRIOCgZzY29wZXMYBCADKAkSEQoJcmVzb3VyY2VzGAUgAygJEi4KCmNyZWF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmlwX2FkZHJlc3MYCCABKAkSEgoKdXNlcl9hZ2VudBgJIAEoCRI1CgZzdGF0dXMYCiABKA4yJS5oYW5kb2ZmLnYxLkRldmljZUF1dGhvcml6YXRpb25TdGF0dXMiZwoKT0F1dGhFcnJvchIjCgRjb2RlGAEgASgOMhUuaGFuZG9mZi52MS5FcnJvckNvZGUSDQoFZXJyb3IYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSEAoIaW50ZXJ2YWwYBCABKAUqTQoIRGVjaXNpb24SGAoUREVDSVNJT05fVU5TUEVDSUZJRUQQABIUChBERUNJU0lPTl9BUFBST1ZFEAESEQoNREVDSVNJT05fREVOWRACKu0BChlEZXZpY2VBdXRob3JpemF0aW9uU3RhdHVzEisKJ0RFVklDRV9BVVRIT1JJWkFUSU9OX1NUQVRVU19VTlNQRUNJRklFRBAAEicKI0RFVklDRV9BVVRIT1JJWkFUSU9OX1NUQVRVU19QRU5ESU5HEAESKAokREVWSUNFX0FVVEhPUklaQVRJT05fU1RBVFVTX0FQUFJPVkVEEAISJgoiREVWSUNFX0FVVEhPUklaQVRJT05fU1RBVFVTX0RFTklFRBADEigKJERFVklDRV9BVVRIT1JJWkFUSU9OX1NUQVRVU19DT05TVU1FRBAEKuoDCglFcnJvckNvZGUSGgoWRVJST1JfQ09ERV9VTlNQRUNJRklFRBAAEh4KGkVSUk9SX0NPREVfSU5WQUxJRF9SRVFVRVNUEAESHQoZRVJST1JfQ09ERV9JTlZBTElEX0NMSUVOVBACEhwKGEVSUk9SX0NPREVfSU5WQUxJRF9HUkFOVBADEiIKHkVSUk9SX0NPREVfVU5BVVRIT1JJWkVEX0NMSUVOVBAEEiUKIUVSUk9SX0NPREVfVU5TVVBQT1JURURfR1JBTlRfVFlQRRAFEhwKGEVSUk9SX0NPREVfSU5WQUxJRF9TQ09QRRAGEh0KGUVSUk9SX0NPREVfSU5WQUxJRF9UQVJHRVQQBxIkCiBFUlJPUl9DT0RFX0FVVEhPUklaQVRJT05fUEVORElORxAIEhgKFEVSUk9SX0NPREVfU0xPV19ET1dOEAkSHAoYRVJST1JfQ09ERV9BQ0NFU1NfREVOSUVEEAoSHAoYRVJST1JfQ09ERV9FWFBJUkVEX1RPS0VOEAsSJgoiRVJST1JfQ09ERV9URU1QT1JBUklMWV9VTkFWQUlMQUJMRRAMEhgKFEVSUk9SX0NPREVfTk9UX0ZPVU5EEA0SHgoaRVJST1JfQ09ERV9BTFJFQURZX0RFQ0lERUQQDjKoAwoRRGV2aWNlQXV0aFNlcnZpY2USSAoJQXV0aG9yaXplEhwuaGFuZG9mZi52MS5BdXRob3JpemVSZXF1ZXN0Gh0uaGFuZG9mZi52MS5BdXRob3JpemVSZXNwb25zZRJICglQb2xsVG9rZW4SHC5oYW5kb2ZmLnYxLlBvbGxUb2tlblJlcXVlc3QaHS5oYW5kb2ZmLnYxLlBvbGxUb2tlblJlc3BvbnNlEkoKCVdhaXRUb2tlbhIcLmhhbmRvZmYudjEuV2FpdFRva2VuUmVxdWVzdBodLmhhbmRvZmYudjEuV2FpdFRva2VuUmVzcG9uc2UwARJCCgdBcHByb3ZlEhouaGFuZG9mZi52MS5BcHByb3ZlUmVxdWVzdBobLmhhbmRvZmYudjEuQXBwcm92ZVJlc3BvbnNlEm8KFkdldERldmljZUF1dGhvcml6YXRpb24SKS5oYW5kb2ZmLnYxLkdldERldmljZUF1dGhvcml6YXRpb25SZXF1ZXN0GiouaGFuZG9mZi52MS5HZXREZXZpY2VBdXRob3JpemF0aW9uUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * AuthorizeRequest mirrors the RFC 8628 §3.1 form parameters.
@@ -207,6 +207,99 @@ export const PollTokenResponseSchema: GenMessage<PollTokenResponse> = /*@__PURE_
   messageDesc(file_handoff_v1_device_auth, 3);
 
 /**
+ * WaitTokenRequest is PollTokenRequest for a stream.
+ *
+ * @generated from message handoff.v1.WaitTokenRequest
+ */
+export type WaitTokenRequest = Message<"handoff.v1.WaitTokenRequest"> & {
+  /**
+   * The client identifier.
+   *
+   * @generated from field: string client_id = 1;
+   */
+  clientId: string;
+
+  /**
+   * The client secret, for confidential clients.
+   *
+   * @generated from field: string client_secret = 2;
+   */
+  clientSecret: string;
+
+  /**
+   * The device code from AuthorizeResponse.
+   *
+   * @generated from field: string device_code = 3;
+   */
+  deviceCode: string;
+};
+
+/**
+ * Describes the message handoff.v1.WaitTokenRequest.
+ * Use `create(WaitTokenRequestSchema)` to create a new message.
+ */
+export const WaitTokenRequestSchema: GenMessage<WaitTokenRequest> = /*@__PURE__*/
+  messageDesc(file_handoff_v1_device_auth, 4);
+
+/**
+ * WaitTokenResponse is one event on a WaitToken stream.
+ *
+ * @generated from message handoff.v1.WaitTokenResponse
+ */
+export type WaitTokenResponse = Message<"handoff.v1.WaitTokenResponse"> & {
+  /**
+   * What happened.
+   *
+   * @generated from oneof handoff.v1.WaitTokenResponse.event
+   */
+  event: {
+    /**
+     * Still undecided: sent when the stream opens and then periodically.
+     *
+     * @generated from field: handoff.v1.WaitTokenHeartbeat heartbeat = 1;
+     */
+    value: WaitTokenHeartbeat;
+    case: "heartbeat";
+  } | {
+    /**
+     * Approved: the token set. It is the last message of the stream.
+     *
+     * @generated from field: handoff.v1.PollTokenResponse token = 2;
+     */
+    value: PollTokenResponse;
+    case: "token";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message handoff.v1.WaitTokenResponse.
+ * Use `create(WaitTokenResponseSchema)` to create a new message.
+ */
+export const WaitTokenResponseSchema: GenMessage<WaitTokenResponse> = /*@__PURE__*/
+  messageDesc(file_handoff_v1_device_auth, 5);
+
+/**
+ * WaitTokenHeartbeat says the request is still waiting for a decision.
+ *
+ * @generated from message handoff.v1.WaitTokenHeartbeat
+ */
+export type WaitTokenHeartbeat = Message<"handoff.v1.WaitTokenHeartbeat"> & {
+  /**
+   * Seconds until the device code expires and the stream ends.
+   *
+   * @generated from field: int32 expires_in = 1;
+   */
+  expiresIn: number;
+};
+
+/**
+ * Describes the message handoff.v1.WaitTokenHeartbeat.
+ * Use `create(WaitTokenHeartbeatSchema)` to create a new message.
+ */
+export const WaitTokenHeartbeatSchema: GenMessage<WaitTokenHeartbeat> = /*@__PURE__*/
+  messageDesc(file_handoff_v1_device_auth, 6);
+
+/**
  * ApproveRequest records a decision for the request holding `user_code`.
  *
  * @generated from message handoff.v1.ApproveRequest
@@ -246,7 +339,7 @@ export type ApproveRequest = Message<"handoff.v1.ApproveRequest"> & {
  * Use `create(ApproveRequestSchema)` to create a new message.
  */
 export const ApproveRequestSchema: GenMessage<ApproveRequest> = /*@__PURE__*/
-  messageDesc(file_handoff_v1_device_auth, 4);
+  messageDesc(file_handoff_v1_device_auth, 7);
 
 /**
  * ApproveResponse confirms the recorded decision.
@@ -281,7 +374,7 @@ export type ApproveResponse = Message<"handoff.v1.ApproveResponse"> & {
  * Use `create(ApproveResponseSchema)` to create a new message.
  */
 export const ApproveResponseSchema: GenMessage<ApproveResponse> = /*@__PURE__*/
-  messageDesc(file_handoff_v1_device_auth, 5);
+  messageDesc(file_handoff_v1_device_auth, 8);
 
 /**
  * GetDeviceAuthorizationRequest names a request by its user code.
@@ -302,7 +395,7 @@ export type GetDeviceAuthorizationRequest = Message<"handoff.v1.GetDeviceAuthori
  * Use `create(GetDeviceAuthorizationRequestSchema)` to create a new message.
  */
 export const GetDeviceAuthorizationRequestSchema: GenMessage<GetDeviceAuthorizationRequest> = /*@__PURE__*/
-  messageDesc(file_handoff_v1_device_auth, 6);
+  messageDesc(file_handoff_v1_device_auth, 9);
 
 /**
  * GetDeviceAuthorizationResponse is what the consent screen shows.
@@ -386,7 +479,7 @@ export type GetDeviceAuthorizationResponse = Message<"handoff.v1.GetDeviceAuthor
  * Use `create(GetDeviceAuthorizationResponseSchema)` to create a new message.
  */
 export const GetDeviceAuthorizationResponseSchema: GenMessage<GetDeviceAuthorizationResponse> = /*@__PURE__*/
-  messageDesc(file_handoff_v1_device_auth, 7);
+  messageDesc(file_handoff_v1_device_auth, 10);
 
 /**
  * OAuthError is attached to every error of this API as an error detail.
@@ -428,7 +521,7 @@ export type OAuthError = Message<"handoff.v1.OAuthError"> & {
  * Use `create(OAuthErrorSchema)` to create a new message.
  */
 export const OAuthErrorSchema: GenMessage<OAuthError> = /*@__PURE__*/
-  messageDesc(file_handoff_v1_device_auth, 8);
+  messageDesc(file_handoff_v1_device_auth, 11);
 
 /**
  * Decision is a person's answer to a device authorization request.
@@ -629,6 +722,37 @@ export const DeviceAuthService: GenService<{
     methodKind: "unary";
     input: typeof PollTokenRequestSchema;
     output: typeof PollTokenResponseSchema;
+  },
+  /**
+   * WaitToken is PollToken as one server stream: the device opens it with its
+   * device code and receives the tokens the moment the person approves,
+   * instead of polling. Opening the stream counts as a poll (the pacing rules
+   * of RFC 8628 §3.5 apply to streams opened in a loop); the tokens are
+   * redeemed through the same single atomic consumption as a poll, so a
+   * stream and a poll racing for one code get one token set between them.
+   *
+   * While the request is undecided the server sends a heartbeat at once and
+   * then at a fixed period (HANDOFF_WAIT_HEARTBEAT_MS), so proxies that cut
+   * idle responses keep the stream open. The stream ends with exactly one
+   * `token` message, or with an error carrying an OAuthError detail:
+   * - PERMISSION_DENIED + ACCESS_DENIED: the person denied the request.
+   * - DEADLINE_EXCEEDED + EXPIRED_TOKEN: the device code expired (a stream
+   *   never outlives its code).
+   * - RESOURCE_EXHAUSTED + SLOW_DOWN: opened too soon after the last poll or
+   *   stream for this code; OAuthError.interval holds the interval.
+   * - RESOURCE_EXHAUSTED + TEMPORARILY_UNAVAILABLE: this instance holds as
+   *   many streams as it allows (HANDOFF_WAIT_MAX_STREAMS); poll instead.
+   * - UNAVAILABLE + TEMPORARILY_UNAVAILABLE: the server is shutting down or
+   *   its store is away; poll (or open a new stream) after the interval.
+   * - INVALID_ARGUMENT + INVALID_GRANT, UNAUTHENTICATED + INVALID_CLIENT: as
+   *   for PollToken.
+   *
+   * @generated from rpc handoff.v1.DeviceAuthService.WaitToken
+   */
+  waitToken: {
+    methodKind: "server_streaming";
+    input: typeof WaitTokenRequestSchema;
+    output: typeof WaitTokenResponseSchema;
   },
   /**
    * Approve records a person's decision on a pending request, found by its
