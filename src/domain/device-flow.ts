@@ -88,6 +88,8 @@ export interface DecideResult {
   readonly clientName: string;
   readonly approved: boolean;
   readonly grantedScopes: readonly string[];
+  /** Where the device's request came from (the result page of a phishing report names it). */
+  readonly requesterAddress: string;
 }
 
 /** What a poll ends in: tokens, or one of the expected refusals (RFC 8628 §3.5). */
@@ -427,6 +429,7 @@ export class DeviceFlow {
           clientName: await this.clientName(record.clientId),
           approved: input.approve,
           grantedScopes: granted,
+          requesterAddress: record.ipAddress,
         };
       }
       case "already_decided":

@@ -4,8 +4,9 @@
  * attacker starts a flow and talks someone else into approving it.
  */
 import type { DeviceAuthorizationView } from "../domain/device-flow.js";
+import { type NetworkHint, networkHint } from "../domain/network-hint.js";
 import { resourceHost } from "../domain/resource.js";
-import { html } from "./html.js";
+import { html, type SafeHtml } from "./html.js";
 import { layout } from "./page-layout.js";
 import { scopeWords } from "./scope-words.js";
 import { timeAgo, timeUntil } from "./time-words.js";
@@ -21,6 +22,20 @@ export interface ConsentPage {
   /** The address the person's browser comes from, to tell them whether the device is on the same network. */
   readonly viewerIp: string;
   readonly now: Date;
+}
+
+/** The network hint beside the request's address: informs, never blocks. */
+function hintText(hint: NetworkHint): SafeHtml | "" {
+  switch (hint.kind) {
+    case "same_address":
+      return html`<span class="tag same">same address as yours</span>`;
+    case "same_network":
+      return html`<span class="tag same">same network as yours (${hint.network})</span>`;
+    case "different":
+      return html`<span class="network-note" id="network-hint">Not the network you are on now. That is normal when you run the command over SSH or a VPN, but if you did not start this, choose I didn't start this.</span>`;
+    case "unknown":
+      return "";
+  }
 }
 
 /** Renders the consent screen with its Deny and Approve buttons. */
@@ -42,8 +57,7 @@ export function consentPage(p: ConsentPage): string {
           (u) =>
             html`<li><span class="what"><strong class="host mono">${resourceHost(u)}</strong> <span class="mono resource">${u}</span></span></li>`,
         )}</ul>`;
-  const sameNetwork =
-    r.ipAddress === p.viewerIp ? html`<span class="tag">same as yours</span>` : "";
+  const sameNetwork = hintText(networkHint(r.ipAddress, p.viewerIp));
   const body = html`
 <p class="eyebrow">Device sign-in request</p>
 <h1>Allow ${r.clientName} to access your account?</h1>
@@ -74,6 +88,10 @@ ${resources}
   <div class="actions">
     <button type="submit" name="decision" value="deny" class="secondary">Deny</button>
     <button type="submit" name="decision" value="approve" class="primary">Approve</button>
+  </div>
+  <div class="report">
+    <button type="submit" name="decision" value="report" class="danger" aria-describedby="report-hint">I didn't start this</button>
+    <p class="hint" id="report-hint">Denies the request and reports it to your administrators as a possible phishing attempt.</p>
   </div>
 </form>`;
   return layout(

@@ -44,6 +44,15 @@ export const deniedPage = (base: string, clientName: string) =>
     message: `${clientName} was not given access. Return to your device or terminal; you can close this page.`,
   });
 
+/** After "I didn't start this": denied, reported, and what it means. */
+export const reportedPage = (base: string, clientName: string, requesterAddress: string) =>
+  outcomePage({
+    base,
+    tone: "bad",
+    title: "Denied and reported",
+    message: `Thank you. ${clientName} was not given access, and the request has been reported to your administrators as a possible phishing attempt. It was started from ${requesterAddress || "an unknown address"}. If someone asked you to enter this code, they were trying to get into your account: do not enter codes for anyone else. You don't need to do anything more; you can close this page.`,
+  });
+
 /** No live request behind the code (expired, or never there). */
 export const expiredPage = (base: string) =>
   outcomePage({

@@ -23,6 +23,7 @@ import {
   deniedPage,
   expiredPage,
   outcomePage,
+  reportedPage,
 } from "./outcome-pages.js";
 import { pageErrors } from "./page-errors.js";
 import { signInPage } from "./sign-in-page.js";
@@ -232,15 +233,25 @@ export async function verificationPages(
     const form = formOf(request);
     const userCode = form.require("user_code").slice(0, 32);
     const decision = form.get("decision");
-    if (decision !== "approve" && decision !== "deny") {
-      throw new OAuthError("invalid_request", "decision must be approve or deny");
+    if (decision !== "approve" && decision !== "deny" && decision !== "report") {
+      throw new OAuthError("invalid_request", "decision must be approve, deny or report");
     }
     const approve = decision === "approve";
-    let result: { value: { clientName: string } } | { retryAfterMs: number };
+    // "I didn't start this": a denial with a phishing report (audit event and metric).
+    const reportPhishing = decision === "report";
+    let result:
+      | { value: { clientName: string; requesterAddress: string } }
+      | { retryAfterMs: number };
     try {
       // decide() reads the request itself and names its client: no separate lookup.
       result = await underGuessLimit(request, user, () =>
-        flow.decide({ userCode, subject: user.subject, approve, approverAddress: request.ip }),
+        flow.decide({
+          userCode,
+          subject: user.subject,
+          approve,
+          reportPhishing,
+          approverAddress: request.ip,
+        }),
       );
     } catch (e) {
       if (isOAuthError(e) && e.code === "not_found") return sendHtml(reply, 410, expiredPage(base));
@@ -263,6 +274,9 @@ export async function verificationPages(
       );
     }
     const name = result.value.clientName;
+    if (reportPhishing) {
+      return sendHtml(reply, 200, reportedPage(base, name, result.value.requesterAddress));
+    }
     return sendHtml(reply, 200, approve ? approvedPage(base, name) : deniedPage(base, name));
   });
 }

@@ -264,5 +264,11 @@ code, .mono {
 .icon.bad { background: var(--bad-bg); color: var(--bad-text); }
 .icon.info { background: var(--soft); color: var(--accent); }
 .outcome .button { margin-top: 0.5rem; }
+.report { margin-top: 1rem; text-align: center; }
+.report button { width: 100%; }
+.danger { background: var(--bad-bg); color: var(--bad-text); border-color: var(--bad-line); }
+.danger:hover { filter: brightness(0.97); }
+.tag.same { color: var(--good); }
+.network-note { display: block; font-family: system-ui, sans-serif; font-size: 0.85rem; color: var(--warn-text); margin-top: 0.2rem; }
 footer { color: var(--muted); font-size: 0.8rem; padding: 0 1rem 2rem; text-align: center; }
 `;
