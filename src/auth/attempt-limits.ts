@@ -25,6 +25,10 @@ export interface AttemptLimits {
   readonly clientAuthPerAddress: number;
   /** Failed authentications of one confidential client from everywhere. */
   readonly clientAuthPerClient: number;
+  /** RFC 7591 registrations from one address (each one counts, successful or not). */
+  readonly registrationPerAddress: number;
+  /** RFC 7591 registrations from everyone together. */
+  readonly registrationGlobal: number;
   /** Seconds; a counter is forgotten this long after its first failure. */
   readonly windowSeconds: number;
   /**
@@ -45,6 +49,8 @@ export const DEFAULT_ATTEMPT_LIMITS: AttemptLimits = {
   signInGlobal: 1000,
   clientAuthPerAddress: 10,
   clientAuthPerClient: 100,
+  registrationPerAddress: 10,
+  registrationGlobal: 1000,
   windowSeconds: 900,
 };
 
@@ -135,6 +141,19 @@ export class AttemptLimiter {
         policy: this.local(this.limits.clientAuthPerAddress),
       },
       { key: `${k}client:${id}`, policy: this.local(this.limits.clientAuthPerClient) },
+    ];
+  }
+
+  /**
+   * Counters for dynamic client registration (RFC 7591 §3): per address and
+   * globally. Every registration is charged and none is refunded: this is a
+   * rate, not a failure count, so open registration cannot flood the store.
+   */
+  registrationSlots(ip: string): AttemptSlot[] {
+    const k = `${this.keyPrefix}ratelimit:{register}:`;
+    return [
+      { key: `${k}ip:${addressKey(ip)}`, policy: this.local(this.limits.registrationPerAddress) },
+      { key: `${k}global`, policy: this.global(this.limits.registrationGlobal) },
     ];
   }
 

@@ -5,6 +5,11 @@
  * are fixed: other tools rely on them.
  */
 import { z } from "zod";
+import {
+  AUTHORIZATION_CODE_GRANT,
+  DEVICE_CODE_GRANT,
+  REFRESH_TOKEN_GRANT,
+} from "../domain/client.js";
 import { SIGNING_ALGORITHMS } from "../tokens/signing-keys.js";
 
 const int = (min: number, max: number, fallback: number) =>
@@ -35,6 +40,13 @@ const httpUrl = z
   .transform((v) => v.replace(/\/+$/, ""));
 
 const hostPort = /^[^\s:,]+:\d{1,5}$/;
+
+/** Grant types a client may register (RFC 7591 §2 `grant_types`). */
+const REGISTRATION_GRANTS: readonly string[] = [
+  AUTHORIZATION_CODE_GRANT,
+  REFRESH_TOKEN_GRANT,
+  DEVICE_CODE_GRANT,
+];
 
 export const SettingsSchema = z.object({
   PORT: int(0, 65535, 8080),
@@ -119,6 +131,31 @@ export const SettingsSchema = z.object({
   HANDOFF_CLIENT_AUTH_LIMIT_PER_ADDRESS: int(1, 100_000, 10),
   HANDOFF_CLIENT_AUTH_LIMIT_PER_CLIENT: int(1, 10_000_000, 100),
   HANDOFF_LIMIT_WINDOW: int(60, 86_400, 900),
+  // RFC 7591 dynamic client registration (docs/client-registration.md). Unset:
+  // off for `handoff start`, open for `handoff start-dev`.
+  HANDOFF_REGISTRATION: z.enum(["off", "open", "token"], "must be off, open or token").optional(),
+  HANDOFF_REGISTRATION_TOKEN: optionalString.refine(
+    (v) => v === undefined || v.length >= 32,
+    "must be at least 32 characters (generate one with: openssl rand -base64 32)",
+  ),
+  HANDOFF_REGISTRATION_GRANTS: z
+    .string()
+    .default(REGISTRATION_GRANTS.join(" "))
+    .transform((v) => v.split(/[\s,]+/).filter((g) => g !== ""))
+    .refine(
+      (gs) => gs.length > 0 && gs.every((g) => REGISTRATION_GRANTS.includes(g)),
+      `must be grant types from: ${REGISTRATION_GRANTS.join(" ")}`,
+    ),
+  HANDOFF_REGISTRATION_SCOPES: optionalString,
+  HANDOFF_REGISTRATION_IDLE_TTL: int(60, 31_536_000, 2_592_000),
+  HANDOFF_REGISTRATION_MAX_CLIENTS: int(1, 10_000_000, 10_000),
+  HANDOFF_REGISTRATION_BODY_LIMIT: int(1024, 1_048_576, 8192),
+  HANDOFF_REGISTRATION_LIMIT_PER_ADDRESS: int(1, 100_000, 10),
+  HANDOFF_REGISTRATION_LIMIT_GLOBAL: int(1, 10_000_000, 1000),
+  // Caps on the fields of registered and metadata-document clients.
+  HANDOFF_CLIENT_MAX_REDIRECT_URIS: int(1, 100, 10),
+  HANDOFF_CLIENT_MAX_URI_LENGTH: int(64, 8192, 1024),
+  HANDOFF_CLIENT_MAX_NAME_LENGTH: int(1, 1024, 128),
   HANDOFF_LOG_LEVEL: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
     .default("info"),

@@ -5,7 +5,7 @@
  * Documents (an `https` client id, fetched and cached).
  */
 import type { Client, ClientAuthThrottle, ClientLookup, ClientRegistry } from "./client.js";
-import type { ClientStore } from "./client-store.js";
+import type { ClientStore } from "./ports/client-store.js";
 
 /** A source of clients the directory asks for ids it `handles` (the metadata documents). */
 export interface ClientSource {

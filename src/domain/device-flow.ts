@@ -7,6 +7,7 @@ import {
   authenticateClient,
   type Client,
   type ClientCredentials,
+  type ClientOrigin,
   type ClientRegistry,
   DEVICE_CODE_GRANT,
   REFRESH_TOKEN_GRANT,
@@ -61,6 +62,8 @@ export interface DeviceAuthorizationView {
   readonly userCode: string;
   readonly clientId: string;
   readonly clientName: string;
+  /** Absent: configured by the operator. Else the page says who vouches for the name. */
+  readonly clientOrigin?: ClientOrigin;
   readonly scopes: readonly string[];
   readonly resources: readonly string[];
   readonly createdAt: Date;
@@ -205,6 +208,17 @@ export class DeviceFlow {
   /** The name a person is shown for a client (its id if it has since been removed). */
   private async clientName(clientId: string): Promise<string> {
     return (await this.deps.clients.find(clientId))?.name ?? clientId;
+  }
+
+  /** The name and, for a self-described client, its origin (the consent screen labels it). */
+  private async clientLabel(
+    clientId: string,
+  ): Promise<{ clientName: string; clientOrigin?: ClientOrigin }> {
+    const client = await this.deps.clients.find(clientId);
+    return {
+      clientName: client?.name ?? clientId,
+      ...(client?.origin === undefined ? {} : { clientOrigin: client.origin }),
+    };
   }
 
   private now(): number {
@@ -366,7 +380,7 @@ export class DeviceFlow {
     return {
       userCode: formatUserCode(userCode),
       clientId: record.clientId,
-      clientName: await this.clientName(record.clientId),
+      ...(await this.clientLabel(record.clientId)),
       scopes: record.scopes,
       resources: record.resources,
       createdAt: new Date(record.createdAt),

@@ -3,7 +3,8 @@
 /**
  * Every error the flow can produce, as a closed union (jose's `JOSEErrorCode`
  * style): callers switch on `code`, never on message text. The RFC codes come
- * from RFC 6749 §5.2, RFC 8628 §3.5 and RFC 8707 §2; `not_found` and
+ * from RFC 6749 §5.2, RFC 8628 §3.5, RFC 8707 §2, RFC 7591 §3.2.2
+ * (registration) and RFC 6750 §3.1 (a bearer token); `not_found` and
  * `already_decided` belong to the approval side, which the RFCs leave open.
  */
 export type OAuthErrorCode =
@@ -20,7 +21,10 @@ export type OAuthErrorCode =
   | "expired_token"
   | "temporarily_unavailable"
   | "not_found"
-  | "already_decided";
+  | "already_decided"
+  | "invalid_redirect_uri"
+  | "invalid_client_metadata"
+  | "invalid_token";
 
 /** What a transport needs to answer an OAuth error, thrown or returned. */
 export interface OAuthErrorAnswer {

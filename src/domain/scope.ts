@@ -3,7 +3,8 @@ import type { Client } from "./client.js";
 import { OAuthError } from "./oauth-error.js";
 
 // scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
-const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+/** RFC 6749 §3.3 scope-token. */
+export const SCOPE_TOKEN_PATTERN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
 /** Splits a `scope` parameter into unique tokens; a malformed token is `invalid_scope`. */
 export function parseScope(scope: string): string[] {
@@ -13,7 +14,8 @@ export function parseScope(scope: string): string[] {
 /** Checks each token against the RFC 6749 §3.3 grammar and folds duplicates. */
 export function checkScopeTokens(tokens: readonly string[]): string[] {
   for (const t of tokens) {
-    if (!SCOPE_TOKEN.test(t)) throw new OAuthError("invalid_scope", "a scope token is malformed");
+    if (!SCOPE_TOKEN_PATTERN.test(t))
+      throw new OAuthError("invalid_scope", "a scope token is malformed");
   }
   return [...new Set(tokens)];
 }

@@ -13,6 +13,7 @@ import { metadataEndpoints } from "./metadata-endpoint.js";
 import { type HttpMetrics, metricsEndpoint } from "./metrics-endpoint.js";
 import { answerClientError, noStore, sendOAuthError } from "./oauth-reply.js";
 import { methodNotAllowed } from "./oauth-route.js";
+import { type RegistrationEndpointOptions, registrationEndpoint } from "./registration-endpoint.js";
 import { revocationEndpoint } from "./revocation-endpoint.js";
 import { tokenEndpoint } from "./token-endpoint.js";
 
@@ -30,6 +31,8 @@ export interface HttpAppOptions {
   readonly scopesSupported: readonly string[];
   /** Advertise WaitToken in the metadata. */
   readonly waitToken: boolean;
+  /** RFC 7591 registration at /oauth/register; absent: off (and not in the metadata). */
+  readonly registration?: RegistrationEndpointOptions;
   readonly ping: () => Promise<void>;
   readonly readyTimeoutMs: number;
   readonly bodyLimit: number;
@@ -159,9 +162,15 @@ export async function createHttpApp(o: HttpAppOptions): Promise<FastifyInstance>
   tokenEndpoint(app, o.flow, o.tokens, prefix);
   revocationEndpoint(app, o.tokens, prefix);
   introspectionEndpoint(app, o.tokens, prefix);
+  if (o.registration) await registrationEndpoint(app, o.registration, prefix);
   metadataEndpoints(
     app,
-    { issuer: o.issuer, scopesSupported: o.scopesSupported, waitToken: o.waitToken },
+    {
+      issuer: o.issuer,
+      scopesSupported: o.scopesSupported,
+      waitToken: o.waitToken,
+      registration: o.registration !== undefined,
+    },
     () => o.tokens.jwks(),
   );
   healthEndpoints(app, o.ping, o.readyTimeoutMs);

@@ -3,6 +3,7 @@ import type { FastifyInstance } from "fastify";
 import type { JWK } from "jose";
 import { DEVICE_AUTHORIZATION_PATH } from "./device-authorization-endpoint.js";
 import { INTROSPECTION_AUTH_METHODS, INTROSPECTION_PATH } from "./introspection-endpoint.js";
+import { REGISTRATION_PATH } from "./registration-endpoint.js";
 import { REVOCATION_AUTH_METHODS, REVOCATION_PATH } from "./revocation-endpoint.js";
 import { SUPPORTED_GRANTS, TOKEN_PATH } from "./token-endpoint.js";
 
@@ -14,6 +15,8 @@ export interface MetadataOptions {
   readonly scopesSupported: readonly string[];
   /** Whether this server takes WaitToken streams (HANDOFF_WAIT_MAX_STREAMS > 0). */
   readonly waitToken: boolean;
+  /** RFC 7591 registration is on: advertise `registration_endpoint` (RFC 8414 §2). */
+  readonly registration?: boolean;
 }
 
 /**
@@ -46,6 +49,7 @@ export function buildMetadata(o: MetadataOptions): Record<string, unknown> {
     ...(o.waitToken
       ? { handoff_wait_token_endpoint: new URL(WAIT_TOKEN_RPC_PATH, o.issuer).href }
       : {}),
+    ...(o.registration ? { registration_endpoint: o.issuer + REGISTRATION_PATH } : {}),
   };
 }
 

@@ -9,6 +9,8 @@ const STATUS: Partial<Record<OAuthErrorCode, number>> = {
   temporarily_unavailable: 503,
   not_found: 404,
   already_decided: 409,
+  // RFC 6750 §3.1.
+  invalid_token: 401,
 };
 
 export function statusOf(code: OAuthErrorCode): number {

@@ -6,6 +6,7 @@
 import type { DeviceAuthorizationView } from "../domain/device-flow.js";
 import { type NetworkHint, networkHint } from "../domain/network-hint.js";
 import { resourceHost } from "../domain/resource.js";
+import { clientOriginNotice, clientOriginTag } from "./client-origin-notice.js";
 import { html, type SafeHtml } from "./html.js";
 import { layout } from "./page-layout.js";
 import { scopeWords } from "./scope-words.js";
@@ -61,6 +62,7 @@ export function consentPage(p: ConsentPage): string {
   const body = html`
 <p class="eyebrow">Device sign-in request</p>
 <h1>Allow ${r.clientName} to access your account?</h1>
+${clientOriginNotice(r.clientName, r.clientOrigin)}
 <div class="compare">
   <small>Code on your device</small>
   <span class="code" id="user-code">${r.userCode}</span>
@@ -74,7 +76,7 @@ ${resources}
   <dt>Requested</dt><dd><time datetime="${r.createdAt.toISOString()}">${timeAgo(r.createdAt, p.now)}</time></dd>
   <dt>IP address</dt><dd class="mono">${r.ipAddress}${sameNetwork}</dd>
   <dt>Device</dt><dd class="mono">${r.userAgent === "" ? "not given" : r.userAgent.slice(0, 200)}</dd>
-  <dt>Application</dt><dd>${r.clientName} <span class="tag">${r.clientId}</span></dd>
+  <dt>Application</dt><dd>${r.clientName} <span class="tag">${r.clientId}</span>${clientOriginTag(r.clientOrigin)}</dd>
   <dt>Expires</dt><dd>${timeUntil(r.expiresAt, p.now)}</dd>
 </dl>
 <div class="warning" role="note">

@@ -21,6 +21,9 @@ const TABLE: Record<OAuthErrorCode, readonly [Code, ErrorCode]> = {
   temporarily_unavailable: [Code.Unavailable, ErrorCode.TEMPORARILY_UNAVAILABLE],
   not_found: [Code.NotFound, ErrorCode.NOT_FOUND],
   already_decided: [Code.FailedPrecondition, ErrorCode.ALREADY_DECIDED],
+  invalid_redirect_uri: [Code.InvalidArgument, ErrorCode.INVALID_REDIRECT_URI],
+  invalid_client_metadata: [Code.InvalidArgument, ErrorCode.INVALID_CLIENT_METADATA],
+  invalid_token: [Code.Unauthenticated, ErrorCode.INVALID_TOKEN],
 };
 
 /** Converts anything a handler threw: OAuthErrors get their code and detail; the rest is Internal, without internals. */

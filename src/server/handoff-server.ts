@@ -9,8 +9,9 @@ import { AttemptLimiter, DEFAULT_ATTEMPT_LIMITS } from "../auth/attempt-limits.j
 import { clientAuthThrottle } from "../auth/client-auth-throttle.js";
 import type { Client } from "../domain/client.js";
 import { ClientDirectory } from "../domain/client-directory.js";
-import type { ClientStore } from "../domain/client-store.js";
+import { ClientRegistration, type RegistrationMode } from "../domain/client-registration.js";
 import { DeviceFlow } from "../domain/device-flow.js";
+import type { ClientStore } from "../domain/ports/client-store.js";
 import type { DecisionNotifier } from "../domain/ports/decision-notifier.js";
 import type { DeviceStore } from "../domain/ports/device-store.js";
 import type { FlowEvents } from "../domain/ports/flow-events.js";
@@ -46,6 +47,31 @@ import { createProtocolSniffer, type SniffTargets } from "./protocol-sniffer.js"
 import { requestFaultsAsInvalidArgument } from "./rpc-request-faults.js";
 import { closeUnreadH1Requests } from "./unread-body.js";
 import { type PagesConfig, verificationPagesSetup } from "./verification-setup.js";
+
+/** Caps on the fields of a self-described client (registration, metadata documents). */
+export interface ClientMetadataLimits {
+  readonly maxRedirectUris: number;
+  readonly maxUriLength: number;
+  readonly maxNameLength: number;
+}
+
+/** RFC 7591 dynamic registration (README: HANDOFF_REGISTRATION*). */
+export interface RegistrationConfig {
+  readonly mode: RegistrationMode;
+  /** Required in `token` mode. */
+  readonly initialAccessToken?: string;
+  /** Grant types a registrant may ask for. */
+  readonly grants: readonly string[];
+  /** Scopes a registered client may have; absent: every scope in scopes_supported. */
+  readonly scopes?: readonly string[];
+  /** Seconds an unused registration lives. */
+  readonly idleTtl: number;
+  /** Registered clients kept at most. */
+  readonly maxClients: number;
+  /** Largest registration body, bytes. */
+  readonly bodyLimit: number;
+  readonly limits: ClientMetadataLimits;
+}
 
 /** Everything a running server needs, already validated (see src/config). */
 export interface HandoffConfig extends PagesConfig {
@@ -85,6 +111,8 @@ export interface HandoffConfig extends PagesConfig {
   /** Without Redis: live device authorizations held at most (past it, temporarily_unavailable). */
   readonly memoryMaxPending: number;
   readonly clients: readonly Client[];
+  /** RFC 7591 registration at /oauth/register; absent: off. */
+  readonly registration?: RegistrationConfig;
   readonly keys: KeyRing;
   /** The private JWK set file behind `keys`: reloaded on SIGHUP and when it changes. */
   readonly signingKeysFile?: string;
@@ -234,6 +262,28 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
     events,
   });
 
+  const scopesSupported = [...new Set(c.clients.flatMap((cl) => cl.scopes))].sort();
+  const registration = c.registration && {
+    registration: new ClientRegistration({
+      store: clientStore,
+      options: {
+        mode: c.registration.mode,
+        policy: {
+          allowedGrants: c.registration.grants,
+          allowedScopes: c.registration.scopes ?? scopesSupported,
+          ...c.registration.limits,
+        },
+        idleTtlMs: c.registration.idleTtl * 1000,
+        maxClients: c.registration.maxClients,
+      },
+    }),
+    ...(c.registration.initialAccessToken === undefined
+      ? {}
+      : { initialAccessToken: c.registration.initialAccessToken }),
+    limiter,
+    bodyLimit: c.registration.bodyLimit,
+  };
+
   const waits = new TokenWaits({
     flow,
     notifier,
@@ -266,8 +316,9 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
     flow,
     tokens,
     issuer,
-    scopesSupported: [...new Set(c.clients.flatMap((cl) => cl.scopes))].sort(),
+    scopesSupported,
     waitToken: c.waitMaxStreams > 0,
+    ...(registration ? { registration } : {}),
     ping: () => store.ping(),
     readyTimeoutMs: c.redisTimeoutMs,
     bodyLimit: c.bodyLimit,

@@ -5,13 +5,14 @@ import { loadClientsFile } from "../config/clients-file.js";
 import { DEMO_CLIENT, DEV_SERVICE_TOKEN } from "../config/dev-seed.js";
 import type { Settings } from "../config/settings.js";
 import type { Client } from "../domain/client.js";
+import { parseScope } from "../domain/scope.js";
 import {
   generateSigningKey,
   KeyRing,
   loadSigningKeys,
   type SigningAlgorithm,
 } from "../tokens/signing-keys.js";
-import type { HandoffConfig } from "./handoff-server.js";
+import type { HandoffConfig, RegistrationConfig } from "./handoff-server.js";
 import { pagesConfig } from "./pages-config.js";
 
 export type Mode = "development" | "production";
@@ -37,6 +38,44 @@ function productionProblems(s: Settings): string[] {
     );
   }
   return problems;
+}
+
+/**
+ * RFC 7591 registration from HANDOFF_REGISTRATION*: off unless set, except
+ * that start-dev opens it (public clients only) for trying MCP clients.
+ */
+function registrationConfig(s: Settings, mode: Mode): RegistrationConfig | undefined {
+  const chosen = s.HANDOFF_REGISTRATION ?? (mode === "development" ? "open" : "off");
+  if (chosen === "off") return undefined;
+  if (chosen === "token" && !s.HANDOFF_REGISTRATION_TOKEN) {
+    throw new Error(
+      "HANDOFF_REGISTRATION_TOKEN: required with HANDOFF_REGISTRATION=token (the initial access token registrants present)",
+    );
+  }
+  let scopes: string[] | undefined;
+  if (s.HANDOFF_REGISTRATION_SCOPES) {
+    try {
+      scopes = parseScope(s.HANDOFF_REGISTRATION_SCOPES);
+    } catch {
+      throw new Error("HANDOFF_REGISTRATION_SCOPES: a scope token is malformed (RFC 6749 §3.3)");
+    }
+  }
+  return {
+    mode: chosen,
+    ...(chosen === "token" && s.HANDOFF_REGISTRATION_TOKEN
+      ? { initialAccessToken: s.HANDOFF_REGISTRATION_TOKEN }
+      : {}),
+    grants: s.HANDOFF_REGISTRATION_GRANTS,
+    ...(scopes === undefined ? {} : { scopes }),
+    idleTtl: s.HANDOFF_REGISTRATION_IDLE_TTL,
+    maxClients: s.HANDOFF_REGISTRATION_MAX_CLIENTS,
+    bodyLimit: s.HANDOFF_REGISTRATION_BODY_LIMIT,
+    limits: {
+      maxRedirectUris: s.HANDOFF_CLIENT_MAX_REDIRECT_URIS,
+      maxUriLength: s.HANDOFF_CLIENT_MAX_URI_LENGTH,
+      maxNameLength: s.HANDOFF_CLIENT_MAX_NAME_LENGTH,
+    },
+  };
 }
 
 export async function loadConfig(s: Settings, mode: Mode, logger: Logger): Promise<HandoffConfig> {
@@ -84,6 +123,8 @@ export async function loadConfig(s: Settings, mode: Mode, logger: Logger): Promi
       ? { clusterNodes: s.REDIS_CLUSTER_NODES.split(",").map((n) => n.trim()) }
       : undefined;
 
+  const registration = registrationConfig(s, mode);
+  const pages = await pagesConfig(s, mode, logger);
   return {
     host: s.HANDOFF_HOST,
     port: s.PORT,
@@ -119,8 +160,14 @@ export async function loadConfig(s: Settings, mode: Mode, logger: Logger): Promi
     redisTimeoutMs: s.HANDOFF_REDIS_TIMEOUT_MS,
     memoryMaxPending: s.HANDOFF_MEMORY_MAX_PENDING,
     clients,
+    ...(registration ? { registration } : {}),
     keys,
     logLevel: s.HANDOFF_LOG_LEVEL,
-    ...(await pagesConfig(s, mode, logger)),
+    ...pages,
+    attemptLimits: {
+      ...pages.attemptLimits,
+      registrationPerAddress: s.HANDOFF_REGISTRATION_LIMIT_PER_ADDRESS,
+      registrationGlobal: s.HANDOFF_REGISTRATION_LIMIT_GLOBAL,
+    },
   };
 }

@@ -6,7 +6,7 @@ import {
   type PutOutcome,
   type StoredClient,
   slidExpiry,
-} from "../domain/client-store.js";
+} from "../domain/ports/client-store.js";
 import { sweepEvery, TtlMap } from "./ttl-map.js";
 
 /** A client without expiry (admin-made) stays until deleted. */

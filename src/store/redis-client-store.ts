@@ -1,14 +1,14 @@
 /** The Redis client store: a space's keys share one hash slot; every step is one Lua script. */
 import type { Cluster, Redis } from "ioredis";
 import type { Client } from "../domain/client.js";
+import { OAuthError } from "../domain/oauth-error.js";
 import type {
   ClientPage,
   ClientStore,
   PutMode,
   PutOutcome,
   StoredClient,
-} from "../domain/client-store.js";
-import { OAuthError } from "../domain/oauth-error.js";
+} from "../domain/ports/client-store.js";
 import {
   DELETE_CLIENT,
   GET_CLIENT,

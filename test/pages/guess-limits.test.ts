@@ -28,6 +28,8 @@ const WIDE: AttemptLimits = {
   signInGlobal: 100_000,
   clientAuthPerAddress: 1000,
   clientAuthPerClient: 100_000,
+  registrationPerAddress: 1000,
+  registrationGlobal: 100_000,
   windowSeconds: 900,
 };
 

@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "../../src/domain/client.js";
-import type { ClientStore, StoredClient } from "../../src/domain/client-store.js";
+import type { ClientStore, StoredClient } from "../../src/domain/ports/client-store.js";
 import { sleep } from "../support/handoff-server.js";
 
 function stored(overrides: Partial<StoredClient> = {}, client: Partial<Client> = {}): StoredClient {

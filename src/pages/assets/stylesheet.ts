@@ -244,6 +244,7 @@ code, .mono {
   color: var(--muted);
   margin-left: 0.35rem;
 }
+.tag.unverified { background: var(--warn-bg); color: var(--warn-text); }
 @media (max-width: 30rem) {
   .details { grid-template-columns: 1fr; gap: 0.1rem; }
   .details dd { margin-bottom: 0.45rem; }

@@ -4,7 +4,7 @@
  * later, by the admin ClientService) and, in a second space, the cached
  * Client ID Metadata Documents. The clients file never goes through it.
  */
-import type { Client } from "./client.js";
+import type { Client } from "../client.js";
 
 /** One client as the store keeps it. */
 export interface StoredClient {
