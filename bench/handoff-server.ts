@@ -21,6 +21,7 @@ const server = await startHandoff({
   waitRecheckMs: 5000,
   waitHeartbeatMs: 15_000,
   accessTokenTtl: 3600,
+  authorizationCodeTtl: 60,
   bodyLimit: 16384,
   ...(process.env.REDIS_URL ? { redis: { url: process.env.REDIS_URL } } : {}),
   redisKeyPrefix: "",

@@ -85,6 +85,8 @@ export const SettingsSchema = z.object({
   HANDOFF_WAIT_RECHECK_MS: int(100, 600_000, 5000),
   HANDOFF_WAIT_HEARTBEAT_MS: int(1000, 300_000, 15_000),
   HANDOFF_ACCESS_TOKEN_TTL: int(60, 86_400, 3600),
+  // Authorization codes (RFC 6749 §4.1.2) are short-lived: 60 s at most.
+  HANDOFF_AUTHORIZATION_CODE_TTL: int(1, 60, 60),
   // Refresh tokens: unused for the idle TTL or older than the absolute TTL, they stop working.
   HANDOFF_REFRESH_TOKEN_IDLE_TTL: int(60, 31_536_000, 1_209_600),
   HANDOFF_REFRESH_TOKEN_TTL: int(60, 31_536_000, 2_592_000),

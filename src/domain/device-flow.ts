@@ -22,6 +22,7 @@ import type { FlowEvents, PollOutcome } from "./ports/flow-events.js";
 import type { TokenIssuer, TokenSet } from "./ports/token-issuer.js";
 import { parseResources, type ResourceLimits } from "./resource.js";
 import { checkScopeTokens, requireSubset, resolveScopes } from "./scope.js";
+import { checkSubject } from "./subject.js";
 import { formatUserCode, mintUserCode, normalizeUserCode } from "./user-code.js";
 
 export interface DeviceFlowOptions {
@@ -153,7 +154,6 @@ class PacingAnswers {
 
 /** C0 and C1 controls and DEL: never stored (the Redis record uses U+001F as its separator). */
 const CONTROL_CHARS = /\p{Cc}/gu;
-const HAS_CONTROL_CHAR = /\p{Cc}/u; // no /g: .test() must not keep state
 
 /** A store poll outcome as the poll counter's label. */
 const POLL_LABEL = {
@@ -393,13 +393,7 @@ export class DeviceFlow {
 
   /** Records a person's decision; at most one decision per request ever succeeds. */
   async decide(input: DecideInput): Promise<DecideResult> {
-    if (
-      input.subject === "" ||
-      input.subject.length > 256 ||
-      HAS_CONTROL_CHAR.test(input.subject)
-    ) {
-      throw new OAuthError("invalid_request", "subject must be 1 to 256 characters");
-    }
+    checkSubject(input.subject);
     const userCode = normalizeUserCode(input.userCode);
     const user = userCode === null ? null : userCodeHandle(userCode);
     const now = this.now();

@@ -2,9 +2,11 @@
 import type http from "node:http";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { Logger } from "pino";
+import type { AuthorizationCodeFlow } from "../domain/authorization-code-flow.js";
 import type { DeviceFlow } from "../domain/device-flow.js";
 import { isOAuthError, OAuthError } from "../domain/oauth-error.js";
 import type { TokenLifecycle } from "../tokens/token-lifecycle.js";
+import { authorizationEndpoint, type ShowRefusal } from "./authorization-endpoint.js";
 import { deviceAuthorizationEndpoint } from "./device-authorization-endpoint.js";
 import { FormParams } from "./form-params.js";
 import { healthEndpoints } from "./health-endpoints.js";
@@ -25,6 +27,10 @@ declare module "fastify" {
 
 export interface HttpAppOptions {
   readonly flow: DeviceFlow;
+  /** The authorization code grant; its consent step lives in the pages, at `<base>/authorize`. */
+  readonly codeFlow: AuthorizationCodeFlow;
+  /** Shows a person why an authorization request is refused; absent: a plain-text 400. */
+  readonly showRefusal?: (base: string) => ShowRefusal;
   /** Refresh, revocation, introspection and the published JWKS. */
   readonly tokens: TokenLifecycle;
   readonly issuer: string;
@@ -159,7 +165,7 @@ export async function createHttpApp(o: HttpAppOptions): Promise<FastifyInstance>
 
   const prefix = new URL(o.issuer).pathname.replace(/\/$/, "");
   deviceAuthorizationEndpoint(app, o.flow, prefix);
-  tokenEndpoint(app, o.flow, o.tokens, prefix);
+  tokenEndpoint(app, o.flow, o.tokens, o.codeFlow, prefix);
   revocationEndpoint(app, o.tokens, prefix);
   introspectionEndpoint(app, o.tokens, prefix);
   if (o.registration) await registrationEndpoint(app, o.registration, prefix);
@@ -175,8 +181,17 @@ export async function createHttpApp(o: HttpAppOptions): Promise<FastifyInstance>
   );
   healthEndpoints(app, o.ping, o.readyTimeoutMs);
   if (o.metricsToken !== undefined) metricsEndpoint(app, o.metrics, o.metricsToken, prefix);
+  const pagesBase = `${prefix}/device`;
+  authorizationEndpoint(
+    app,
+    o.codeFlow,
+    prefix,
+    `${pagesBase}/authorize`,
+    o.showRefusal?.(pagesBase) ??
+      ((reply, description) => reply.code(400).type("text/plain").send(description)),
+  );
   if (o.pages) {
-    const base = `${prefix}/device`;
+    const base = pagesBase;
     const pages = o.pages;
     await app.register(async (scope) => pages(scope, base), { prefix: base });
   }

@@ -1,6 +1,8 @@
 /** RFC 8414 authorization server metadata and the JWKS it points to. */
 import type { FastifyInstance } from "fastify";
 import type { JWK } from "jose";
+import { PKCE_METHOD } from "../domain/pkce.js";
+import { AUTHORIZE_PATH } from "./authorization-endpoint.js";
 import { DEVICE_AUTHORIZATION_PATH } from "./device-authorization-endpoint.js";
 import { INTROSPECTION_AUTH_METHODS, INTROSPECTION_PATH } from "./introspection-endpoint.js";
 import { REGISTRATION_PATH } from "./registration-endpoint.js";
@@ -8,7 +10,6 @@ import { REVOCATION_AUTH_METHODS, REVOCATION_PATH } from "./revocation-endpoint.
 import { SUPPORTED_GRANTS, TOKEN_PATH } from "./token-endpoint.js";
 
 export const JWKS_PATH = "/.well-known/jwks.json";
-export const AUTHORIZE_PATH = "/oauth/authorize";
 
 export interface MetadataOptions {
   readonly issuer: string;
@@ -29,14 +30,17 @@ export const WAIT_TOKEN_RPC_PATH = "/handoff.v1.DeviceAuthService/WaitToken";
 export function buildMetadata(o: MetadataOptions): Record<string, unknown> {
   return {
     issuer: o.issuer,
-    // No browser-redirect flow exists here, but MCP SDKs' metadata parsers
-    // require this field; it answers unsupported_response_type.
+    // RFC 6749 §4.1 with PKCE (RFC 7636), beside the device grant.
     authorization_endpoint: o.issuer + AUTHORIZE_PATH,
     token_endpoint: o.issuer + TOKEN_PATH,
     device_authorization_endpoint: o.issuer + DEVICE_AUTHORIZATION_PATH,
     jwks_uri: o.issuer + JWKS_PATH,
     grant_types_supported: [...SUPPORTED_GRANTS],
-    response_types_supported: [],
+    response_types_supported: ["code"],
+    // MCP 2025-11-25 clients refuse an AS without it; OAuth 2.1 §4.1.1: S256 only.
+    code_challenge_methods_supported: [PKCE_METHOD],
+    // RFC 9207 §3: every authorization response carries `iss`.
+    authorization_response_iss_parameter_supported: true,
     token_endpoint_auth_methods_supported: ["none", "client_secret_basic", "client_secret_post"],
     scopes_supported: [...o.scopesSupported],
     // M2: RFC 7009 and RFC 7662 endpoints with their client authentication methods.
@@ -74,12 +78,5 @@ export function metadataEndpoints(
       .header("cache-control", "public, max-age=300")
       .type("application/jwk-set+json")
       .send(jwks()),
-  );
-  app.get(issuerPath + AUTHORIZE_PATH, async (_request, reply) =>
-    reply.code(400).send({
-      error: "unsupported_response_type",
-      error_description:
-        "this server supports only the device authorization grant; see device_authorization_endpoint",
-    }),
   );
 }

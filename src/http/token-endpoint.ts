@@ -1,6 +1,15 @@
-/** POST /oauth/token (RFC 6749 §3.2): the device-code grant (RFC 8628 §3.4) and refresh (RFC 6749 §6). */
+/**
+ * POST /oauth/token (RFC 6749 §3.2): the device-code grant (RFC 8628 §3.4),
+ * the authorization code grant with PKCE (RFC 6749 §4.1.3, RFC 7636 §4.5) and
+ * refresh (RFC 6749 §6).
+ */
 import type { FastifyInstance } from "fastify";
-import { DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT } from "../domain/client.js";
+import type { AuthorizationCodeFlow } from "../domain/authorization-code-flow.js";
+import {
+  AUTHORIZATION_CODE_GRANT,
+  DEVICE_CODE_GRANT,
+  REFRESH_TOKEN_GRANT,
+} from "../domain/client.js";
 import type { DeviceFlow } from "../domain/device-flow.js";
 import { OAuthError } from "../domain/oauth-error.js";
 import type { TokenSet } from "../domain/ports/token-issuer.js";
@@ -14,13 +23,18 @@ import { formOf, postOnly } from "./oauth-route.js";
 export const TOKEN_PATH = "/oauth/token";
 
 /** Grant types this endpoint serves; the metadata advertises exactly these. */
-export const SUPPORTED_GRANTS = [DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT] as const;
+export const SUPPORTED_GRANTS = [
+  DEVICE_CODE_GRANT,
+  AUTHORIZATION_CODE_GRANT,
+  REFRESH_TOKEN_GRANT,
+] as const;
 
 /** Registers POST /oauth/token: form in, domain call, RFC 6749 §5.1 JSON out. */
 export function tokenEndpoint(
   app: FastifyInstance,
   flow: DeviceFlow,
   lifecycle: TokenLifecycle,
+  codeFlow: AuthorizationCodeFlow,
   prefix: string,
 ): void {
   postOnly(app, prefix + TOKEN_PATH, async (request, reply) => {
@@ -38,6 +52,16 @@ export function tokenEndpoint(
         return sendOAuthError(reply, result.refusal);
       }
       tokens = result.tokens;
+    } else if (grantType === AUTHORIZATION_CODE_GRANT) {
+      const redirectUri = form.get("redirect_uri");
+      const codeVerifier = form.get("code_verifier");
+      tokens = await codeFlow.redeem({
+        credentials,
+        code: form.require("code"),
+        ...(redirectUri === undefined ? {} : { redirectUri }),
+        ...(codeVerifier === undefined ? {} : { codeVerifier }),
+        resources,
+      });
     } else if (grantType === REFRESH_TOKEN_GRANT) {
       const scope = form.get("scope");
       tokens = await lifecycle.refresh({

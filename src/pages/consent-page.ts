@@ -39,25 +39,31 @@ function hintText(hint: NetworkHint): SafeHtml | "" {
   }
 }
 
+/** The list items of what a grant allows, in words (shared by both consent screens). */
+export function scopeItems(scopes: readonly string[]): SafeHtml | SafeHtml[] {
+  return scopes.length === 0
+    ? html`<li><span class="what">Confirm it is you (no access to your data)</span></li>`
+    : scopes.map((s) => html`<li><span class="what">${scopeWords(s)}</span><code>${s}</code></li>`);
+}
+
+/** The RFC 8707 resources a grant is limited to, if any (shared by both consent screens). */
+export function resourceSection(resources: readonly string[]): SafeHtml | "" {
+  return resources.length === 0
+    ? ""
+    : html`<h2>Only for</h2>
+<ul class="scopes">${resources.map(
+        // The host first and large, in punycode as stored, so a look-alike
+        // (xn--pple-43d.com for a Cyrillic "apple.com") stands out.
+        (u) =>
+          html`<li><span class="what"><strong class="host mono">${resourceHost(u)}</strong> <span class="mono resource">${u}</span></span></li>`,
+      )}</ul>`;
+}
+
 /** Renders the consent screen with its Deny and Approve buttons. */
 export function consentPage(p: ConsentPage): string {
   const r = p.request;
-  const scopes =
-    r.scopes.length === 0
-      ? html`<li><span class="what">Confirm it is you (no access to your data)</span></li>`
-      : r.scopes.map(
-          (s) => html`<li><span class="what">${scopeWords(s)}</span><code>${s}</code></li>`,
-        );
-  const resources =
-    r.resources.length === 0
-      ? ""
-      : html`<h2>Only for</h2>
-<ul class="scopes">${r.resources.map(
-          // The host first and large, in punycode as stored, so a look-alike
-          // (xn--pple-43d.com for a Cyrillic "apple.com") stands out.
-          (u) =>
-            html`<li><span class="what"><strong class="host mono">${resourceHost(u)}</strong> <span class="mono resource">${u}</span></span></li>`,
-        )}</ul>`;
+  const scopes = scopeItems(r.scopes);
+  const resources = resourceSection(r.resources);
   const sameNetwork = hintText(networkHint(r.ipAddress, p.viewerIp));
   const body = html`
 <p class="eyebrow">Device sign-in request</p>

@@ -11,10 +11,12 @@ import type { AttemptLimiter } from "../auth/attempt-limits.js";
 import type { Authenticator, SignInContext } from "../auth/authenticator.js";
 import { tooManyMessage } from "../auth/local-authenticator.js";
 import { type Sessions, type SignedIn, sessionKeyOf } from "../auth/sessions.js";
+import type { AuthorizationCodeFlow } from "../domain/authorization-code-flow.js";
 import type { DeviceAuthorizationView, DeviceFlow } from "../domain/device-flow.js";
 import { isOAuthError, OAuthError } from "../domain/oauth-error.js";
 import { formatUserCode, normalizeUserCode } from "../domain/user-code.js";
 import { formOf } from "../http/oauth-route.js";
+import { AUTHORIZE_PAGE, authorizationPages } from "./authorization-pages.js";
 import { codeEntryPage } from "./code-entry-page.js";
 import { consentPage } from "./consent-page.js";
 import {
@@ -33,6 +35,8 @@ import { pageSecurityHeaders, sendHtml } from "./web-headers.js";
 /** What the pages are built from (see src/server/verification-setup.ts). */
 export interface VerificationPagesOptions {
   readonly flow: DeviceFlow;
+  /** The authorization code grant's consent step, at `${base}/authorize`. */
+  readonly codeFlow?: AuthorizationCodeFlow;
   readonly authenticator: Authenticator;
   readonly sessions: Sessions;
   readonly limiter: AttemptLimiter;
@@ -95,7 +99,9 @@ export async function verificationPages(
       const u = new URL(raw, "http://handoff.invalid");
       const ours =
         u.origin === "http://handoff.invalid" &&
-        (u.pathname === base || u.pathname === `${base}/`) &&
+        (u.pathname === base ||
+          u.pathname === `${base}/` ||
+          (o.codeFlow !== undefined && u.pathname === base + AUTHORIZE_PAGE)) &&
         !raw.startsWith("//");
       return ours ? u.pathname + u.search : base;
     } catch {
@@ -140,6 +146,10 @@ export async function verificationPages(
     sendPage: (reply, status, page) => sendHtml(reply, status, signInPage(base, page)),
   };
   o.authenticator.register(app, ctx);
+
+  if (o.codeFlow) {
+    authorizationPages(app, { codeFlow: o.codeFlow, base, signedIn, csrf, csrfToken, toSignIn });
+  }
 
   app.post("/sign-out", { preHandler: csrf }, async (request, reply) => {
     await sessions.end(request, reply);

@@ -7,10 +7,12 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type pino from "pino";
 import { AttemptLimiter, DEFAULT_ATTEMPT_LIMITS } from "../auth/attempt-limits.js";
 import { clientAuthThrottle } from "../auth/client-auth-throttle.js";
+import { AuthorizationCodeFlow } from "../domain/authorization-code-flow.js";
 import type { Client } from "../domain/client.js";
 import { ClientDirectory } from "../domain/client-directory.js";
 import { ClientRegistration, type RegistrationMode } from "../domain/client-registration.js";
 import { DeviceFlow } from "../domain/device-flow.js";
+import type { AuthorizationCodeStore } from "../domain/ports/authorization-code-store.js";
 import type { ClientStore } from "../domain/ports/client-store.js";
 import type { DecisionNotifier } from "../domain/ports/decision-notifier.js";
 import type { DeviceStore } from "../domain/ports/device-store.js";
@@ -19,17 +21,20 @@ import type { TokenStore } from "../domain/ports/token-store.js";
 import { DEFAULT_RESOURCE_LIMITS, type ResourceLimits } from "../domain/resource.js";
 import { TokenWaits } from "../domain/token-wait.js";
 import { createHttpApp } from "../http/http-app.js";
+import { showAuthorizationRefusal } from "../pages/authorization-pages.js";
 import { verificationPages } from "../pages/verification-pages.js";
 import { accessLogInterceptor } from "../rpc/access-log.js";
 import { deviceAuthService } from "../rpc/device-auth-service.js";
 import { peerAddressKey } from "../rpc/rpc-translation.js";
 import { tokenService } from "../rpc/token-service.js";
 import { MemoryAttemptCounter } from "../store/memory-attempt-counter.js";
+import { MemoryAuthorizationCodeStore } from "../store/memory-authorization-code-store.js";
 import { MemoryClientStore } from "../store/memory-client-store.js";
 import { MemoryDecisionNotifier } from "../store/memory-decision-notifier.js";
 import { MemoryDeviceStore } from "../store/memory-device-store.js";
 import { MemoryTokenStore } from "../store/memory-token-store.js";
 import { RedisAttemptCounter } from "../store/redis-attempt-counter.js";
+import { RedisAuthorizationCodeStore } from "../store/redis-authorization-code-store.js";
 import { RedisClientStore } from "../store/redis-client-store.js";
 import { connectRedis, connectSubscriber, type RedisTarget } from "../store/redis-connection.js";
 import { RedisDecisionNotifier } from "../store/redis-decision-notifier.js";
@@ -91,6 +96,8 @@ export interface HandoffConfig extends PagesConfig {
   /** How often a waiting stream sends a heartbeat (ms). */
   readonly waitHeartbeatMs: number;
   readonly accessTokenTtl: number;
+  /** Seconds an authorization code lives (RFC 6749 §4.1.2; at most 60). */
+  readonly authorizationCodeTtl: number;
   /** Defaults to the issuer. */
   readonly defaultAudience?: string;
   /** RFC 8707 resources: count per request and per grant, length, http on loopback. */
@@ -133,6 +140,8 @@ export interface RunningHandoff {
   /** The issuer, also the base URL of every endpoint. */
   readonly issuer: string;
   readonly flow: DeviceFlow;
+  /** The authorization code grant (the same object the endpoints call). */
+  readonly codeFlow: AuthorizationCodeFlow;
   readonly store: DeviceStore;
   /** Every client the domain can find: the clients file, the store, metadata documents. */
   readonly clients: ClientDirectory;
@@ -298,6 +307,23 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
     waits,
     heartbeatMs: c.waitHeartbeatMs,
   });
+  const codeStore: AuthorizationCodeStore = redis
+    ? new RedisAuthorizationCodeStore(redis, { keyPrefix: c.redisKeyPrefix })
+    : new MemoryAuthorizationCodeStore({ maxCodes: c.memoryMaxPending });
+  const codeFlow = new AuthorizationCodeFlow({
+    clients,
+    store: codeStore,
+    tokens,
+    options: {
+      issuer,
+      codeTtl: c.authorizationCodeTtl,
+      // A replayed code can revoke its tokens for as long as its access token lives.
+      replayWindow: c.accessTokenTtl,
+      resources,
+    },
+  });
+
+  const deviceRoutes = deviceAuthService(flow, { serviceToken: c.serviceToken });
   const tokenRoutes = tokenService(tokens);
   const routes = (router: ConnectRouter) => {
     deviceRoutes(router);
@@ -314,6 +340,7 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
 
   const app = await createHttpApp({
     flow,
+    codeFlow,
     tokens,
     issuer,
     scopesSupported,
@@ -329,8 +356,10 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
     pages: async (scope, base) =>
       verificationPages(scope, {
         ...verificationPagesSetup(c, { issuer, flow, redis, keyPrefix: c.redisKeyPrefix, limiter }),
+        codeFlow,
         base,
       }),
+    showRefusal: showAuthorizationRefusal,
     serverFactory: (fastifyHandler) => {
       const rpc = closeUnreadH1Requests(
         connectNodeAdapter({
@@ -384,6 +413,7 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
     port,
     issuer,
     flow,
+    codeFlow,
     store,
     clients,
     clientStore,
@@ -414,6 +444,7 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
       await notifier.close();
       await tokenStore.close();
       await clientStore.close();
+      await codeStore.close();
       await store.close();
     },
   };

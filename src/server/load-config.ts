@@ -137,6 +137,7 @@ export async function loadConfig(s: Settings, mode: Mode, logger: Logger): Promi
     waitRecheckMs: s.HANDOFF_WAIT_RECHECK_MS,
     waitHeartbeatMs: s.HANDOFF_WAIT_HEARTBEAT_MS,
     accessTokenTtl: s.HANDOFF_ACCESS_TOKEN_TTL,
+    authorizationCodeTtl: s.HANDOFF_AUTHORIZATION_CODE_TTL,
     refreshTokenIdleTtl: s.HANDOFF_REFRESH_TOKEN_IDLE_TTL,
     refreshTokenTtl: s.HANDOFF_REFRESH_TOKEN_TTL,
     refreshReuseWindow: s.HANDOFF_REFRESH_REUSE_WINDOW,

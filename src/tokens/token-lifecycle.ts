@@ -15,7 +15,12 @@ import {
 import type { ApprovedGrant } from "../domain/device-authorization.js";
 import { OAuthError } from "../domain/oauth-error.js";
 import type { FlowEvents } from "../domain/ports/flow-events.js";
-import type { IssueRequest, TokenIssuer, TokenSet } from "../domain/ports/token-issuer.js";
+import type {
+  IssueRequest,
+  RevocableTokenIssuer,
+  TokenIssuer,
+  TokenSet,
+} from "../domain/ports/token-issuer.js";
 import type { FamilyGrant, TokenStore } from "../domain/ports/token-store.js";
 import {
   hashRefreshToken,
@@ -56,11 +61,21 @@ export interface RefreshInput {
   readonly resources?: readonly string[];
 }
 
+/** What `issueRevocable` hands out for `revokeIssued` (kept as JSON by the code grant's store). */
+interface IssuedTokens {
+  readonly jti: string;
+  /** Epoch ms: when the access token expires (its revocation mark ends then). */
+  readonly expiresAt: number;
+  readonly familyId?: string;
+  /** Storage hash of the family's first refresh token (a rotated-out hash still names the family). */
+  readonly refreshHash?: string;
+}
+
 /** Rotated-out hashes a family remembers by default (reuse detection window). */
 export const DEFAULT_KEEP_ROTATED = 1000;
 
-/** The token operations both transports call; also the DeviceFlow's TokenIssuer. */
-export class TokenLifecycle implements TokenIssuer {
+/** The token operations both transports call; also the flows' token issuer. */
+export class TokenLifecycle implements TokenIssuer, RevocableTokenIssuer {
   constructor(
     private readonly deps: {
       readonly clients: ClientRegistry;
@@ -83,6 +98,18 @@ export class TokenLifecycle implements TokenIssuer {
    * refresh token of a new family.
    */
   async issue(grant: ApprovedGrant, request: IssueRequest = {}): Promise<TokenSet> {
+    return (await this.issueRevocable(grant, request)).tokens;
+  }
+
+  /**
+   * `issue`, plus what `revokeIssued` needs to take those tokens back: the
+   * code grant keeps it with the redeemed code, so a replayed code revokes
+   * what it gave (RFC 6749 §4.1.2).
+   */
+  async issueRevocable(
+    grant: ApprovedGrant,
+    request: IssueRequest = {},
+  ): Promise<{ tokens: TokenSet; revocation: string }> {
     const resources = narrowResources(request.resources ?? [], grant.resources);
     const now = this.now();
     const familyId = mintFamilyId();
@@ -107,7 +134,33 @@ export class TokenLifecycle implements TokenIssuer {
         accessTokens: [{ jti, expiresAt: this.accessExpiry(now) }],
       });
     }
-    return this.tokenSet({ ...grant, resources, jti, issuedAt: now }, grant.scopes, refreshToken);
+    const tokens = await this.tokenSet(
+      { ...grant, resources, jti, issuedAt: now },
+      grant.scopes,
+      refreshToken,
+    );
+    const issued: IssuedTokens = {
+      jti,
+      expiresAt: this.accessExpiry(now),
+      ...(refreshToken === undefined
+        ? {}
+        : { familyId, refreshHash: hashRefreshToken(refreshToken) }),
+    };
+    return { tokens, revocation: JSON.stringify(issued) };
+  }
+
+  /**
+   * Revokes what one `issueRevocable` call issued: the refresh family (its
+   * access tokens with it, whatever it has rotated to since, within the reuse
+   * window) and the first access token.
+   */
+  async revokeIssued(revocation: string): Promise<void> {
+    const issued = JSON.parse(revocation) as IssuedTokens;
+    const now = this.now();
+    if (issued.familyId !== undefined && issued.refreshHash !== undefined) {
+      await this.deps.store.revokeFamily(issued.familyId, issued.refreshHash, undefined, now);
+    }
+    await this.deps.store.revokeAccessToken({ jti: issued.jti, expiresAt: issued.expiresAt });
   }
 
   /**

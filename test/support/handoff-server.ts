@@ -44,6 +44,7 @@ export async function startTestServer(overrides: Partial<HandoffConfig> = {}): P
     waitRecheckMs: 1000,
     waitHeartbeatMs: 15_000,
     accessTokenTtl: 300,
+    authorizationCodeTtl: 60,
     bodyLimit: 4096,
     serviceToken: SERVICE_TOKEN,
     redisKeyPrefix: "",

@@ -1,5 +1,10 @@
 /** Clients registered in test servers, with the secrets the tests present. */
-import { type Client, DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT } from "../../src/domain/client.js";
+import {
+  AUTHORIZATION_CODE_GRANT,
+  type Client,
+  DEVICE_CODE_GRANT,
+  REFRESH_TOKEN_GRANT,
+} from "../../src/domain/client.js";
 import { hashSecret, hashSecretFast } from "../../src/domain/secret-hash.js";
 
 /** A secret with `:`, `+` and a space, to prove Basic credentials are form-url-decoded (T2). */
@@ -49,6 +54,33 @@ export const NO_DEVICE_GRANT_CLIENT: Client = {
   active: true,
 };
 
+/** A public client of the authorization code grant (RFC 8252 native app, and a web redirect). */
+export const CODE_CLIENT: Client = {
+  id: "mcp-app",
+  name: "MCP Test App",
+  grantTypes: [AUTHORIZATION_CODE_GRANT, REFRESH_TOKEN_GRANT],
+  scopes: ["read", "write"],
+  defaultScopes: ["read"],
+  redirectUris: [
+    "http://127.0.0.1/callback",
+    "https://app.example.com/callback",
+    "com.example.app:/oauth2redirect",
+  ],
+  active: true,
+};
+
+/** A confidential client of the code grant, without refresh tokens. */
+export const CONFIDENTIAL_CODE_CLIENT: Client = {
+  id: "code-web",
+  name: "Code Web App",
+  secretHash: hashSecretFast(FAST_SECRET),
+  grantTypes: [AUTHORIZATION_CODE_GRANT],
+  scopes: ["read"],
+  defaultScopes: ["read"],
+  redirectUris: ["https://web.example.com/cb?tenant=1"],
+  active: true,
+};
+
 export const INACTIVE_CLIENT: Client = { ...PUBLIC_CLIENT, id: "inactive-cli", active: false };
 
 export const TEST_CLIENTS: readonly Client[] = [
@@ -57,4 +89,6 @@ export const TEST_CLIENTS: readonly Client[] = [
   FAST_HASH_CLIENT,
   NO_DEVICE_GRANT_CLIENT,
   INACTIVE_CLIENT,
+  CODE_CLIENT,
+  CONFIDENTIAL_CODE_CLIENT,
 ];

@@ -48,6 +48,7 @@ describe("RFC 8414 metadata (M2)", () => {
   it("advertises refresh_token, revocation and introspection with their auth methods", () => {
     expect(as.grant_types_supported).toEqual([
       "urn:ietf:params:oauth:grant-type:device_code",
+      "authorization_code",
       "refresh_token",
     ]);
     expect(as.revocation_endpoint).toBe(`${server.issuer}/oauth/revoke`);

@@ -1,4 +1,4 @@
-/** The token issuer port: what the device flow needs to turn an approved grant into tokens. */
+/** The token issuer port: what the flows need to turn an approved grant into tokens. */
 import type { ApprovedGrant } from "../device-authorization.js";
 
 /** Issues tokens for an approved grant (implemented in src/tokens). */
@@ -21,4 +21,17 @@ export interface TokenSet {
   readonly expiresIn: number;
   readonly scope: string;
   readonly refreshToken?: string;
+}
+
+/**
+ * The token issuer as the authorization code grant needs it: tokens plus what
+ * revokes them, so a replayed code can take back what it gave (RFC 6749 §4.1.2).
+ */
+export interface RevocableTokenIssuer {
+  issueRevocable(
+    grant: ApprovedGrant,
+    request: IssueRequest,
+  ): Promise<{ readonly tokens: TokenSet; readonly revocation: string }>;
+  /** Revokes everything `issueRevocable` issued under that `revocation`. */
+  revokeIssued(revocation: string): Promise<void>;
 }

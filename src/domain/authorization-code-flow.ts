@@ -1,0 +1,217 @@
+/**
+ * The authorization code grant with PKCE (RFC 6749 §4.1, RFC 7636, OAuth 2.1
+ * §4.1, RFC 9207) as domain operations, beside the device flow and sharing
+ * with it the client registry, the scope and resource rules, the person's
+ * sign-in and consent (src/pages), and the token issuer. The authorization
+ * endpoint and the consent page call `check` and `decide`; the token endpoint
+ * calls `redeem`.
+ */
+import {
+  authorizationCodeHandle,
+  mintAuthorizationCode,
+  type RedeemOutcome,
+} from "./authorization-code.js";
+import {
+  type AuthorizationCheck,
+  type AuthorizationQuery,
+  type AuthorizationRequest,
+  authorizationResponseUri,
+  checkAuthorizationRequest,
+} from "./authorization-request.js";
+import {
+  AUTHORIZATION_CODE_GRANT,
+  authenticateClient,
+  type ClientCredentials,
+  type ClientRegistry,
+  REFRESH_TOKEN_GRANT,
+  requireGrant,
+} from "./client.js";
+import { OAuthError } from "./oauth-error.js";
+import { s256ChallengeOf } from "./pkce.js";
+import type { AuthorizationCodeStore } from "./ports/authorization-code-store.js";
+import type { RevocableTokenIssuer, TokenSet } from "./ports/token-issuer.js";
+import { parseResources, type ResourceLimits } from "./resource.js";
+import { checkSubject } from "./subject.js";
+
+export interface AuthorizationCodeFlowOptions {
+  /** `iss` of every authorization response (RFC 9207 §2). */
+  readonly issuer: string;
+  /** Seconds a code lives (at most 60: OAuth 2.1 §4.1.2 recommends short-lived codes). */
+  readonly codeTtl: number;
+  /** Seconds a redeemed code is remembered to recognise a replay (the access-token life). */
+  readonly replayWindow: number;
+  /** RFC 8707 resources: counts, length, http on loopback (the device flow's limits). */
+  readonly resources: ResourceLimits;
+}
+
+/** The token request of the code grant (RFC 6749 §4.1.3, RFC 7636 §4.5). */
+export interface RedeemInput {
+  readonly credentials: ClientCredentials;
+  readonly code: string;
+  readonly redirectUri?: string;
+  readonly codeVerifier?: string;
+  /** RFC 8707 §2.2: may narrow the bound resources, never add. */
+  readonly resources?: readonly string[];
+}
+
+/** Where to send the browser after a decision: the redirect URI with the response's parameters. */
+export interface AuthorizationResponse {
+  readonly location: string;
+}
+
+/** Tries before giving up on a free code (256 random bits: a clash never happens in practice). */
+const CODE_ATTEMPTS = 3;
+
+const REDEEM_ERRORS: Record<
+  Exclude<RedeemOutcome["kind"], "redeemed" | "replayed">,
+  [code: "invalid_grant" | "invalid_target", description: string]
+> = {
+  unknown: ["invalid_grant", "the authorization code is invalid"],
+  wrong_client: ["invalid_grant", "the authorization code was issued to another client"],
+  expired: ["invalid_grant", "the authorization code has expired"],
+  redirect_mismatch: [
+    "invalid_grant",
+    "redirect_uri differs from the one of the authorization request",
+  ],
+  verifier_mismatch: ["invalid_grant", "code_verifier does not match the code_challenge (PKCE)"],
+  invalid_target: ["invalid_target", "a resource was not part of the authorization request"],
+};
+
+export class AuthorizationCodeFlow {
+  constructor(
+    private readonly deps: {
+      readonly clients: ClientRegistry;
+      readonly store: AuthorizationCodeStore;
+      readonly tokens: RevocableTokenIssuer;
+      readonly options: AuthorizationCodeFlowOptions;
+      readonly clock?: () => number;
+    },
+  ) {}
+
+  private now(): number {
+    return (this.deps.clock ?? Date.now)();
+  }
+
+  /** RFC 6749 §4.1.1: checks a request; see `AuthorizationCheck` for where errors go. */
+  check(query: AuthorizationQuery): Promise<AuthorizationCheck> {
+    return checkAuthorizationRequest(this.deps.clients, query, this.deps.options.resources);
+  }
+
+  /** The error response for a request whose redirect URI is known good (RFC 6749 §4.1.2.1). */
+  errorResponse(check: Extract<AuthorizationCheck, { kind: "error" }>): AuthorizationResponse {
+    return {
+      location: authorizationResponseUri(check.redirectUri, {
+        error: check.error,
+        error_description: check.description,
+        state: check.state,
+        iss: this.deps.options.issuer,
+      }),
+    };
+  }
+
+  /**
+   * The person's answer to a checked request. Approve mints a code bound to
+   * the client, the redirect URI, the challenge and the resources (RFC 6749
+   * §4.1.2, RFC 7636 §4.4) and sends it back with `state` and `iss`; Deny
+   * sends `access_denied`.
+   */
+  async decide(
+    request: AuthorizationRequest,
+    subject: string,
+    approve: boolean,
+  ): Promise<AuthorizationResponse> {
+    const { issuer, codeTtl } = this.deps.options;
+    if (!approve) {
+      return {
+        location: authorizationResponseUri(request.redirectUri, {
+          error: "access_denied",
+          error_description: "the person denied the request",
+          state: request.state,
+          iss: issuer,
+        }),
+      };
+    }
+    const now = this.now();
+    const record = {
+      clientId: request.client.id,
+      redirectUri: request.redirectUriParam,
+      codeChallenge: request.codeChallenge,
+      scopes: request.scopes,
+      resources: request.resources,
+      subject: checkSubject(subject),
+      createdAt: now,
+      expiresAt: now + codeTtl * 1000,
+      status: "issued",
+      issuedTokens: "",
+      replayed: false,
+    } as const;
+    for (let attempt = 0; attempt < CODE_ATTEMPTS; attempt++) {
+      const code = mintAuthorizationCode();
+      const handle = authorizationCodeHandle(code);
+      if (handle === null) throw new Error("minted an authorization code that does not parse");
+      if (await this.deps.store.create(handle, record)) {
+        return {
+          location: authorizationResponseUri(request.redirectUri, {
+            code,
+            state: request.state,
+            iss: issuer,
+          }),
+        };
+      }
+    }
+    throw new OAuthError("temporarily_unavailable", "could not store the authorization code");
+  }
+
+  /**
+   * RFC 6749 §4.1.3 with RFC 7636 §4.6: the code is checked and spent in one
+   * atomic step; a wrong or missing verifier, another redirect URI or another
+   * client is `invalid_grant` and spends nothing. A code that comes back after
+   * its redemption is refused and the tokens issued from it are revoked
+   * (RFC 6749 §4.1.2).
+   */
+  async redeem(input: RedeemInput): Promise<TokenSet> {
+    const client = await authenticateClient(this.deps.clients, input.credentials);
+    requireGrant(client, AUTHORIZATION_CODE_GRANT);
+    const resources = parseResources(input.resources ?? [], this.deps.options.resources);
+    const handle = authorizationCodeHandle(input.code);
+    if (handle === null) throw new OAuthError("invalid_grant", "the authorization code is invalid");
+    const now = this.now();
+    const outcome = await this.deps.store.redeem(handle, {
+      clientId: client.id,
+      redirectUri: input.redirectUri ?? "",
+      challenge: s256ChallengeOf(input.codeVerifier),
+      narrowTo: resources,
+      now,
+      retainUntil: now + this.deps.options.replayWindow * 1000,
+    });
+    switch (outcome.kind) {
+      case "redeemed": {
+        const { tokens, revocation } = await this.deps.tokens.issueRevocable(outcome.grant, {
+          resources,
+          refresh: client.grantTypes.includes(REFRESH_TOKEN_GRANT),
+        });
+        const attached = await this.deps.store.attach(handle, revocation, this.now());
+        if (attached.kind === "replayed") {
+          // The code came back while these were being issued: they die with it.
+          await this.deps.tokens.revokeIssued(revocation);
+          throw replayed();
+        }
+        return tokens;
+      }
+      case "replayed":
+        if (outcome.issuedTokens !== "") await this.deps.tokens.revokeIssued(outcome.issuedTokens);
+        throw replayed();
+      default: {
+        const [code, description] = REDEEM_ERRORS[outcome.kind];
+        throw new OAuthError(code, description);
+      }
+    }
+  }
+}
+
+function replayed(): OAuthError {
+  return new OAuthError(
+    "invalid_grant",
+    "the authorization code was already used; the tokens issued from it are revoked",
+  );
+}

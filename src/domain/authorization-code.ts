@@ -1,0 +1,146 @@
+/**
+ * Authorization codes (RFC 6749 §4.1.2): the stored record, its transitions
+ * as pure functions, and the code itself. The memory store runs the
+ * transitions in its critical section; the Redis store runs the same rules as
+ * Lua scripts (src/store/redis-authorization-code-scripts.ts); the contract
+ * suite (test/store/authorization-code-store-contract.ts) holds both to them.
+ */
+import { createHash } from "node:crypto";
+import { csprngBytes } from "./csprng-pool.js";
+import type { ApprovedGrant } from "./device-authorization.js";
+
+/** issued → redeemed, exactly once; a record lives until `expiresAt`. */
+export type AuthorizationCodeStatus = "issued" | "redeemed";
+
+/** One approved authorization request, as the stores keep it. */
+export interface AuthorizationCodeRecord {
+  readonly clientId: string;
+  /**
+   * The `redirect_uri` of the authorization request exactly as sent, "" when
+   * it was omitted: the token request must repeat it (RFC 6749 §4.1.3).
+   */
+  readonly redirectUri: string;
+  /** S256 `code_challenge` (RFC 7636 §4.3). */
+  readonly codeChallenge: string;
+  readonly scopes: readonly string[];
+  /** RFC 8707 resources bound to the grant. */
+  readonly resources: readonly string[];
+  /** Who approved. */
+  readonly subject: string;
+  /** Epoch ms. */
+  readonly createdAt: number;
+  /**
+   * Epoch ms. While issued: the end of the code's life (at most 60 s). Once
+   * redeemed: how long the record is kept to recognise a replay.
+   */
+  readonly expiresAt: number;
+  readonly status: AuthorizationCodeStatus;
+  /** What the token issuer needs to revoke the tokens issued from this code; "" until known. */
+  readonly issuedTokens: string;
+  /** Set when the code came back after its redemption (RFC 6749 §4.1.2). */
+  readonly replayed: boolean;
+}
+
+/** A token request for a code, authenticated, ready for the atomic step. */
+export interface Redemption {
+  readonly clientId: string;
+  /** The token request's `redirect_uri`, "" when omitted. */
+  readonly redirectUri: string;
+  /** S256 of the presented `code_verifier`; "" when missing or malformed (matches nothing). */
+  readonly challenge: string;
+  /** The token request's `resource` values: each must be bound (RFC 8707 §2.2). */
+  readonly narrowTo: readonly string[];
+  readonly now: number;
+  /** Epoch ms: keep the redeemed record until then, to recognise a replay. */
+  readonly retainUntil: number;
+}
+
+export type RedeemOutcome =
+  | { readonly kind: "unknown" }
+  | { readonly kind: "wrong_client" }
+  | { readonly kind: "expired" }
+  | { readonly kind: "redirect_mismatch" }
+  | { readonly kind: "verifier_mismatch" }
+  | { readonly kind: "invalid_target" }
+  /** Presented again after its redemption: `issuedTokens` ("" if not known yet) must be revoked. */
+  | { readonly kind: "replayed"; readonly issuedTokens: string }
+  | { readonly kind: "redeemed"; readonly grant: ApprovedGrant };
+
+/**
+ * One redemption. The checks come before any change, so a wrong verifier,
+ * redirect URI or resource spends nothing (the rightful client can still
+ * redeem); the code is spent in the same step that checks it, so of two
+ * concurrent redemptions exactly one gets the grant. A code presented again by
+ * its client after redemption is a replay: it is marked, and the caller
+ * revokes what was issued (RFC 6749 §4.1.2, §10.5).
+ */
+export function applyRedemption(
+  state: AuthorizationCodeRecord | undefined,
+  r: Redemption,
+): { outcome: RedeemOutcome; next?: AuthorizationCodeRecord } {
+  if (state === undefined) return { outcome: { kind: "unknown" } };
+  if (state.clientId !== r.clientId) return { outcome: { kind: "wrong_client" } };
+  if (state.status === "redeemed") {
+    return {
+      outcome: { kind: "replayed", issuedTokens: state.issuedTokens },
+      next: { ...state, replayed: true },
+    };
+  }
+  if (state.expiresAt <= r.now) return { outcome: { kind: "expired" } };
+  if (state.redirectUri !== r.redirectUri) return { outcome: { kind: "redirect_mismatch" } };
+  if (state.codeChallenge !== r.challenge) return { outcome: { kind: "verifier_mismatch" } };
+  if (r.narrowTo.some((x) => !state.resources.includes(x))) {
+    return { outcome: { kind: "invalid_target" } };
+  }
+  return {
+    outcome: {
+      kind: "redeemed",
+      grant: {
+        clientId: state.clientId,
+        subject: state.subject,
+        scopes: state.scopes,
+        resources: state.resources,
+      },
+    },
+    next: { ...state, status: "redeemed", expiresAt: Math.max(state.expiresAt, r.retainUntil) },
+  };
+}
+
+/** Whether a replay came in while the tokens were being issued. */
+export type AttachOutcome = { readonly kind: "attached" } | { readonly kind: "replayed" };
+
+/**
+ * Records what was issued from a redeemed code. A replay that arrived between
+ * the redemption and this step found nothing to revoke yet and only marked
+ * the record: then the caller revokes. Either the replay sees `issuedTokens`
+ * or this step sees `replayed`, so no tokens outlive a detected replay.
+ */
+export function applyAttach(
+  state: AuthorizationCodeRecord | undefined,
+  issuedTokens: string,
+): { outcome: AttachOutcome; next?: AuthorizationCodeRecord } {
+  if (state === undefined) return { outcome: { kind: "attached" } };
+  if (state.replayed) return { outcome: { kind: "replayed" } };
+  return { outcome: { kind: "attached" }, next: { ...state, issuedTokens } };
+}
+
+/** 256 bits from the CSPRNG, base64url (RFC 6749 §10.10: unguessable). */
+const CODE = /^[A-Za-z0-9_-]{43}$/;
+
+/** A new authorization code. */
+export function mintAuthorizationCode(): string {
+  return csprngBytes(32).toString("base64url");
+}
+
+/**
+ * The store key part for a code: a SHA-256 with a domain label, so a dump of
+ * the store hands out no live code. Null for anything that is not one of ours.
+ */
+export function authorizationCodeHandle(code: string): string | null {
+  if (!CODE.test(code)) return null;
+  return createHash("sha256")
+    .update("handoff/authorization-code\0")
+    .update(code)
+    .digest("base64url")
+    .slice(0, 32);
+}

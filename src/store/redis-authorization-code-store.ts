@@ -1,0 +1,95 @@
+/** The Redis authorization code store: one hash per code, every transition one Lua script. */
+import type { Cluster, Redis } from "ioredis";
+import type {
+  AttachOutcome,
+  AuthorizationCodeRecord,
+  RedeemOutcome,
+  Redemption,
+} from "../domain/authorization-code.js";
+import { OAuthError } from "../domain/oauth-error.js";
+import type { AuthorizationCodeStore } from "../domain/ports/authorization-code-store.js";
+import { joinList, splitList } from "./device-record-codec.js";
+import { ATTACH_CODE, CREATE_CODE, REDEEM_CODE } from "./redis-authorization-code-scripts.js";
+import { guarded } from "./redis-connection.js";
+
+type Reply = Array<string | number>;
+
+/** The scripts as ioredis custom commands (EVALSHA with EVAL fallback). */
+interface ScriptCommands {
+  handoffCreateCode(key: string, ...args: Array<string | number>): Promise<number>;
+  handoffRedeemCode(key: string, ...args: Array<string | number>): Promise<Reply>;
+  handoffAttachCode(key: string, issued: string): Promise<string>;
+}
+
+/** An AuthorizationCodeStore on one Redis or a Redis Cluster (any ioredis client). */
+export class RedisAuthorizationCodeStore implements AuthorizationCodeStore {
+  private readonly cmd: ScriptCommands;
+  private readonly prefix: string;
+
+  constructor(client: Redis | Cluster, options: { keyPrefix?: string } = {}) {
+    this.prefix = `${options.keyPrefix ?? ""}authorization_code:`;
+    client.defineCommand("handoffCreateCode", { numberOfKeys: 1, lua: CREATE_CODE });
+    client.defineCommand("handoffRedeemCode", { numberOfKeys: 1, lua: REDEEM_CODE });
+    client.defineCommand("handoffAttachCode", { numberOfKeys: 1, lua: ATTACH_CODE });
+    this.cmd = client as unknown as ScriptCommands;
+  }
+
+  async create(handle: string, r: AuthorizationCodeRecord): Promise<boolean> {
+    const created = await guarded(
+      this.cmd.handoffCreateCode(
+        this.prefix + handle,
+        r.expiresAt,
+        ...["c", r.clientId, "r", r.redirectUri, "h", r.codeChallenge],
+        ...["s", joinList(r.scopes), "x", joinList(r.resources), "u", r.subject],
+        ...["t", r.createdAt, "e", r.expiresAt, "st", r.status === "redeemed" ? "R" : "I"],
+        ...["i", r.issuedTokens, "p", r.replayed ? "1" : "0"],
+      ),
+    );
+    return created === 1;
+  }
+
+  async redeem(handle: string, d: Redemption): Promise<RedeemOutcome> {
+    const r = await guarded(
+      this.cmd.handoffRedeemCode(
+        this.prefix + handle,
+        d.clientId,
+        d.redirectUri,
+        d.challenge,
+        d.now,
+        d.retainUntil,
+        joinList(d.narrowTo),
+      ),
+    );
+    const kind = String(r[0]);
+    switch (kind) {
+      case "redeemed":
+        return {
+          kind,
+          grant: {
+            clientId: d.clientId,
+            subject: String(r[1]),
+            scopes: splitList(String(r[2])),
+            resources: splitList(String(r[3])),
+          },
+        };
+      case "replayed":
+        return { kind, issuedTokens: String(r[1] ?? "") };
+      case "unknown":
+      case "wrong_client":
+      case "expired":
+      case "redirect_mismatch":
+      case "verifier_mismatch":
+      case "invalid_target":
+        return { kind };
+      default:
+        throw new OAuthError("temporarily_unavailable", `unexpected store reply ${kind}`);
+    }
+  }
+
+  async attach(handle: string, issuedTokens: string): Promise<AttachOutcome> {
+    const r = await guarded(this.cmd.handoffAttachCode(this.prefix + handle, issuedTokens));
+    return { kind: r === "replayed" ? "replayed" : "attached" };
+  }
+
+  async close(): Promise<void> {}
+}
