@@ -29,6 +29,7 @@ import {
 import { OAuthError } from "./oauth-error.js";
 import { s256ChallengeOf } from "./pkce.js";
 import type { AuthorizationCodeStore } from "./ports/authorization-code-store.js";
+import type { FlowEvents } from "./ports/flow-events.js";
 import type { RevocableTokenIssuer, TokenSet } from "./ports/token-issuer.js";
 import { parseResources, type ResourceLimits } from "./resource.js";
 import { checkSubject } from "./subject.js";
@@ -84,6 +85,8 @@ export class AuthorizationCodeFlow {
       readonly store: AuthorizationCodeStore;
       readonly tokens: RevocableTokenIssuer;
       readonly options: AuthorizationCodeFlowOptions;
+      /** Approvals, denials and issuance go to the audit log and counters (docs/operations.md). */
+      readonly events: FlowEvents;
       readonly clock?: () => number;
     },
   ) {}
@@ -119,8 +122,18 @@ export class AuthorizationCodeFlow {
     request: AuthorizationRequest,
     subject: string,
     approve: boolean,
+    /** Where the person's browser is (the requester and the approver are the same here). */
+    address = "",
   ): Promise<AuthorizationResponse> {
     const { issuer, codeTtl } = this.deps.options;
+    checkSubject(subject);
+    this.deps.events.record({
+      event: approve ? "approved" : "denied",
+      clientId: request.client.id,
+      subject,
+      requesterAddress: address,
+      approverAddress: address,
+    });
     if (!approve) {
       return {
         location: authorizationResponseUri(request.redirectUri, {
@@ -138,7 +151,7 @@ export class AuthorizationCodeFlow {
       codeChallenge: request.codeChallenge,
       scopes: request.scopes,
       resources: request.resources,
-      subject: checkSubject(subject),
+      subject,
       createdAt: now,
       expiresAt: now + codeTtl * 1000,
       status: "issued",
@@ -196,6 +209,12 @@ export class AuthorizationCodeFlow {
           await this.deps.tokens.revokeIssued(revocation);
           throw replayed();
         }
+        this.deps.events.record({
+          event: "issued",
+          clientId: client.id,
+          subject: outcome.grant.subject,
+          grant: "authorization_code",
+        });
         return tokens;
       }
       case "replayed":

@@ -91,7 +91,12 @@ export function authorizationPages(app: FastifyInstance, ctx: AuthorizationPages
     }
     const check = await checkRawQuery(codeFlow, raw);
     if (check.kind !== "valid") return answerFailedCheck(reply, codeFlow, check, refuse);
-    const answer = await codeFlow.decide(check.request, user.subject, decision === "approve");
+    const answer = await codeFlow.decide(
+      check.request,
+      user.subject,
+      decision === "approve",
+      request.ip,
+    );
     return reply.redirect(answer.location, 303);
   });
 }

@@ -321,6 +321,7 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
       replayWindow: c.accessTokenTtl,
       resources,
     },
+    events,
   });
 
   const deviceRoutes = deviceAuthService(flow, { serviceToken: c.serviceToken });

@@ -320,13 +320,16 @@ describe.each([
       expect(await introspect(rotated.refresh_token as string)).toEqual({ active: false });
     });
 
-    it("of concurrent redemptions exactly one gets tokens, and the replay kills them", async () => {
+    it("of concurrent redemptions at most one gets tokens, and the replays kill them", async () => {
       const { code, verifier } = await approvedCode();
       const answers = await Promise.all(
         Array.from({ length: 8 }, () => exchange({ code, code_verifier: verifier })),
       );
       const ok = answers.filter((r) => r.status === 200);
-      expect(answers.filter((r) => r.status === 400)).toHaveLength(7);
+      // At most one wins; when a replay lands while the winner's tokens are being
+      // issued, the winner is refused too (its tokens are revoked before it answers).
+      expect(ok.length).toBeLessThanOrEqual(1);
+      expect(answers.filter((r) => r.status === 400).length).toBe(8 - ok.length);
       // The winner's tokens are revoked, however the race went (§4.1.2).
       for (const r of ok) {
         const body = (await r.json()) as Record<string, string>;
