@@ -6,6 +6,7 @@
  */
 import type { AuthorizationRequest } from "../domain/authorization-request.js";
 import type { RedirectUriKind } from "../domain/redirect-uri.js";
+import { clientOriginNotice, clientOriginTag } from "./client-origin-notice.js";
 import { resourceSection, scopeItems } from "./consent-page.js";
 import { html } from "./html.js";
 import { layout } from "./page-layout.js";
@@ -42,12 +43,13 @@ export function authorizationConsentPage(p: AuthorizationConsentPage): string {
   const body = html`
 <p class="eyebrow">Sign-in request</p>
 <h1>Allow ${name} to access your account?</h1>
+${clientOriginNotice(name, r.client.origin)}
 <h2>${name} will be able to</h2>
 <ul class="scopes">${scopeItems(r.scopes)}</ul>
 ${resourceSection(r.resources)}
 <h2>Request details</h2>
 <dl class="details">
-  <dt>Application</dt><dd>${name} <span class="tag">${r.client.id}</span></dd>
+  <dt>Application</dt><dd>${name} <span class="tag">${r.client.id}</span>${clientOriginTag(r.client.origin)}</dd>
   <dt>Then goes to</dt><dd>${destination(r.redirectKind, r.redirectUri)}</dd>
 </dl>
 <div class="warning" role="note">

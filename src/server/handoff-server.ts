@@ -324,7 +324,6 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
     events,
   });
 
-  const deviceRoutes = deviceAuthService(flow, { serviceToken: c.serviceToken });
   const tokenRoutes = tokenService(tokens);
   const routes = (router: ConnectRouter) => {
     deviceRoutes(router);
