@@ -1,8 +1,8 @@
 /** Sign-in with a user name and password from the local users file. */
 import { randomBytes } from "node:crypto";
 import type { FastifyInstance } from "fastify";
+import { hashScrypt, verifyScrypt } from "../domain/secret-hash.js";
 import type { Authenticator, SignInContext } from "./authenticator.js";
-import { hashPassword, verifyPassword } from "./password.js";
 import type { LocalUser } from "./users-file.js";
 
 /**
@@ -28,11 +28,11 @@ export class LocalAuthenticator implements Authenticator {
   async check(username: string, password: string): Promise<string | undefined> {
     const stored = this.users.get(username);
     if (stored === undefined) {
-      this.dummyHash ??= hashPassword(randomBytes(16).toString("hex"));
-      await verifyPassword(password, await this.dummyHash);
+      this.dummyHash ??= hashScrypt(randomBytes(16).toString("hex"));
+      await verifyScrypt(password, await this.dummyHash);
       return undefined;
     }
-    return (await verifyPassword(password, stored)) ? username : undefined;
+    return (await verifyScrypt(password, stored)) ? username : undefined;
   }
 
   register(app: FastifyInstance, ctx: SignInContext): void {

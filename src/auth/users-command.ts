@@ -1,6 +1,6 @@
 /** `handoff users add <name> [--file <path>]`: adds or updates a local user in the users file. */
 import { createInterface } from "node:readline";
-import { hashPassword } from "./password.js";
+import { hashScrypt } from "../domain/secret-hash.js";
 import { USERNAME, upsertUser } from "./users-file.js";
 
 /** Minimum length for passwords set through the command (the dev seed `demo` is not set this way). */
@@ -47,6 +47,6 @@ export async function usersAdd(
   if (password.length < MIN_PASSWORD) {
     throw new Error(`users add: the password must have at least ${MIN_PASSWORD} characters`);
   }
-  const outcome = await upsertUser(file, { username, passwordHash: await hashPassword(password) });
+  const outcome = await upsertUser(file, { username, passwordHash: await hashScrypt(password) });
   return `${outcome} ${username} in ${file}\n`;
 }

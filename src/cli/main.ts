@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { exportJWK } from "jose";
 import { usersAdd } from "../auth/users-command.js";
 import { readSettings } from "../config/settings.js";
-import { hashSecret, hashSecretFast } from "../domain/secret-hash.js";
+import { hashScrypt, hashSecretFast } from "../domain/secret-hash.js";
 import { startHandoff } from "../server/handoff-server.js";
 import { loadConfig, type Mode } from "../server/load-config.js";
 import { asyncStdout, createLogger, flushLogs } from "../server/logger.js";
@@ -84,7 +84,7 @@ async function main(argv: string[]): Promise<void> {
         return;
       }
       if (sub === "hash") {
-        process.stdout.write(`${hashSecret(await readStdin())}\n`);
+        process.stdout.write(`${await hashScrypt(await readStdin())}\n`);
         return;
       }
       break;

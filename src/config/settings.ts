@@ -131,7 +131,6 @@ export const SettingsSchema = z.object({
   HANDOFF_SIGNIN_LIMIT_GLOBAL: int(1, 10_000_000, 1000),
   // Failed authentications of a confidential client (STANDARDS T7).
   HANDOFF_CLIENT_AUTH_LIMIT_PER_ADDRESS: int(1, 100_000, 10),
-  HANDOFF_CLIENT_AUTH_LIMIT_PER_CLIENT: int(1, 10_000_000, 100),
   HANDOFF_LIMIT_WINDOW: int(60, 86_400, 900),
   // RFC 7591 dynamic client registration (docs/client-registration.md). Unset:
   // off for `handoff start`, open for `handoff start-dev`.

@@ -106,7 +106,10 @@ export async function authenticateClient(
   // Charged before the check, refunded after a success: a burst of concurrent
   // guesses cannot slip past a limit that counts only after the fact.
   const refund = await registry.throttle?.charge(client.id, creds.address ?? "");
-  if (creds.clientSecret === undefined || !verifySecret(creds.clientSecret, client.secretHash)) {
+  if (
+    creds.clientSecret === undefined ||
+    !(await verifySecret(creds.clientSecret, client.secretHash))
+  ) {
     throw new OAuthError("invalid_client", "client authentication failed");
   }
   await refund?.();

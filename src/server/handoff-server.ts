@@ -221,7 +221,7 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
   const clients = new ClientDirectory({
     configured: c.clients,
     stored: clientStore,
-    throttle: clientAuthThrottle(limiter),
+    throttle: clientAuthThrottle(limiter, logger),
   });
   const tokens = new TokenLifecycle({
     clients,

@@ -1,11 +1,11 @@
 /** Verification-page settings (HANDOFF_AUTHENTICATOR and friends) turned into server configuration. */
 import type { Logger } from "pino";
 import type { AuthenticatorConfig } from "../auth/authenticator-config.js";
-import { hashPassword } from "../auth/password.js";
 import { proxyList } from "../auth/trusted-header-authenticator.js";
 import { loadUsersFile } from "../auth/users-file.js";
 import { DEMO_USER } from "../config/dev-seed.js";
 import type { Settings } from "../config/settings.js";
+import { hashScrypt } from "../domain/secret-hash.js";
 import type { PagesConfig } from "./verification-setup.js";
 
 /**
@@ -33,7 +33,7 @@ export async function pagesConfig(s: Settings, mode: string, logger: Logger): Pr
     if (mode === "development" && !users.some((u) => u.username === DEMO_USER.username)) {
       users.unshift({
         username: DEMO_USER.username,
-        passwordHash: await hashPassword(DEMO_USER.password),
+        passwordHash: await hashScrypt(DEMO_USER.password),
       });
     }
     if (users.length === 0) {
@@ -54,7 +54,6 @@ export async function pagesConfig(s: Settings, mode: string, logger: Logger): Pr
       signInPerAccount: s.HANDOFF_SIGNIN_LIMIT_PER_ACCOUNT,
       signInGlobal: s.HANDOFF_SIGNIN_LIMIT_GLOBAL,
       clientAuthPerAddress: s.HANDOFF_CLIENT_AUTH_LIMIT_PER_ADDRESS,
-      clientAuthPerClient: s.HANDOFF_CLIENT_AUTH_LIMIT_PER_CLIENT,
       windowSeconds: s.HANDOFF_LIMIT_WINDOW,
     },
   };

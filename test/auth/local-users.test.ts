@@ -5,9 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { LocalAuthenticator } from "../../src/auth/local-authenticator.js";
-import { hashPassword, verifyPassword } from "../../src/auth/password.js";
 import { loadUsersFile, parseUsers, upsertUser } from "../../src/auth/users-file.js";
-import { hashSecret, verifySecret } from "../../src/domain/secret-hash.js";
+import { hashScrypt, verifyScrypt, verifySecret } from "../../src/domain/secret-hash.js";
 
 const root = join(import.meta.dirname, "..", "..");
 const tsx = join(root, "node_modules", ".bin", "tsx");
@@ -16,21 +15,20 @@ const tmp = () => mkdtempSync(join(tmpdir(), "handoff-users-"));
 
 describe("password hashes", () => {
   it("verify the right password and no other, salted so equal passwords hash apart", async () => {
-    const h = await hashPassword("hunter2 hunter2", 1024);
+    const h = await hashScrypt("hunter2 hunter2", 1024);
     expect(h).toMatch(/^scrypt:1024:8:1:[\w-]{22}:[\w-]{43}$/);
-    expect(await verifyPassword("hunter2 hunter2", h)).toBe(true);
-    expect(await verifyPassword("hunter2 hunter3", h)).toBe(false);
-    expect(await hashPassword("hunter2 hunter2", 1024)).not.toBe(h);
+    expect(await verifyScrypt("hunter2 hunter2", h)).toBe(true);
+    expect(await verifyScrypt("hunter2 hunter3", h)).toBe(false);
+    expect(await hashScrypt("hunter2 hunter2", 1024)).not.toBe(h);
   });
 
-  it("share the scrypt format with `handoff secrets hash`, both ways", async () => {
-    expect(await verifyPassword("s3cret pass", hashSecret("s3cret pass"))).toBe(true);
-    expect(verifySecret("s3cret pass", await hashPassword("s3cret pass", 1024))).toBe(true);
+  it("share the scrypt format and its checks with client secrets (`handoff secrets hash`)", async () => {
+    expect(await verifySecret("s3cret pass", await hashScrypt("s3cret pass", 1024))).toBe(true);
   });
 
   it("never verify against a malformed or foreign hash", async () => {
     for (const bad of ["", "sha256:abc", "scrypt:1:8:1:c2FsdA:a2V5", "scrypt:x:8:1:a:b"]) {
-      expect(await verifyPassword("anything", bad)).toBe(false);
+      expect(await verifyScrypt("anything", bad)).toBe(false);
     }
   });
 });

@@ -27,7 +27,6 @@ const WIDE: AttemptLimits = {
   signInPerAccount: 1000,
   signInGlobal: 100_000,
   clientAuthPerAddress: 1000,
-  clientAuthPerClient: 100_000,
   registrationPerAddress: 1000,
   registrationGlobal: 100_000,
   windowSeconds: 900,

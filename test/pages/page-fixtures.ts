@@ -2,7 +2,7 @@
 import { mkdirSync } from "node:fs";
 import { type Browser, chromium, type Page } from "playwright-core";
 import type { AuthenticatorConfig } from "../../src/auth/authenticator-config.js";
-import { hashPassword } from "../../src/auth/password.js";
+import { hashScrypt } from "../../src/domain/secret-hash.js";
 import { requireBinary } from "../support/redis-server.js";
 
 export const ALICE = { username: "alice", password: "correct horse battery" };
@@ -15,7 +15,7 @@ export async function testUsers(): Promise<AuthenticatorConfig> {
     users: await Promise.all(
       [ALICE, BOB].map(async (u) => ({
         username: u.username,
-        passwordHash: await hashPassword(u.password, 1024),
+        passwordHash: await hashScrypt(u.password, 1024),
       })),
     ),
   };

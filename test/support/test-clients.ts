@@ -5,7 +5,7 @@ import {
   DEVICE_CODE_GRANT,
   REFRESH_TOKEN_GRANT,
 } from "../../src/domain/client.js";
-import { hashSecret, hashSecretFast } from "../../src/domain/secret-hash.js";
+import { hashScrypt, hashSecretFast } from "../../src/domain/secret-hash.js";
 
 /** A secret with `:`, `+` and a space, to prove Basic credentials are form-url-decoded (T2). */
 export const CONFIDENTIAL_SECRET = "s3cr:et+with space/and=more";
@@ -24,7 +24,7 @@ export const PUBLIC_CLIENT: Client = {
 export const CONFIDENTIAL_CLIENT: Client = {
   id: "confidential-agent",
   name: "Confidential Agent",
-  secretHash: hashSecret(CONFIDENTIAL_SECRET),
+  secretHash: await hashScrypt(CONFIDENTIAL_SECRET),
   grantTypes: [DEVICE_CODE_GRANT],
   scopes: ["read", "write"],
   defaultScopes: ["read"],

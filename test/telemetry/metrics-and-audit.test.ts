@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEVICE_CODE_GRANT } from "../../src/domain/client.js";
-import { hashSecret } from "../../src/domain/secret-hash.js";
+import { hashScrypt } from "../../src/domain/secret-hash.js";
 import { ALICE, FormClient, testUsers } from "../pages/page-fixtures.js";
 import {
   authorizeDevice,
@@ -62,7 +62,7 @@ describe.each(["memory", "redis"] as const)("metrics and audit events (%s)", (ki
         {
           id: "agent",
           name: "Agent",
-          secretHash: hashSecret(CONFIDENTIAL_SECRET),
+          secretHash: await hashScrypt(CONFIDENTIAL_SECRET, 1024),
           grantTypes: [DEVICE_CODE_GRANT],
           scopes: ["read"],
           defaultScopes: ["read"],
