@@ -21,6 +21,7 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   tokens: ["domain"],
   config: ["domain", "tokens"],
   telemetry: ["domain"],
+  outbound: ["domain"],
   auth: ["domain", "config"],
   http: ["domain", "tokens", "config", "auth"],
   pages: ["domain", "tokens", "config", "auth", "http"],
@@ -35,6 +36,7 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
     "rpc",
     "store",
     "telemetry",
+    "outbound",
     "gen",
   ],
   cli: [

@@ -153,6 +153,18 @@ export const SettingsSchema = z.object({
   HANDOFF_REGISTRATION_BODY_LIMIT: int(1024, 1_048_576, 8192),
   HANDOFF_REGISTRATION_LIMIT_PER_ADDRESS: int(1, 100_000, 10),
   HANDOFF_REGISTRATION_LIMIT_GLOBAL: int(1, 10_000_000, 1000),
+  // Client ID Metadata Documents (docs/client-registration.md). Unset: off for
+  // `handoff start`, on for `handoff start-dev`.
+  HANDOFF_CLIENT_METADATA_DOCUMENTS: z.enum(["on", "off"], "must be on or off").optional(),
+  HANDOFF_CIMD_TIMEOUT_MS: int(100, 30_000, 5000),
+  HANDOFF_CIMD_MAX_BYTES: int(256, 1_048_576, 5120),
+  HANDOFF_CIMD_CACHE_MIN_TTL: int(1, 86_400, 60),
+  HANDOFF_CIMD_CACHE_MAX_TTL: int(1, 604_800, 86_400),
+  HANDOFF_CIMD_CACHE_MAX_ENTRIES: int(1, 1_000_000, 1000),
+  HANDOFF_CIMD_MAX_FETCHES: int(1, 1000, 16),
+  // Development only (`handoff start` refuses them): loopback document hosts and a CA to trust.
+  HANDOFF_CIMD_ALLOW_LOOPBACK: z.enum(["true", "false"], "must be true or false").default("false"),
+  HANDOFF_CIMD_CA_FILE: optionalString,
   // Caps on the fields of registered and metadata-document clients.
   HANDOFF_CLIENT_MAX_REDIRECT_URIS: int(1, 100, 10),
   HANDOFF_CLIENT_MAX_URI_LENGTH: int(64, 8192, 1024),

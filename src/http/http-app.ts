@@ -39,6 +39,8 @@ export interface HttpAppOptions {
   readonly waitToken: boolean;
   /** RFC 7591 registration at /oauth/register; absent: off (and not in the metadata). */
   readonly registration?: RegistrationEndpointOptions;
+  /** Client ID Metadata Documents are on: say so in the metadata. */
+  readonly metadataDocuments?: boolean;
   readonly ping: () => Promise<void>;
   readonly readyTimeoutMs: number;
   readonly bodyLimit: number;
@@ -176,6 +178,7 @@ export async function createHttpApp(o: HttpAppOptions): Promise<FastifyInstance>
       scopesSupported: o.scopesSupported,
       waitToken: o.waitToken,
       registration: o.registration !== undefined,
+      metadataDocuments: o.metadataDocuments === true,
     },
     () => o.tokens.jwks(),
   );

@@ -18,6 +18,8 @@ export interface MetadataOptions {
   readonly waitToken: boolean;
   /** RFC 7591 registration is on: advertise `registration_endpoint` (RFC 8414 §2). */
   readonly registration?: boolean;
+  /** An https client_id names a Client ID Metadata Document (MCP 2025-11-25). */
+  readonly metadataDocuments?: boolean;
 }
 
 /**
@@ -54,6 +56,7 @@ export function buildMetadata(o: MetadataOptions): Record<string, unknown> {
       ? { handoff_wait_token_endpoint: new URL(WAIT_TOKEN_RPC_PATH, o.issuer).href }
       : {}),
     ...(o.registration ? { registration_endpoint: o.issuer + REGISTRATION_PATH } : {}),
+    ...(o.metadataDocuments ? { client_id_metadata_document_supported: true } : {}),
   };
 }
 

@@ -12,6 +12,7 @@ import type { Client } from "../domain/client.js";
 import { ClientDirectory } from "../domain/client-directory.js";
 import { ClientRegistration, type RegistrationMode } from "../domain/client-registration.js";
 import { DeviceFlow } from "../domain/device-flow.js";
+import { MetadataDocumentClients } from "../domain/metadata-document-clients.js";
 import type { AuthorizationCodeStore } from "../domain/ports/authorization-code-store.js";
 import type { ClientStore } from "../domain/ports/client-store.js";
 import type { DecisionNotifier } from "../domain/ports/decision-notifier.js";
@@ -21,6 +22,10 @@ import type { TokenStore } from "../domain/ports/token-store.js";
 import { DEFAULT_RESOURCE_LIMITS, type ResourceLimits } from "../domain/resource.js";
 import { TokenWaits } from "../domain/token-wait.js";
 import { createHttpApp } from "../http/http-app.js";
+import {
+  type SafeFetchOptions,
+  SafeMetadataDocumentFetcher,
+} from "../outbound/metadata-document-fetch.js";
 import { showAuthorizationRefusal } from "../pages/authorization-pages.js";
 import { verificationPages } from "../pages/verification-pages.js";
 import { accessLogInterceptor } from "../rpc/access-log.js";
@@ -78,6 +83,25 @@ export interface RegistrationConfig {
   readonly limits: ClientMetadataLimits;
 }
 
+/** Client ID Metadata Documents (README: HANDOFF_CIMD_*); absent: off. */
+export interface MetadataDocumentsConfig {
+  readonly timeoutMs: number;
+  readonly maxBytes: number;
+  readonly cacheMinTtl: number;
+  readonly cacheMaxTtl: number;
+  readonly cacheMaxEntries: number;
+  readonly maxConcurrentFetches: number;
+  /** Grant types and scopes a document may claim (the registration settings). */
+  readonly grants: readonly string[];
+  readonly scopes?: readonly string[];
+  readonly limits: ClientMetadataLimits;
+  /** Development and tests only: loopback document hosts, and a CA (PEM) to trust for them. */
+  readonly allowLoopback: boolean;
+  readonly ca?: string;
+  /** Tests only: how document hosts resolve. */
+  readonly resolve?: SafeFetchOptions["resolve"];
+}
+
 /** Everything a running server needs, already validated (see src/config). */
 export interface HandoffConfig extends PagesConfig {
   readonly host: string;
@@ -120,6 +144,8 @@ export interface HandoffConfig extends PagesConfig {
   readonly clients: readonly Client[];
   /** RFC 7591 registration at /oauth/register; absent: off. */
   readonly registration?: RegistrationConfig;
+  /** Client ID Metadata Documents (an https client_id); absent: off. */
+  readonly metadataDocuments?: MetadataDocumentsConfig;
   readonly keys: KeyRing;
   /** The private JWK set file behind `keys`: reloaded on SIGHUP and when it changes. */
   readonly signingKeysFile?: string;
@@ -147,6 +173,8 @@ export interface RunningHandoff {
   readonly clients: ClientDirectory;
   /** Clients kept in the state store (RFC 7591 registrations), shared by every instance. */
   readonly clientStore: ClientStore;
+  /** The cached Client ID Metadata Documents (another space of the store), when they are on. */
+  readonly documentCache: ClientStore | undefined;
   /** The open WaitToken streams of this instance. */
   readonly waits: TokenWaits;
   /** Refresh, revocation and introspection (the same object the endpoints call). */
@@ -218,9 +246,41 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
   const clientStore: ClientStore = redis
     ? new RedisClientStore(redis, { keyPrefix: c.redisKeyPrefix, space: "registered" })
     : new MemoryClientStore();
+  const scopesSupported = [...new Set(c.clients.flatMap((cl) => cl.scopes))].sort();
+  const documentCache: ClientStore | undefined = !c.metadataDocuments
+    ? undefined
+    : redis
+      ? new RedisClientStore(redis, { keyPrefix: c.redisKeyPrefix, space: "document" })
+      : new MemoryClientStore();
+  const md = c.metadataDocuments;
+  const documents =
+    md && documentCache
+      ? new MetadataDocumentClients({
+          cache: documentCache,
+          fetcher: new SafeMetadataDocumentFetcher({
+            timeoutMs: md.timeoutMs,
+            maxBytes: md.maxBytes,
+            allowLoopback: md.allowLoopback,
+            ...(md.ca === undefined ? {} : { ca: md.ca }),
+            ...(md.resolve === undefined ? {} : { resolve: md.resolve }),
+          }),
+          options: {
+            policy: {
+              allowedGrants: md.grants,
+              allowedScopes: md.scopes ?? scopesSupported,
+              ...md.limits,
+            },
+            cacheMinTtl: md.cacheMinTtl,
+            cacheMaxTtl: md.cacheMaxTtl,
+            cacheMaxEntries: md.cacheMaxEntries,
+            maxConcurrentFetches: md.maxConcurrentFetches,
+          },
+        })
+      : undefined;
   const clients = new ClientDirectory({
     configured: c.clients,
     stored: clientStore,
+    ...(documents ? { documents } : {}),
     throttle: clientAuthThrottle(limiter, logger),
   });
   const tokens = new TokenLifecycle({
@@ -271,7 +331,6 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
     events,
   });
 
-  const scopesSupported = [...new Set(c.clients.flatMap((cl) => cl.scopes))].sort();
   const registration = c.registration && {
     registration: new ClientRegistration({
       store: clientStore,
@@ -346,6 +405,7 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
     scopesSupported,
     waitToken: c.waitMaxStreams > 0,
     ...(registration ? { registration } : {}),
+    metadataDocuments: documents !== undefined,
     ping: () => store.ping(),
     readyTimeoutMs: c.redisTimeoutMs,
     bodyLimit: c.bodyLimit,
@@ -417,6 +477,7 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
     store,
     clients,
     clientStore,
+    documentCache,
     waits,
     tokens,
     events,
@@ -445,6 +506,7 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
       await tokenStore.close();
       await clientStore.close();
       await codeStore.close();
+      await documentCache?.close();
       await store.close();
     },
   };

@@ -12,7 +12,11 @@ import {
   loadSigningKeys,
   type SigningAlgorithm,
 } from "../tokens/signing-keys.js";
-import type { HandoffConfig, RegistrationConfig } from "./handoff-server.js";
+import type {
+  HandoffConfig,
+  MetadataDocumentsConfig,
+  RegistrationConfig,
+} from "./handoff-server.js";
 import { pagesConfig } from "./pages-config.js";
 
 export type Mode = "development" | "production";
@@ -70,11 +74,62 @@ function registrationConfig(s: Settings, mode: Mode): RegistrationConfig | undef
     idleTtl: s.HANDOFF_REGISTRATION_IDLE_TTL,
     maxClients: s.HANDOFF_REGISTRATION_MAX_CLIENTS,
     bodyLimit: s.HANDOFF_REGISTRATION_BODY_LIMIT,
-    limits: {
-      maxRedirectUris: s.HANDOFF_CLIENT_MAX_REDIRECT_URIS,
-      maxUriLength: s.HANDOFF_CLIENT_MAX_URI_LENGTH,
-      maxNameLength: s.HANDOFF_CLIENT_MAX_NAME_LENGTH,
-    },
+    limits: metadataLimits(s),
+  };
+}
+
+/** The caps shared by registration and metadata documents. */
+const metadataLimits = (s: Settings) => ({
+  maxRedirectUris: s.HANDOFF_CLIENT_MAX_REDIRECT_URIS,
+  maxUriLength: s.HANDOFF_CLIENT_MAX_URI_LENGTH,
+  maxNameLength: s.HANDOFF_CLIENT_MAX_NAME_LENGTH,
+});
+
+/**
+ * Client ID Metadata Documents from HANDOFF_CLIENT_METADATA_DOCUMENTS and
+ * HANDOFF_CIMD_*: off unless set, except in start-dev. Loopback hosts and a
+ * private CA are for development only.
+ */
+async function metadataDocumentsConfig(
+  s: Settings,
+  mode: Mode,
+): Promise<MetadataDocumentsConfig | undefined> {
+  const allowLoopback = s.HANDOFF_CIMD_ALLOW_LOOPBACK === "true";
+  if (mode === "production" && (allowLoopback || s.HANDOFF_CIMD_CA_FILE)) {
+    throw new Error(
+      "HANDOFF_CIMD_ALLOW_LOOPBACK, HANDOFF_CIMD_CA_FILE: development only (handoff start-dev)",
+    );
+  }
+  const chosen = s.HANDOFF_CLIENT_METADATA_DOCUMENTS ?? (mode === "development" ? "on" : "off");
+  if (chosen === "off") return undefined;
+  if (s.HANDOFF_CIMD_CACHE_MIN_TTL > s.HANDOFF_CIMD_CACHE_MAX_TTL) {
+    throw new Error("HANDOFF_CIMD_CACHE_MIN_TTL: must not exceed HANDOFF_CIMD_CACHE_MAX_TTL");
+  }
+  let ca: string | undefined;
+  if (s.HANDOFF_CIMD_CA_FILE) {
+    try {
+      ca = await readFile(s.HANDOFF_CIMD_CA_FILE, "utf8");
+    } catch (e) {
+      throw new Error(
+        `HANDOFF_CIMD_CA_FILE: cannot read ${s.HANDOFF_CIMD_CA_FILE} (${(e as NodeJS.ErrnoException).code})`,
+      );
+    }
+  }
+  const scopes = s.HANDOFF_REGISTRATION_SCOPES
+    ? parseScope(s.HANDOFF_REGISTRATION_SCOPES)
+    : undefined;
+  return {
+    timeoutMs: s.HANDOFF_CIMD_TIMEOUT_MS,
+    maxBytes: s.HANDOFF_CIMD_MAX_BYTES,
+    cacheMinTtl: s.HANDOFF_CIMD_CACHE_MIN_TTL,
+    cacheMaxTtl: s.HANDOFF_CIMD_CACHE_MAX_TTL,
+    cacheMaxEntries: s.HANDOFF_CIMD_CACHE_MAX_ENTRIES,
+    maxConcurrentFetches: s.HANDOFF_CIMD_MAX_FETCHES,
+    grants: s.HANDOFF_REGISTRATION_GRANTS,
+    ...(scopes === undefined ? {} : { scopes }),
+    limits: metadataLimits(s),
+    allowLoopback,
+    ...(ca === undefined ? {} : { ca }),
   };
 }
 
@@ -124,6 +179,7 @@ export async function loadConfig(s: Settings, mode: Mode, logger: Logger): Promi
       : undefined;
 
   const registration = registrationConfig(s, mode);
+  const metadataDocuments = await metadataDocumentsConfig(s, mode);
   const pages = await pagesConfig(s, mode, logger);
   return {
     host: s.HANDOFF_HOST,
@@ -162,6 +218,7 @@ export async function loadConfig(s: Settings, mode: Mode, logger: Logger): Promi
     memoryMaxPending: s.HANDOFF_MEMORY_MAX_PENDING,
     clients,
     ...(registration ? { registration } : {}),
+    ...(metadataDocuments ? { metadataDocuments } : {}),
     keys,
     logLevel: s.HANDOFF_LOG_LEVEL,
     ...pages,
