@@ -1,9 +1,23 @@
 /** The start-dev banner: where things are and a copy-paste tour of the flow. */
 import { DEMO_CLIENT, DEMO_USER, DEV_SERVICE_TOKEN } from "../config/dev-seed.js";
 
-export function devBanner(issuer: string, store: string, serviceToken: string | undefined): string {
+/** The banner; `exposed` is set when HANDOFF_HOST is not loopback, and leads with a warning. */
+export function devBanner(
+  issuer: string,
+  store: string,
+  serviceToken: string | undefined,
+  exposed?: string,
+): string {
   const token = serviceToken === DEV_SERVICE_TOKEN ? DEV_SERVICE_TOKEN : "$HANDOFF_SERVICE_TOKEN";
-  return `
+  const warning =
+    exposed === undefined
+      ? ""
+      : `
+  WARNING: listening on ${exposed}, beyond this machine. Anyone who can reach it can call
+  Approve with the published dev token and sign in as ${DEMO_USER.username}/${DEMO_USER.password}.
+  Unset HANDOFF_HOST (127.0.0.1) unless you mean that; use \`handoff start\` for real use.
+`;
+  return `${warning}
   handoff (development) is up: ${issuer}   store: ${store}
 
   metadata   ${issuer}/.well-known/oauth-authorization-server

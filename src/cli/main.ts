@@ -5,7 +5,7 @@ import { usersAdd } from "../auth/users-command.js";
 import { readSettings } from "../config/settings.js";
 import { hashScrypt, hashSecretFast } from "../domain/secret-hash.js";
 import { startHandoff } from "../server/handoff-server.js";
-import { loadConfig, type Mode } from "../server/load-config.js";
+import { isLoopbackHost, loadConfig, type Mode } from "../server/load-config.js";
 import { asyncStdout, createLogger, flushLogs } from "../server/logger.js";
 /** The `handoff` command. */
 import { generateSigningKey } from "../tokens/signing-keys.js";
@@ -35,7 +35,8 @@ async function run(mode: Mode): Promise<void> {
   const server = await startHandoff({ ...config, logDestination });
   if (mode === "development") {
     const store = config.redis ? ("url" in config.redis ? "redis" : "redis cluster") : "memory";
-    process.stdout.write(devBanner(server.issuer, store, config.serviceToken));
+    const exposed = isLoopbackHost(config.host) ? undefined : config.host;
+    process.stdout.write(devBanner(server.issuer, store, config.serviceToken, exposed));
   }
   let stopping = false;
   const stop = (signal: string) => {

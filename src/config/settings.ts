@@ -50,7 +50,8 @@ const REGISTRATION_GRANTS: readonly string[] = [
 
 export const SettingsSchema = z.object({
   PORT: int(0, 65535, 8080),
-  HANDOFF_HOST: z.string().min(1).default("0.0.0.0"),
+  // Unset: 127.0.0.1 for start-dev (its dev token and demo/demo stay local), 0.0.0.0 for start.
+  HANDOFF_HOST: optionalString,
   HANDOFF_ISSUER: httpUrl.optional(),
   HANDOFF_VERIFICATION_URI: httpUrl.optional(),
   REDIS_URL: optionalString.refine(

@@ -1,6 +1,7 @@
 /** Turns validated settings into a server configuration, for development or production. */
 import { readFile } from "node:fs/promises";
 import type { Logger } from "pino";
+import { proxyList } from "../auth/trusted-header-authenticator.js";
 import { loadClientsFile } from "../config/clients-file.js";
 import { DEMO_CLIENT, DEV_SERVICE_TOKEN } from "../config/dev-seed.js";
 import type { Settings } from "../config/settings.js";
@@ -18,6 +19,7 @@ import type {
   RegistrationConfig,
 } from "./handoff-server.js";
 import { pagesConfig } from "./pages-config.js";
+import { trustProxyProblem, weakTokenProblems } from "./weak-settings.js";
 
 export type Mode = "development" | "production";
 
@@ -133,9 +135,22 @@ async function metadataDocumentsConfig(
   };
 }
 
+/** True for an address only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
 export async function loadConfig(s: Settings, mode: Mode, logger: Logger): Promise<HandoffConfig> {
+  const trustProxy = trustProxyProblem(s.HANDOFF_TRUST_PROXY, proxyList);
+  if (trustProxy) throw new Error(`invalid configuration:\n  ${trustProxy}`);
   if (mode === "production") {
-    const problems = productionProblems(s);
+    const problems = [
+      ...productionProblems(s),
+      ...weakTokenProblems({
+        HANDOFF_SERVICE_TOKEN: s.HANDOFF_SERVICE_TOKEN,
+        HANDOFF_METRICS_TOKEN: s.HANDOFF_METRICS_TOKEN,
+      }),
+    ];
     if (problems.length > 0) {
       throw new Error(
         `handoff start needs explicit configuration:\n${problems.map((p) => `  ${p}`).join("\n")}`,
@@ -178,11 +193,23 @@ export async function loadConfig(s: Settings, mode: Mode, logger: Logger): Promi
       ? { clusterNodes: s.REDIS_CLUSTER_NODES.split(",").map((n) => n.trim()) }
       : undefined;
 
+  const host = s.HANDOFF_HOST ?? (mode === "development" ? "127.0.0.1" : "0.0.0.0");
+  if (mode === "development" && !isLoopbackHost(host)) {
+    logger.warn(
+      { host },
+      "start-dev is listening beyond this machine: anyone who can reach it can use the published dev service token and sign in as demo/demo",
+    );
+  }
+  if (mode === "production" && !redis) {
+    logger.warn(
+      "memory store: pending authorizations, refresh tokens and limits are lost at restart and not shared between instances (set REDIS_URL or REDIS_CLUSTER_NODES)",
+    );
+  }
   const registration = registrationConfig(s, mode);
   const metadataDocuments = await metadataDocumentsConfig(s, mode);
   const pages = await pagesConfig(s, mode, logger);
   return {
-    host: s.HANDOFF_HOST,
+    host,
     port: s.PORT,
     ...(s.HANDOFF_ISSUER ? { issuer: s.HANDOFF_ISSUER } : {}),
     ...(s.HANDOFF_VERIFICATION_URI ? { verificationUri: s.HANDOFF_VERIFICATION_URI } : {}),

@@ -7,6 +7,7 @@ import { DEMO_USER } from "../config/dev-seed.js";
 import type { Settings } from "../config/settings.js";
 import { hashScrypt } from "../domain/secret-hash.js";
 import type { PagesConfig } from "./verification-setup.js";
+import { weakUserProblems } from "./weak-settings.js";
 
 /**
  * Development seeds the user `demo` (password `demo`) unless the users file
@@ -35,6 +36,11 @@ export async function pagesConfig(s: Settings, mode: string, logger: Logger): Pr
         username: DEMO_USER.username,
         passwordHash: await hashScrypt(DEMO_USER.password),
       });
+    }
+    if (mode === "production") {
+      const weak = await weakUserProblems(users);
+      if (weak.length > 0)
+        throw new Error(`handoff start refuses weak users:\n  ${weak.join("\n  ")}`);
     }
     if (users.length === 0) {
       logger.warn(
