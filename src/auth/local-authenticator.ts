@@ -69,7 +69,10 @@ export class LocalAuthenticator implements Authenticator {
       const verdict = await ctx.limiter.attempt(slots);
       if (!verdict.allowed) {
         reply.header("retry-after", Math.ceil(verdict.retryAfterMs / 1000));
-        request.log.warn({ limit: "sign-in", ip: request.ip }, "sign-in attempts limited");
+        request.log.warn(
+          { reqId: request.id, limit: "sign-in", ip: request.ip },
+          "sign-in attempts limited",
+        );
         return again(429, tooManyMessage(verdict.retryAfterMs));
       }
       let subject: string | undefined;

@@ -69,6 +69,9 @@ export async function createHttpApp(o: HttpAppOptions): Promise<FastifyInstance>
     loggerInstance: o.logger as FastifyBaseLogger,
     // One access-log line per request (onResponse below) instead of fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
+    // No child logger per request (fastify's default binds reqId in one for
+    // every request): the lines that need the id carry it themselves.
+    childLoggerFactory: (logger) => logger,
     bodyLimit: o.bodyLimit,
     ...(o.trustProxy === undefined
       ? {}
@@ -101,7 +104,7 @@ export async function createHttpApp(o: HttpAppOptions): Promise<FastifyInstance>
     if (isOAuthError(error)) {
       request.oauthError = error.code;
       if (error.code === "temporarily_unavailable")
-        request.log.warn({ err: error.cause }, "state store unavailable");
+        request.log.warn({ reqId: request.id, err: error.cause }, "state store unavailable");
       return sendOAuthError(reply, error, { basicAuthUsed });
     }
     const status = (error as { statusCode?: number }).statusCode ?? 500;
@@ -123,7 +126,7 @@ export async function createHttpApp(o: HttpAppOptions): Promise<FastifyInstance>
     if (status >= 400 && status < 500) {
       return sendOAuthError(reply, new OAuthError("invalid_request", "the request is malformed"));
     }
-    request.log.error({ err: error }, "unhandled error");
+    request.log.error({ reqId: request.id, err: error }, "unhandled error");
     return reply.code(500).send({ error: "server_error", error_description: "internal error" });
   });
 
@@ -153,6 +156,7 @@ export async function createHttpApp(o: HttpAppOptions): Promise<FastifyInstance>
     );
     request.log.info(
       {
+        reqId: request.id,
         method: request.method,
         path: logPath(request.url, request.routeOptions.url),
         status: reply.statusCode,

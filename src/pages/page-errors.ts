@@ -15,7 +15,7 @@ export function pageErrors(app: FastifyInstance, base: string): void {
       );
     if (isOAuthError(error)) {
       if (error.code === "temporarily_unavailable") {
-        request.log.warn({ err: error.cause }, "state store unavailable");
+        request.log.warn({ reqId: request.id, err: error.cause }, "state store unavailable");
         reply.header("retry-after", "5");
         return page(
           503,
@@ -46,7 +46,7 @@ export function pageErrors(app: FastifyInstance, base: string): void {
         "The request could not be understood. Go back and try again.",
       );
     }
-    request.log.error({ err: error }, "unhandled error");
+    request.log.error({ reqId: request.id, err: error }, "unhandled error");
     return page(
       500,
       "Something went wrong",

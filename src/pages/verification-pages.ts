@@ -121,7 +121,10 @@ export async function verificationPages(
     const slots = limiter.codeSlots(request.ip, user.key);
     const verdict = await limiter.attempt(slots);
     if (!verdict.allowed) {
-      request.log.warn({ limit: "user-code", ip: request.ip }, "user-code attempts limited");
+      request.log.warn(
+        { reqId: request.id, limit: "user-code", ip: request.ip },
+        "user-code attempts limited",
+      );
       return { retryAfterMs: verdict.retryAfterMs };
     }
     try {

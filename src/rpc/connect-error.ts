@@ -38,15 +38,22 @@ export function answerAsConnectError(e: OAuthErrorAnswer): ConnectError {
   const [tableCode, errorCode] = TABLE[e.code];
   // A limit in force (STANDARDS T7) is RESOURCE_EXHAUSTED, whatever the OAuth code.
   const code = e.retryAfter === undefined ? tableCode : Code.ResourceExhausted;
-  return new ConnectError(e.description, code, undefined, [
-    {
-      desc: OAuthErrorSchema,
-      value: create(OAuthErrorSchema, {
-        code: errorCode,
-        error: e.code,
-        description: e.description,
-        interval: e.interval ?? 0,
-      }),
-    },
-  ]);
+  const detail = {
+    desc: OAuthErrorSchema,
+    value: create(OAuthErrorSchema, {
+      code: errorCode,
+      error: e.code,
+      description: e.description,
+      interval: e.interval ?? 0,
+    }),
+  };
+  // An answer, not a fault (most are authorization_pending): no stack trace,
+  // which cost more than the rest of the RPC poll's own work.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new ConnectError(e.description, code, undefined, [detail]);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }
