@@ -120,36 +120,30 @@ class PacingAnswers {
   private readonly slowDown = new Map<number, PollResult>();
 
   forPending(interval: number): PollResult {
-    let r = this.pending.get(interval);
-    if (r === undefined) {
-      r = {
-        ok: false,
-        refusal: {
-          code: "authorization_pending",
-          description: "the request has not been decided yet",
-          interval,
-        },
-      };
-      if (this.pending.size < 64) this.pending.set(interval, r);
-    }
-    return r;
+    return once(this.pending, interval, () => ({
+      code: "authorization_pending",
+      description: "the request has not been decided yet",
+      interval,
+    }));
   }
 
   forSlowDown(interval: number): PollResult {
-    let r = this.slowDown.get(interval);
-    if (r === undefined) {
-      r = {
-        ok: false,
-        refusal: {
-          code: "slow_down",
-          description: `polling too fast; wait ${interval} seconds between requests`,
-          interval,
-        },
-      };
-      if (this.slowDown.size < 64) this.slowDown.set(interval, r);
-    }
-    return r;
+    return once(this.slowDown, interval, () => ({
+      code: "slow_down",
+      description: `polling too fast; wait ${interval} seconds between requests`,
+      interval,
+    }));
   }
+}
+
+/** The cached answer for an interval; at most 64 kept (an interval grows with each slow_down). */
+function once(cache: Map<number, PollResult>, interval: number, make: () => PollRefusal) {
+  let r = cache.get(interval);
+  if (r === undefined) {
+    r = { ok: false, refusal: make() };
+    if (cache.size < 64) cache.set(interval, r);
+  }
+  return r;
 }
 
 /** C0 and C1 controls and DEL: never stored (the Redis record uses U+001F as its separator). */

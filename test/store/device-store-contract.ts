@@ -12,8 +12,11 @@ import { mintUserCode } from "../../src/domain/user-code.js";
 const PACING: PacingPolicy = { minGapMs: 4000, stepSeconds: 5 };
 const T0 = 1_800_000_000_000;
 
-/** A request; pass `userCode` to mint a second device code for the same user code (same tag, as the domain does). */
-function newRequest(overrides: Partial<DeviceAuthorization> = {}, userCode = mintUserCode()) {
+/** A request (also for adapter-specific tests); pass `userCode` to mint a second device code for the same user code (same tag, as the domain does). */
+export function newRequest(
+  overrides: Partial<DeviceAuthorization> = {},
+  userCode = mintUserCode(),
+) {
   const expiresAt = overrides.expiresAt ?? T0 + 900_000;
   const deviceCode = mintDeviceCode(userCode, expiresAt);
   const parsed = parseDeviceCode(deviceCode);

@@ -1,10 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { DeviceAuthorization } from "../../src/domain/device-authorization.js";
-import { mintDeviceCode, parseDeviceCode, userCodeHandle } from "../../src/domain/device-code.js";
 import { OAuthError } from "../../src/domain/oauth-error.js";
-import { mintUserCode } from "../../src/domain/user-code.js";
 import { MemoryDeviceStore } from "../../src/store/memory-device-store.js";
-import { deviceStoreContract } from "./device-store-contract.js";
+import { deviceStoreContract, newRequest } from "./device-store-contract.js";
 
 deviceStoreContract(
   "memory",
@@ -15,22 +12,8 @@ deviceStoreContract(
 describe("MemoryDeviceStore: bounded by HANDOFF_MEMORY_MAX_PENDING", () => {
   const T0 = 1_800_000_000_000;
   const request = (expiresAt: number) => {
-    const userCode = mintUserCode();
-    const parsed = parseDeviceCode(mintDeviceCode(userCode, expiresAt));
-    if (!parsed) throw new Error("unparseable device code");
-    const record: DeviceAuthorization = {
-      clientId: "cli",
-      scopes: [],
-      resources: [],
-      createdAt: T0,
-      expiresAt,
-      interval: 5,
-      lastPolledAt: 0,
-      status: "pending",
-      ipAddress: "203.0.113.7",
-      userAgent: "agent",
-    };
-    return [parsed.handle, userCodeHandle(userCode), record] as const;
+    const r = newRequest({ expiresAt });
+    return [r.device, r.user, r.record] as const;
   };
 
   it("past the bound a new request is temporarily_unavailable and nothing is stored; expired ones free room", async () => {
