@@ -42,7 +42,6 @@ export interface HttpAppOptions {
   /** Client ID Metadata Documents are on: say so in the metadata. */
   readonly metadataDocuments?: boolean;
   readonly ping: () => Promise<void>;
-  readonly readyTimeoutMs: number;
   readonly bodyLimit: number;
   readonly trustProxy: string | undefined;
   readonly logger: Logger;
@@ -186,7 +185,7 @@ export async function createHttpApp(o: HttpAppOptions): Promise<FastifyInstance>
     },
     () => o.tokens.jwks(),
   );
-  healthEndpoints(app, o.ping, o.readyTimeoutMs);
+  healthEndpoints(app, o.ping);
   if (o.metricsToken !== undefined) metricsEndpoint(app, o.metrics, o.metricsToken, prefix);
   const pagesBase = `${prefix}/device`;
   authorizationEndpoint(

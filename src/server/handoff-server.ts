@@ -312,7 +312,6 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
     redis && c.redis
       ? new RedisDecisionNotifier(redis, connectSubscriber(c.redis, c.redisTimeoutMs, logger), {
           keyPrefix: c.redisKeyPrefix,
-          timeoutMs: c.redisTimeoutMs,
           logger,
         })
       : new MemoryDecisionNotifier();
@@ -407,7 +406,6 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
     ...(registration ? { registration } : {}),
     metadataDocuments: documents !== undefined,
     ping: () => store.ping(),
-    readyTimeoutMs: c.redisTimeoutMs,
     bodyLimit: c.bodyLimit,
     trustProxy: c.trustProxy,
     logger,

@@ -1,11 +1,11 @@
 /** Builds what the verification pages need from the server configuration and the chosen store. */
-import type { Cluster, Redis } from "ioredis";
 import type { AttemptLimiter, AttemptLimits } from "../auth/attempt-limits.js";
 import { type AuthenticatorConfig, createAuthenticator } from "../auth/authenticator-config.js";
 import { Sessions } from "../auth/sessions.js";
 import type { DeviceFlow } from "../domain/device-flow.js";
 import type { VerificationPagesOptions } from "../pages/verification-pages.js";
 import { MemorySessionStore } from "../store/memory-session-store.js";
+import type { RedisConnection } from "../store/redis-connection.js";
 import { RedisSessionStore } from "../store/redis-session-store.js";
 
 /** The verification-page part of the server configuration (HandoffConfig extends it). */
@@ -26,7 +26,7 @@ export function verificationPagesSetup(
   deps: {
     readonly issuer: string;
     readonly flow: DeviceFlow;
-    readonly redis: Redis | Cluster | undefined;
+    readonly redis: RedisConnection | undefined;
     readonly keyPrefix: string;
     /** The attempt limiter the server shares with client authentication. */
     readonly limiter: AttemptLimiter;

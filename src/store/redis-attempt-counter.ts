@@ -1,12 +1,11 @@
 /** The Redis attempt counter: every instance shares the counters; each step is one Lua script. */
-import type { Cluster, Redis } from "ioredis";
 import type {
   AttemptCounter,
   AttemptSlot,
   AttemptVerdict,
 } from "../domain/ports/attempt-counter.js";
 import { ATTEMPT, FORGIVE } from "./attempt-counter-scripts.js";
-import { guarded } from "./redis-connection.js";
+import type { RedisConnection } from "./redis-connection.js";
 
 interface CounterCommands {
   handoffAttempt(numKeys: number, ...args: Array<string | number>): Promise<[number, number]>;
@@ -28,7 +27,8 @@ function scriptArgs(slots: readonly AttemptSlot[], now: number): Array<string | 
 export class RedisAttemptCounter implements AttemptCounter {
   private readonly cmd: CounterCommands;
 
-  constructor(client: Redis | Cluster) {
+  constructor(private readonly redis: RedisConnection) {
+    const { client } = redis;
     // numberOfKeys is given per call: a call charges one to four counters.
     client.defineCommand("handoffAttempt", { lua: ATTEMPT });
     client.defineCommand("handoffForgive", { lua: FORGIVE });
@@ -38,13 +38,13 @@ export class RedisAttemptCounter implements AttemptCounter {
   async attempt(slots: readonly AttemptSlot[], now: number): Promise<AttemptVerdict> {
     if (slots.length === 0) return { allowed: true };
     const [numKeys, ...rest] = scriptArgs(slots, now) as [number, ...Array<string | number>];
-    const [ok, wait] = await guarded(this.cmd.handoffAttempt(numKeys, ...rest));
+    const [ok, wait] = await this.redis.guard(() => this.cmd.handoffAttempt(numKeys, ...rest));
     return Number(ok) === 1 ? { allowed: true } : { allowed: false, retryAfterMs: Number(wait) };
   }
 
   async forgive(slots: readonly AttemptSlot[], now: number): Promise<void> {
     if (slots.length === 0) return;
     const [numKeys, ...rest] = scriptArgs(slots, now) as [number, ...Array<string | number>];
-    await guarded(this.cmd.handoffForgive(numKeys, ...rest));
+    await this.redis.guard(() => this.cmd.handoffForgive(numKeys, ...rest));
   }
 }

@@ -1,5 +1,4 @@
 /** The Redis client store: a space's keys share one hash slot; every step is one Lua script. */
-import type { Cluster, Redis } from "ioredis";
 import type { Client } from "../domain/client.js";
 import { OAuthError } from "../domain/oauth-error.js";
 import type {
@@ -16,7 +15,7 @@ import {
   PUT_CLIENT,
   SET_ACTIVE,
 } from "./redis-client-scripts.js";
-import { guarded } from "./redis-connection.js";
+import type { RedisConnection } from "./redis-connection.js";
 
 type Fields = [string | null, string | null, string | null, string | null];
 
@@ -48,14 +47,19 @@ function decode(f: Fields): StoredClient {
 }
 
 /**
- * A ClientStore on one Redis or a Redis Cluster. `space` names the hash tag
+ * A ClientStore on one Redis or a Redis Cluster, every call within the
+ * connection's deadline. `space` names the hash tag
  * (`registered`, `document`), so two stores can share one Redis.
  */
 export class RedisClientStore implements ClientStore {
   private readonly cmd: ScriptCommands;
   private readonly base: string;
 
-  constructor(client: Redis | Cluster, options: { keyPrefix?: string; space: string }) {
+  constructor(
+    private readonly redis: RedisConnection,
+    options: { keyPrefix?: string; space: string },
+  ) {
+    const { client } = redis;
     this.base = `${options.keyPrefix ?? ""}client:{${options.space}}:`;
     client.defineCommand("handoffClientPut", { numberOfKeys: 3, lua: PUT_CLIENT });
     client.defineCommand("handoffClientGet", { numberOfKeys: 3, lua: GET_CLIENT });
@@ -72,7 +76,7 @@ export class RedisClientStore implements ClientStore {
   async put(s: StoredClient, mode: PutMode, maxExpiring: number): Promise<PutOutcome> {
     const { active, ...client } = s.client;
     const json: RecordJson = { client, createdAt: s.createdAt, metadata: s.metadata };
-    const reply = await guarded(
+    const reply = await this.redis.guard(() =>
       this.cmd.handoffClientPut(
         ...this.keys(client.id),
         client.id,
@@ -92,13 +96,15 @@ export class RedisClientStore implements ClientStore {
   }
 
   async get(clientId: string, now: number): Promise<StoredClient | undefined> {
-    const f = await guarded(this.cmd.handoffClientGet(...this.keys(clientId), clientId, now));
+    const f = await this.redis.guard(() =>
+      this.cmd.handoffClientGet(...this.keys(clientId), clientId, now),
+    );
     return f === null ? undefined : decode(f);
   }
 
   async list(after: string | undefined, limit: number, now: number): Promise<ClientPage> {
     const [, ids, exp] = this.keys("");
-    const r = await guarded(
+    const r = await this.redis.guard(() =>
       this.cmd.handoffClientList(ids, exp, `${this.base}c:`, after ?? "", limit, now),
     );
     const clients: StoredClient[] = [];
@@ -110,12 +116,20 @@ export class RedisClientStore implements ClientStore {
   }
 
   async delete(clientId: string): Promise<boolean> {
-    return (await guarded(this.cmd.handoffClientDelete(...this.keys(clientId), clientId))) === 1;
+    return (
+      (await this.redis.guard(() =>
+        this.cmd.handoffClientDelete(...this.keys(clientId), clientId),
+      )) === 1
+    );
   }
 
   async setDisabled(clientId: string, disabled: boolean): Promise<boolean> {
     const [record] = this.keys(clientId);
-    return (await guarded(this.cmd.handoffClientSetActive(record, disabled ? "0" : "1"))) === 1;
+    return (
+      (await this.redis.guard(() =>
+        this.cmd.handoffClientSetActive(record, disabled ? "0" : "1"),
+      )) === 1
+    );
   }
 
   async close(): Promise<void> {}

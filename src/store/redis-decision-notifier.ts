@@ -6,27 +6,17 @@
 import type { Cluster, Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { DecisionNotifier, Unsubscribe } from "../domain/ports/decision-notifier.js";
+import { RedisConnection } from "./redis-connection.js";
 
 export interface RedisDecisionNotifierOptions {
   readonly keyPrefix: string;
-  /** Longest wait for a publish or a subscription to be acknowledged. */
-  readonly timeoutMs: number;
   readonly logger: Logger;
 }
 
-/** Settles to "ok", the error, or "timeout" after `ms`; never rejects. */
-async function bounded<T>(op: Promise<T>, ms: number): Promise<"ok" | "timeout" | Error> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<"timeout">((resolve) => {
-    timer = setTimeout(() => resolve("timeout"), ms);
-  });
-  try {
-    return await Promise.race([op.then(() => "ok" as const), timeout]);
-  } catch (e) {
-    return e instanceof Error ? e : new Error(String(e));
-  } finally {
-    clearTimeout(timer);
-  }
+/** What a failed publish or subscription is logged as (the guard's error, or its cause). */
+function failure(e: unknown): string {
+  const cause = e instanceof Error && e.cause instanceof Error ? e.cause : e;
+  return cause instanceof Error ? cause.message : String(cause);
 }
 
 /** One subscribed channel: its local listeners and the acknowledgement of its subscription. */
@@ -36,7 +26,8 @@ interface Channel {
 }
 
 /**
- * `publisher` is the store's own client; `subscriber` is a dedicated
+ * `publisher` is the store's own connection (its deadline bounds a publish
+ * and, on the dedicated connection, a subscription); `subscriber` is a dedicated
  * connection (a connection in subscribe mode can run no other command; on a
  * Cluster, a client made with `shardedSubscribers: true`). One Redis
  * subscription per channel is shared by every local listener.
@@ -44,13 +35,15 @@ interface Channel {
 export class RedisDecisionNotifier implements DecisionNotifier {
   private readonly channels = new Map<string, Channel>();
   private readonly sharded: boolean;
+  private readonly subscriber: RedisConnection;
 
   constructor(
-    private readonly publisher: Redis | Cluster,
-    private readonly subscriber: Redis | Cluster,
+    private readonly publisher: RedisConnection,
+    subscriber: Redis | Cluster,
     private readonly options: RedisDecisionNotifierOptions,
   ) {
     this.sharded = subscriber.isCluster;
+    this.subscriber = new RedisConnection(subscriber, publisher.deadlineMs);
     const deliver = (channel: string) => {
       for (const listener of this.channels.get(channel)?.listeners ?? []) listener();
     };
@@ -68,19 +61,20 @@ export class RedisDecisionNotifier implements DecisionNotifier {
   }
 
   private async send(op: "subscribe" | "unsubscribe", channel: string): Promise<void> {
-    const s = this.subscriber;
-    const command =
-      op === "subscribe"
-        ? this.sharded
-          ? s.ssubscribe(channel)
-          : s.subscribe(channel)
-        : this.sharded
-          ? s.sunsubscribe(channel)
-          : s.unsubscribe(channel);
-    const result = await bounded(command, this.options.timeoutMs);
-    if (result !== "ok") {
+    const s = this.subscriber.client;
+    try {
+      await this.subscriber.guard(() =>
+        op === "subscribe"
+          ? this.sharded
+            ? s.ssubscribe(channel)
+            : s.subscribe(channel)
+          : this.sharded
+            ? s.sunsubscribe(channel)
+            : s.unsubscribe(channel),
+      );
+    } catch (e) {
       this.options.logger.warn(
-        { err: { message: result === "timeout" ? "timed out" : result.message } },
+        { err: { message: failure(e) } },
         `decision notifier: ${op} failed; streams fall back to re-checking`,
       );
     }
@@ -88,14 +82,14 @@ export class RedisDecisionNotifier implements DecisionNotifier {
 
   async publish(tag: string): Promise<void> {
     const channel = this.channel(tag);
-    const p = this.publisher;
-    const result = await bounded(
-      this.sharded ? (p as Cluster).spublish(channel, "1") : p.publish(channel, "1"),
-      this.options.timeoutMs,
-    );
-    if (result !== "ok") {
+    const p = this.publisher.client;
+    try {
+      await this.publisher.guard(() =>
+        this.sharded ? (p as Cluster).spublish(channel, "1") : p.publish(channel, "1"),
+      );
+    } catch (e) {
       this.options.logger.warn(
-        { err: { message: result === "timeout" ? "timed out" : result.message } },
+        { err: { message: failure(e) } },
         "decision notifier: publish failed; waiting streams find the decision on their next re-check",
       );
     }
@@ -129,6 +123,6 @@ export class RedisDecisionNotifier implements DecisionNotifier {
 
   async close(): Promise<void> {
     this.channels.clear();
-    this.subscriber.disconnect();
+    this.subscriber.close();
   }
 }

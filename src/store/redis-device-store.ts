@@ -1,5 +1,4 @@
 /** The Redis device store: dual keys in one hash slot, every transition one Lua script. */
-import type { Cluster, Redis } from "ioredis";
 import type { DeviceAuthorization } from "../domain/device-authorization.js";
 import type { CodeHandle } from "../domain/device-code.js";
 import { OAuthError } from "../domain/oauth-error.js";
@@ -17,7 +16,7 @@ import {
   STATUS_NAME,
   splitList,
 } from "./device-record-codec.js";
-import { guarded } from "./redis-connection.js";
+import type { RedisConnection } from "./redis-connection.js";
 import { CREATE, DECIDE, FIND, POLL } from "./redis-scripts.js";
 
 type Reply = Array<string | number>;
@@ -48,16 +47,17 @@ export class DeviceKeys {
   }
 }
 
-/** A DeviceStore on one Redis or a Redis Cluster (any ioredis client). */
+/** A DeviceStore on one Redis or a Redis Cluster; every call within the connection's deadline. */
 export class RedisDeviceStore implements DeviceStore {
   private readonly cmd: ScriptCommands;
   private readonly keys: DeviceKeys;
 
   constructor(
-    private readonly client: Redis | Cluster,
+    private readonly redis: RedisConnection,
     options: { keyPrefix?: string } = {},
   ) {
     this.keys = new DeviceKeys(options.keyPrefix);
+    const { client } = redis;
     client.defineCommand("handoffCreate", { numberOfKeys: 2, lua: CREATE });
     client.defineCommand("handoffPoll", { numberOfKeys: 1, lua: POLL });
     client.defineCommand("handoffFind", { numberOfKeys: 1, lua: FIND });
@@ -66,7 +66,7 @@ export class RedisDeviceStore implements DeviceStore {
   }
 
   async create(device: CodeHandle, user: CodeHandle, a: DeviceAuthorization): Promise<boolean> {
-    const created = await guarded(
+    const created = await this.redis.guard(() =>
       this.cmd.handoffCreate(
         this.keys.userCode(user),
         this.keys.record(device),
@@ -85,7 +85,7 @@ export class RedisDeviceStore implements DeviceStore {
     pacing: PacingPolicy,
     narrowTo: readonly string[] = [],
   ): Promise<PollOutcome> {
-    const r = await guarded(
+    const r = await this.redis.guard(() =>
       this.cmd.handoffPoll(
         this.keys.record(device),
         clientId,
@@ -123,14 +123,14 @@ export class RedisDeviceStore implements DeviceStore {
   }
 
   async findByUserCode(user: CodeHandle, now: number): Promise<DeviceAuthorization | null> {
-    const packed = await guarded(
+    const packed = await this.redis.guard(() =>
       this.cmd.handoffFind(this.keys.userCode(user), this.keys.recordPrefix(user.tag), now),
     );
     return packed === null ? null : decodeRecord(packed);
   }
 
   async decide(user: CodeHandle, d: Decision, now: number): Promise<DecideOutcome> {
-    const r = await guarded(
+    const r = await this.redis.guard(() =>
       this.cmd.handoffDecide(
         this.keys.userCode(user),
         this.keys.recordPrefix(user.tag),
@@ -151,10 +151,10 @@ export class RedisDeviceStore implements DeviceStore {
   }
 
   async ping(): Promise<void> {
-    await guarded(this.client.ping());
+    await this.redis.guard(() => this.redis.client.ping());
   }
 
   async close(): Promise<void> {
-    this.client.disconnect();
+    this.redis.close();
   }
 }

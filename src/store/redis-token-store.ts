@@ -1,5 +1,4 @@
 /** The Redis token store: a family's keys share one hash slot; every transition is one Lua script. */
-import type { Cluster, Redis } from "ioredis";
 import { OAuthError } from "../domain/oauth-error.js";
 import type {
   FamilyGrant,
@@ -11,7 +10,7 @@ import type {
   TokenStore,
 } from "../domain/ports/token-store.js";
 import { jtiTag } from "../domain/refresh-token.js";
-import { guarded } from "./redis-connection.js";
+import type { RedisConnection } from "./redis-connection.js";
 import { CREATE_FAMILY, INSPECT, REVOKE_FAMILY, ROTATE } from "./redis-token-scripts.js";
 
 type Reply = string[];
@@ -66,16 +65,17 @@ function grantOf(clientId: string, r: Reply, offset: number): FamilyGrant {
   };
 }
 
-/** A TokenStore on one Redis or a Redis Cluster (any ioredis client). */
+/** A TokenStore on one Redis or a Redis Cluster; every call within the connection's deadline. */
 export class RedisTokenStore implements TokenStore {
   private readonly cmd: ScriptCommands;
   private readonly keys: TokenKeys;
 
   constructor(
-    private readonly client: Redis | Cluster,
+    private readonly redis: RedisConnection,
     options: { keyPrefix?: string } = {},
   ) {
     this.keys = new TokenKeys(options.keyPrefix);
+    const { client } = redis;
     client.defineCommand("handoffFamilyCreate", { numberOfKeys: 1, lua: CREATE_FAMILY });
     client.defineCommand("handoffFamilyRotate", { numberOfKeys: 1, lua: ROTATE });
     client.defineCommand("handoffFamilyRevoke", { numberOfKeys: 1, lua: REVOKE_FAMILY });
@@ -97,13 +97,13 @@ export class RedisTokenStore implements TokenStore {
       "n", 0,
       "j", f.accessTokens.flatMap((t) => [t.jti, t.expiresAt]).join(" "),
     ]; // biome-ignore format: field/value pairs
-    await guarded(
+    await this.redis.guard(() =>
       this.cmd.handoffFamilyCreate(this.keys.family(familyId), f.idleExpiresAt, ...fields),
     );
   }
 
   async rotate(familyId: string, r: Rotation): Promise<RotateOutcome> {
-    const reply = await guarded(
+    const reply = await this.redis.guard(() =>
       this.cmd.handoffFamilyRotate(
         this.keys.family(familyId),
         r.presentedHash,
@@ -138,7 +138,7 @@ export class RedisTokenStore implements TokenStore {
     clientId: string | undefined,
     now: number,
   ): Promise<RevokeOutcome> {
-    const reply = await guarded(
+    const reply = await this.redis.guard(() =>
       this.cmd.handoffFamilyRevoke(
         this.keys.family(familyId),
         presentedHash,
@@ -153,7 +153,7 @@ export class RedisTokenStore implements TokenStore {
   }
 
   async inspect(familyId: string, presentedHash: string, now: number): Promise<FamilyGrant | null> {
-    const r = await guarded(
+    const r = await this.redis.guard(() =>
       this.cmd.handoffFamilyInspect(this.keys.family(familyId), presentedHash, now),
     );
     return r.length === 0 ? null : grantOf(String(r[0]), r, 1);
@@ -161,11 +161,13 @@ export class RedisTokenStore implements TokenStore {
 
   async revokeAccessToken(token: IssuedAccessToken): Promise<void> {
     const { jti, expiresAt } = token;
-    await guarded(this.client.set(this.keys.revoked(jti), String(expiresAt), "PXAT", expiresAt));
+    await this.redis.guard(() =>
+      this.redis.client.set(this.keys.revoked(jti), String(expiresAt), "PXAT", expiresAt),
+    );
   }
 
   async isAccessTokenRevoked(jti: string, now: number): Promise<boolean> {
-    const until = await guarded(this.client.get(this.keys.revoked(jti)));
+    const until = await this.redis.guard(() => this.redis.client.get(this.keys.revoked(jti)));
     return until !== null && Number(until) > now;
   }
 

@@ -14,7 +14,7 @@ import { DEFAULT_RESOURCE_LIMITS } from "../../src/domain/resource.js";
 import { TokenWaits } from "../../src/domain/token-wait.js";
 import { RedisDecisionNotifier } from "../../src/store/redis-decision-notifier.js";
 import { RedisDeviceStore } from "../../src/store/redis-device-store.js";
-import { useRedis } from "../support/redis-server.js";
+import { testConnection, useRedis } from "../support/redis-server.js";
 import { PUBLIC_CLIENT } from "../support/test-clients.js";
 
 const redis = useRedis();
@@ -34,10 +34,9 @@ function dropping(inner: DecisionNotifier): DecisionNotifier & { dropped: number
 }
 
 function setup(recheckMs: number, wrap: (n: DecisionNotifier) => DecisionNotifier) {
-  const client = new Redis(redis.server.url);
+  const client = testConnection(new Redis(redis.server.url), 1000);
   const real = new RedisDecisionNotifier(client, new Redis(redis.server.url), {
     keyPrefix: "tw:",
-    timeoutMs: 1000,
     logger: pino({ level: "silent" }),
   });
   const notifier = wrap(real);
@@ -73,7 +72,7 @@ function setup(recheckMs: number, wrap: (n: DecisionNotifier) => DecisionNotifie
     real,
     close: async () => {
       await real.close();
-      client.disconnect();
+      client.close();
     },
   };
 }

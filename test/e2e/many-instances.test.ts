@@ -44,6 +44,8 @@ function suite(
             authenticator,
             // Tight per-address guess limit, long first delay: see the guess-limit test below.
             attemptLimits: { ...DEFAULT_ATTEMPT_LIMITS, codePerAddress: 2, firstDelayMs: 60_000 },
+            // 300 concurrent polls on a loaded 2-core machine: a deadline far above their queueing.
+            redisTimeoutMs: 5000,
           }),
         ),
       );

@@ -6,8 +6,10 @@
  * Redis restart loses no pending or approved authorization.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
+import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { ErrorCode, OAuthErrorSchema } from "../../gen/handoff/v1/device_auth_pb.js";
+import { testUsers } from "../pages/page-fixtures.js";
 import {
   authorizeDevice,
   pollToken,
@@ -15,6 +17,8 @@ import {
   startTestServer,
   type TestServer,
 } from "../support/handoff-server.js";
+import { prepareProbes, probeAll } from "../support/outage-probes.js";
+import { expectOutageAnswers, slowest } from "../support/outage-rounds.js";
 import { type RedisProcess, startRedis } from "../support/redis-server.js";
 import { type DeviceAuthClient, deviceAuthClients } from "../support/rpc-clients.js";
 
@@ -79,6 +83,45 @@ describe("Redis outage", () => {
     );
     expect(unhandled).toEqual([]);
   });
+
+  it("issue 8: every endpoint, every RPC and /readyz answer within the deadline for the whole outage", async () => {
+    let redis = await startRedis();
+    const { port } = redis;
+    const server = await startTestServer({
+      redis: { url: redis.url },
+      redisTimeoutMs: 500,
+      authenticator: await testUsers(),
+    });
+    cleanup.push(() => server.close());
+    const fixture = await prepareProbes(server.issuer);
+    await redis.stop();
+    const rounds = await expectOutageAnswers(server.issuer, fixture, 500, 3, 1000);
+    console.log(`redis down: slowest answer per round (ms) ${slowest(rounds).join(", ")}`);
+    redis = await startRedis({ port });
+    cleanup.push(() => redis.stop());
+    await until(async () => (await fetch(`${server.issuer}/readyz`)).status === 200);
+    const back = await probeAll(server.issuer, await prepareProbes(server.issuer));
+    expect(back.filter((p) => p.answer === "unavailable")).toEqual([]);
+  }, 60_000);
+
+  it("issue 8: a Redis that accepts commands and never answers (CLIENT PAUSE) is cut off at the deadline", async () => {
+    const redis = await startRedis();
+    cleanup.push(() => redis.stop());
+    const server = await startTestServer({
+      redis: { url: redis.url },
+      redisTimeoutMs: 500,
+      authenticator: await testUsers(),
+    });
+    cleanup.push(() => server.close());
+    const fixture = await prepareProbes(server.issuer);
+    const admin = new Redis(redis.url);
+    cleanup.push(async () => admin.disconnect());
+    await admin.call("CLIENT", "PAUSE", "6000", "ALL");
+    const rounds = await expectOutageAnswers(server.issuer, fixture, 500, 2, 500);
+    console.log(`redis paused: slowest answer per round (ms) ${slowest(rounds).join(", ")}`);
+    await admin.call("CLIENT", "UNPAUSE");
+    await until(async () => (await fetch(`${server.issuer}/readyz`)).status === 200);
+  }, 60_000);
 
   it("with AOF, a Redis crash and restart loses no pending or approved authorization", async () => {
     let redis = await startRedis({ args: ["--appendonly", "yes", "--appendfsync", "always"] });

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { MemoryAttemptCounter } from "../../src/store/memory-attempt-counter.js";
 import { RedisAttemptCounter } from "../../src/store/redis-attempt-counter.js";
 import { type RedisClusterProcess, startRedisCluster } from "../support/redis-cluster.js";
-import { type RedisProcess, startRedis } from "../support/redis-server.js";
+import { type RedisProcess, startRedis, testConnection } from "../support/redis-server.js";
 import { attemptCounterContract } from "./attempt-counter-contract.js";
 
 attemptCounterContract("memory", async () => new MemoryAttemptCounter());
@@ -16,7 +16,7 @@ attemptCounterContract(
   async () => {
     redis = await startRedis();
     client = new Redis(redis.url);
-    return new RedisAttemptCounter(client);
+    return new RedisAttemptCounter(testConnection(client));
   },
   async () => {
     client.disconnect();
@@ -31,7 +31,7 @@ attemptCounterContract(
   async () => {
     cluster = await startRedisCluster();
     clusterClient = new Cluster(cluster.nodes.map((n) => ({ host: "127.0.0.1", port: n.port })));
-    return new RedisAttemptCounter(clusterClient);
+    return new RedisAttemptCounter(testConnection(clusterClient));
   },
   async () => {
     clusterClient.disconnect();
@@ -44,7 +44,7 @@ describe("Redis counter keys", () => {
     const r = await startRedis();
     const c = new Redis(r.url);
     try {
-      const counter = new RedisAttemptCounter(c);
+      const counter = new RedisAttemptCounter(testConnection(c));
       const key = "ratelimit:{code}:ip:192.0.2.1";
       const policy = { free: 0, baseDelayMs: 5000, maxDelayMs: 5000, windowMs: 60_000 };
       await counter.attempt([{ key, policy }], Date.now());

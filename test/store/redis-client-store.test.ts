@@ -2,7 +2,12 @@
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { RedisClientStore } from "../../src/store/redis-client-store.js";
-import { type RedisProcess, startRedis, useRedis } from "../support/redis-server.js";
+import {
+  type RedisProcess,
+  startRedis,
+  testConnection,
+  useRedis,
+} from "../support/redis-server.js";
 import { clientStoreContract } from "./client-store-contract.js";
 
 let redis: RedisProcess;
@@ -13,7 +18,7 @@ clientStoreContract(
   async () => {
     redis = await startRedis();
     contractClient = new Redis(redis.url);
-    return new RedisClientStore(contractClient, { space: "registered" });
+    return new RedisClientStore(testConnection(contractClient), { space: "registered" });
   },
   async () => {
     contractClient.disconnect();
@@ -25,11 +30,14 @@ describe("Redis client key layout", () => {
   const fixture = useRedis();
 
   it("keeps a space in one hash slot, with the record's TTL, and two spaces apart", async () => {
-    const registered = new RedisClientStore(fixture.client, {
+    const registered = new RedisClientStore(testConnection(fixture.client), {
       keyPrefix: "k1:",
       space: "registered",
     });
-    const documents = new RedisClientStore(fixture.client, { keyPrefix: "k1:", space: "document" });
+    const documents = new RedisClientStore(testConnection(fixture.client), {
+      keyPrefix: "k1:",
+      space: "document",
+    });
     const now = Date.now();
     const client = {
       id: "abc",
@@ -64,7 +72,7 @@ describe("Redis client key layout", () => {
       retryStrategy: () => null,
     });
     dead.on("error", () => {});
-    const store = new RedisClientStore(dead, { space: "registered" });
+    const store = new RedisClientStore(testConnection(dead), { space: "registered" });
     await expect(store.get("x", Date.now())).rejects.toMatchObject({
       code: "temporarily_unavailable",
     });

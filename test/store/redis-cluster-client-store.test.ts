@@ -2,6 +2,7 @@
 import { Cluster } from "ioredis";
 import { RedisClientStore } from "../../src/store/redis-client-store.js";
 import { type RedisClusterProcess, startRedisCluster } from "../support/redis-cluster.js";
+import { testConnection } from "../support/redis-server.js";
 import { clientStoreContract } from "./client-store-contract.js";
 
 let cluster: RedisClusterProcess;
@@ -15,7 +16,7 @@ clientStoreContract(
       cluster.nodes.map((n) => ({ host: "127.0.0.1", port: n.port })),
       { redisOptions: { maxRetriesPerRequest: 2 } },
     );
-    return new RedisClientStore(client, { space: "registered" });
+    return new RedisClientStore(testConnection(client), { space: "registered" });
   },
   async () => {
     client.disconnect();

@@ -13,6 +13,7 @@ import {
   type RedisClusterProcess,
   startRedisCluster,
 } from "../support/redis-cluster.js";
+import { testConnection } from "../support/redis-server.js";
 import { deviceStoreContract } from "./device-store-contract.js";
 
 let contractCluster: RedisClusterProcess;
@@ -27,7 +28,7 @@ deviceStoreContract(
   "redis cluster (3 masters)",
   async () => {
     contractCluster = await startRedisCluster();
-    return new RedisDeviceStore(clusterClient(contractCluster));
+    return new RedisDeviceStore(testConnection(clusterClient(contractCluster)));
   },
   async () => contractCluster.stop(),
 );

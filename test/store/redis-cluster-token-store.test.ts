@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RedisTokenStore } from "../../src/store/redis-token-store.js";
 import { SERVICE_TOKEN, startTestServer, type TestServer } from "../support/handoff-server.js";
 import { type RedisClusterProcess, startRedisCluster } from "../support/redis-cluster.js";
+import { testConnection } from "../support/redis-server.js";
 import {
   deviceTokens,
   discover,
@@ -30,7 +31,7 @@ tokenStoreContract(
       contractCluster.nodes.map((n) => ({ host: "127.0.0.1", port: n.port })),
       { redisOptions: { maxRetriesPerRequest: 2 } },
     );
-    return new RedisTokenStore(contractClient);
+    return new RedisTokenStore(testConnection(contractClient));
   },
   async () => {
     contractClient.disconnect();

@@ -3,7 +3,12 @@ import { describe, expect, it } from "vitest";
 import { mintDeviceCode, parseDeviceCode, userCodeHandle } from "../../src/domain/device-code.js";
 import { mintUserCode } from "../../src/domain/user-code.js";
 import { RedisDeviceStore } from "../../src/store/redis-device-store.js";
-import { type RedisProcess, startRedis, useRedis } from "../support/redis-server.js";
+import {
+  type RedisProcess,
+  startRedis,
+  testConnection,
+  useRedis,
+} from "../support/redis-server.js";
 import { deviceStoreContract } from "./device-store-contract.js";
 
 let redis: RedisProcess;
@@ -12,7 +17,7 @@ deviceStoreContract(
   "redis (standalone)",
   async () => {
     redis = await startRedis();
-    return new RedisDeviceStore(new Redis(redis.url));
+    return new RedisDeviceStore(testConnection(new Redis(redis.url)));
   },
   async () => redis.stop(),
 );
@@ -21,7 +26,7 @@ describe("Redis key layout (ARCHITECTURE §3)", () => {
   const fixture = useRedis();
 
   it("writes device:code and device:user_code with one hash tag, one TTL, and no plaintext codes", async () => {
-    const store = new RedisDeviceStore(fixture.client);
+    const store = new RedisDeviceStore(testConnection(fixture.client));
     const userCode = mintUserCode();
     const expiresAt = Date.now() + 120_000;
     const deviceCode = mintDeviceCode(userCode, expiresAt);
@@ -71,7 +76,7 @@ describe("Redis key layout (ARCHITECTURE §3)", () => {
       retryStrategy: () => null,
     });
     c.on("error", () => {});
-    const store = new RedisDeviceStore(c);
+    const store = new RedisDeviceStore(testConnection(c));
     await gone.stop();
     await expect(store.ping()).rejects.toMatchObject({ code: "temporarily_unavailable" });
     c.disconnect();

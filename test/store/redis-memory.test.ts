@@ -8,13 +8,13 @@ import { describe, expect, it } from "vitest";
 import { mintDeviceCode, parseDeviceCode, userCodeHandle } from "../../src/domain/device-code.js";
 import { mintUserCode } from "../../src/domain/user-code.js";
 import { RedisDeviceStore } from "../../src/store/redis-device-store.js";
-import { useRedis } from "../support/redis-server.js";
+import { testConnection, useRedis } from "../support/redis-server.js";
 
 const fixture = useRedis();
 
 async function bytesFor(userAgent: string, scopes: string[], resources: string[]): Promise<number> {
   await fixture.client.flushall();
-  const store = new RedisDeviceStore(fixture.client);
+  const store = new RedisDeviceStore(testConnection(fixture.client));
   const userCode = mintUserCode();
   const expiresAt = Date.now() + 900_000;
   const device = parseDeviceCode(mintDeviceCode(userCode, expiresAt));

@@ -7,7 +7,12 @@ import {
   mintRefreshToken,
 } from "../../src/domain/refresh-token.js";
 import { RedisTokenStore } from "../../src/store/redis-token-store.js";
-import { type RedisProcess, startRedis, useRedis } from "../support/redis-server.js";
+import {
+  type RedisProcess,
+  startRedis,
+  testConnection,
+  useRedis,
+} from "../support/redis-server.js";
 import { tokenStoreContract } from "./token-store-contract.js";
 
 let redis: RedisProcess;
@@ -18,7 +23,7 @@ tokenStoreContract(
   async () => {
     redis = await startRedis();
     contractClient = new Redis(redis.url);
-    return new RedisTokenStore(contractClient);
+    return new RedisTokenStore(testConnection(contractClient));
   },
   async () => {
     contractClient.disconnect();
@@ -30,7 +35,7 @@ describe("Redis token key layout (ARCHITECTURE §3)", () => {
   const fixture = useRedis();
 
   it("keeps a family in one hash slot ({familyId}), with its TTL, and no plaintext token", async () => {
-    const store = new RedisTokenStore(fixture.client, { keyPrefix: "t1:" });
+    const store = new RedisTokenStore(testConnection(fixture.client), { keyPrefix: "t1:" });
     const familyId = mintFamilyId();
     const token = mintRefreshToken(familyId);
     const jti = mintJti(familyId);
@@ -71,7 +76,7 @@ describe("Redis token key layout (ARCHITECTURE §3)", () => {
       retryStrategy: () => null,
     });
     dead.on("error", () => {});
-    const store = new RedisTokenStore(dead);
+    const store = new RedisTokenStore(testConnection(dead));
     await expect(store.isAccessTokenRevoked(mintJti(), Date.now())).rejects.toMatchObject({
       code: "temporarily_unavailable",
     });

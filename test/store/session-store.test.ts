@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SessionStore } from "../../src/domain/ports/session-store.js";
 import { MemorySessionStore } from "../../src/store/memory-session-store.js";
 import { RedisSessionStore } from "../../src/store/redis-session-store.js";
-import { type RedisProcess, startRedis } from "../support/redis-server.js";
+import { type RedisProcess, startRedis, testConnection } from "../support/redis-server.js";
 
 function contract(name: string, open: () => Promise<SessionStore>, close: () => Promise<void>) {
   describe(`SessionStore: ${name}`, () => {
@@ -44,7 +44,7 @@ contract(
   async () => {
     redis = await startRedis();
     client = new Redis(redis.url);
-    return new RedisSessionStore(client, "p:");
+    return new RedisSessionStore(testConnection(client), "p:");
   },
   async () => {
     // Keys carry the prefix, a hash of the id, and expire with the session.

@@ -1,10 +1,14 @@
 /**
- * A real Redis Cluster for tests: three masters from Debian's redis-server on
- * free loopback ports, joined with `redis-cli --cluster create`, ready when
- * every node reports cluster_state:ok (never a sleep).
+ * A real Redis Cluster for tests: three masters (and, for failover tests, a
+ * replica each) from Debian's redis-server on free loopback ports, joined
+ * with `redis-cli --cluster create`, ready when every node reports
+ * cluster_state:ok (never a sleep).
  */
 import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import { freePort } from "./free-port.js";
@@ -13,10 +17,24 @@ import { type RedisProcess, requireBinary, startRedis } from "./redis-server.js"
 const run = promisify(execFile);
 
 export interface RedisClusterProcess {
+  /** Masters first, then replicas (`--cluster create` pairs them in that order). */
   readonly nodes: readonly RedisProcess[];
   /** `host:port` seeds, as REDIS_CLUSTER_NODES takes them. */
   readonly seeds: readonly string[];
+  /** Kills node `i` (SIGKILL); its directory and cluster config stay for `restart`. */
+  kill(i: number): Promise<void>;
+  /** Starts node `i` again on its port from its directory: it rejoins with its old identity. */
+  restart(i: number): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** Options of a test cluster. */
+export interface ClusterOptions {
+  readonly masters?: number;
+  /** Replicas per master (0: none, as the store contract tests use). */
+  readonly replicas?: number;
+  /** cluster-node-timeout: how long a master may be silent before its replica takes over. */
+  readonly nodeTimeoutMs?: number;
 }
 
 /** A port whose cluster-bus twin (port + 10000) is free too. */
@@ -59,25 +77,28 @@ export async function waitForClusterOk(
   }
 }
 
-export async function startRedisCluster(masters = 3): Promise<RedisClusterProcess> {
+export async function startRedisCluster(
+  options: ClusterOptions | number = {},
+): Promise<RedisClusterProcess> {
+  const o = typeof options === "number" ? { masters: options } : options;
+  const masters = o.masters ?? 3;
+  const replicas = o.replicas ?? 0;
   requireBinary("redis-cli", "redis-tools");
   const nodes: RedisProcess[] = [];
+  const dirs: string[] = [];
+  const argsFor = (port: number) => [
+    "--cluster-enabled", "yes",
+    "--cluster-config-file", `nodes-${port}.conf`,
+    "--cluster-node-timeout", String(o.nodeTimeoutMs ?? 2000),
+    // A replica takes over whatever its replication offset: the tests kill masters on purpose.
+    "--cluster-replica-validity-factor", "0",
+  ]; // biome-ignore format: flag/value pairs
   try {
-    for (let i = 0; i < masters; i++) {
+    for (let i = 0; i < masters * (1 + replicas); i++) {
       const port = await clusterPort();
-      nodes.push(
-        await startRedis({
-          port,
-          args: [
-            "--cluster-enabled",
-            "yes",
-            "--cluster-config-file",
-            `nodes-${port}.conf`,
-            "--cluster-node-timeout",
-            "2000",
-          ],
-        }),
-      );
+      const dir = mkdtempSync(join(tmpdir(), "handoff-cluster-"));
+      dirs.push(dir);
+      nodes.push(await startRedis({ port, dir, args: argsFor(port) }));
     }
     const seeds = nodes.map((n) => `127.0.0.1:${n.port}`);
     await run("redis-cli", [
@@ -85,20 +106,51 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterProces
       "create",
       ...seeds,
       "--cluster-replicas",
-      "0",
+      String(replicas),
       "--cluster-yes",
     ]);
     await waitForClusterOk(nodes.map((n) => n.port));
+    if (replicas > 0) await waitForReplicasInSync(nodes.map((n) => n.port));
+    const node = (i: number) => {
+      const n = nodes[i];
+      if (!n) throw new Error(`no cluster node ${i}`);
+      return n;
+    };
     return {
       nodes,
       seeds,
+      kill: (i) => node(i).kill(),
+      restart: async (i) => {
+        const { port, dir } = node(i);
+        nodes[i] = await startRedis({ port, dir, args: argsFor(port) });
+      },
       stop: async () => {
         await Promise.all(nodes.map((n) => n.stop()));
+        for (const d of dirs) rmSync(d, { recursive: true, force: true });
       },
     };
   } catch (e) {
     await Promise.all(nodes.map((n) => n.stop()));
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
     throw e;
+  }
+}
+
+/** Resolves when every replica reports its link to its master up. */
+async function waitForReplicasInSync(ports: readonly number[], timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const port of ports) {
+    const c = new Redis(port, "127.0.0.1", { maxRetriesPerRequest: 1 });
+    try {
+      for (;;) {
+        const info = String(await c.info("replication"));
+        if (info.includes("role:master") || info.includes("master_link_status:up")) break;
+        if (Date.now() > deadline) throw new Error(`replica ${port} not in sync:\n${info}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      c.disconnect();
+    }
   }
 }
 

@@ -7,8 +7,10 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Cluster } from "ioredis";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll } from "vitest";
+import { RedisConnection } from "../../src/store/redis-connection.js";
 import { freePort } from "./free-port.js";
 
 export interface RedisProcess {
@@ -136,4 +138,9 @@ export function useRedis(): { readonly server: RedisProcess; readonly client: Re
       return started(client);
     },
   };
+}
+
+/** A store connection around a test's own client, with a deadline far above any healthy call. */
+export function testConnection(client: Redis | Cluster, deadlineMs = 5000): RedisConnection {
+  return new RedisConnection(client, deadlineMs);
 }
