@@ -33,7 +33,6 @@ describe("RedisConnection: a deadline of its own", () => {
     try {
       const { ms, error } = await settle(store.ping());
       expect(error).toMatchObject({ code: "temporarily_unavailable" });
-      expect(ms).toBeGreaterThanOrEqual(DEADLINE_MS - 20);
       expect(ms).toBeLessThan(DEADLINE_MS + MARGIN_MS);
     } finally {
       cluster.disconnect();
