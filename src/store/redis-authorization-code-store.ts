@@ -1,5 +1,4 @@
 /** The Redis authorization code store: one hash per code, every transition one Lua script. */
-import type { Cluster, Redis } from "ioredis";
 import type {
   AttachOutcome,
   AuthorizationCodeRecord,
@@ -10,7 +9,7 @@ import { OAuthError } from "../domain/oauth-error.js";
 import type { AuthorizationCodeStore } from "../domain/ports/authorization-code-store.js";
 import { joinList, splitList } from "./device-record-codec.js";
 import { ATTACH_CODE, CREATE_CODE, REDEEM_CODE } from "./redis-authorization-code-scripts.js";
-import { guarded } from "./redis-connection.js";
+import type { RedisConnection } from "./redis-connection.js";
 
 type Reply = Array<string | number>;
 
@@ -21,12 +20,16 @@ interface ScriptCommands {
   handoffAttachCode(key: string, issued: string): Promise<string>;
 }
 
-/** An AuthorizationCodeStore on one Redis or a Redis Cluster (any ioredis client). */
+/** An AuthorizationCodeStore on one Redis or a Redis Cluster; every call within the connection's deadline. */
 export class RedisAuthorizationCodeStore implements AuthorizationCodeStore {
   private readonly cmd: ScriptCommands;
   private readonly prefix: string;
 
-  constructor(client: Redis | Cluster, options: { keyPrefix?: string } = {}) {
+  constructor(
+    private readonly redis: RedisConnection,
+    options: { keyPrefix?: string } = {},
+  ) {
+    const { client } = redis;
     this.prefix = `${options.keyPrefix ?? ""}authorization_code:`;
     client.defineCommand("handoffCreateCode", { numberOfKeys: 1, lua: CREATE_CODE });
     client.defineCommand("handoffRedeemCode", { numberOfKeys: 1, lua: REDEEM_CODE });
@@ -35,7 +38,7 @@ export class RedisAuthorizationCodeStore implements AuthorizationCodeStore {
   }
 
   async create(handle: string, r: AuthorizationCodeRecord): Promise<boolean> {
-    const created = await guarded(
+    const created = await this.redis.guard(() =>
       this.cmd.handoffCreateCode(
         this.prefix + handle,
         r.expiresAt,
@@ -49,7 +52,7 @@ export class RedisAuthorizationCodeStore implements AuthorizationCodeStore {
   }
 
   async redeem(handle: string, d: Redemption): Promise<RedeemOutcome> {
-    const r = await guarded(
+    const r = await this.redis.guard(() =>
       this.cmd.handoffRedeemCode(
         this.prefix + handle,
         d.clientId,
@@ -87,7 +90,9 @@ export class RedisAuthorizationCodeStore implements AuthorizationCodeStore {
   }
 
   async attach(handle: string, issuedTokens: string): Promise<AttachOutcome> {
-    const r = await guarded(this.cmd.handoffAttachCode(this.prefix + handle, issuedTokens));
+    const r = await this.redis.guard(() =>
+      this.cmd.handoffAttachCode(this.prefix + handle, issuedTokens),
+    );
     return { kind: r === "replayed" ? "replayed" : "attached" };
   }
 

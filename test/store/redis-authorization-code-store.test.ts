@@ -5,7 +5,12 @@ import {
   mintAuthorizationCode,
 } from "../../src/domain/authorization-code.js";
 import { RedisAuthorizationCodeStore } from "../../src/store/redis-authorization-code-store.js";
-import { type RedisProcess, startRedis, useRedis } from "../support/redis-server.js";
+import {
+  type RedisProcess,
+  startRedis,
+  testConnection,
+  useRedis,
+} from "../support/redis-server.js";
 import { authorizationCodeStoreContract } from "./authorization-code-store-contract.js";
 
 let redis: RedisProcess;
@@ -14,7 +19,7 @@ authorizationCodeStoreContract(
   "redis (standalone)",
   async () => {
     redis = await startRedis();
-    return new RedisAuthorizationCodeStore(new Redis(redis.url));
+    return new RedisAuthorizationCodeStore(testConnection(new Redis(redis.url)));
   },
   async () => redis.stop(),
 );
@@ -23,7 +28,9 @@ describe("Redis authorization code layout", () => {
   const fixture = useRedis();
 
   it("keeps one hash per code, hashed at rest, with the code's TTL", async () => {
-    const store = new RedisAuthorizationCodeStore(fixture.client, { keyPrefix: "t:" });
+    const store = new RedisAuthorizationCodeStore(testConnection(fixture.client), {
+      keyPrefix: "t:",
+    });
     const code = mintAuthorizationCode();
     const handle = authorizationCodeHandle(code) as string;
     const expiresAt = Date.now() + 60_000;
