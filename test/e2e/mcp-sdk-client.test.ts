@@ -3,12 +3,14 @@
  * TypeScript SDK's own client (`StreamableHTTPClientTransport` with an
  * `OAuthClientProvider`, which runs the SDK's `auth()`) against
  * examples/mcp-server (a child process, as `npm run mcp-example` starts it).
- * Discovery from the 401 (RFC 9728) → RFC 8414 → (RFC 7591 registration) →
+ * Discovery from the 401 (RFC 9728) → RFC 8414 → (RFC 7591 registration, or a
+ * Client ID Metadata Document served over https on loopback) →
  * authorization in headless Chromium (sign in, consent, Approve) → code
  * exchange with PKCE → `tools/call whoami` answers with the signed-in subject.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import http from "node:http";
+import https from "node:https";
 import type { AddressInfo } from "node:net";
 import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -30,6 +32,7 @@ import {
 } from "../pages/page-fixtures.js";
 import { SERVICE_TOKEN, startTestServer, type TestServer } from "../support/handoff-server.js";
 import { registrationConfig, WIDE_REGISTRATION_LIMITS } from "../support/registration-fixtures.js";
+import { generateTestCertificate } from "../support/test-ca.js";
 
 /** Starts examples/mcp-server against `issuer`; resolves with its resource URI. */
 async function startExample(issuer: string): Promise<{ child: ChildProcess; resource: string }> {
@@ -92,9 +95,13 @@ class TestProvider implements OAuthClientProvider {
     readonly redirectUrl: string,
     preRegistered: string | undefined,
     private readonly onRedirect: (u: URL) => Promise<void>,
+    /** MCP 2025-11-25: an https URL used as client_id, naming the client's metadata document. */
+    metadataUrl?: string,
   ) {
     if (preRegistered) this.info = { client_id: preRegistered };
+    if (metadataUrl) this.clientMetadataUrl = metadataUrl;
   }
+  clientMetadataUrl?: string;
   get clientMetadata(): OAuthClientMetadata {
     return {
       client_name: "SDK Test Client",
@@ -135,9 +142,41 @@ class TestProvider implements OAuthClientProvider {
 let server: TestServer;
 let example: { child: ChildProcess; resource: string };
 let browser: Browser;
+const cert = generateTestCertificate();
+let documents: https.Server;
+let documentUrl = "";
 
 beforeAll(async () => {
+  // The client's metadata document (its client_id is its own URL); loopback redirect, any port.
+  documents = https.createServer({ cert: cert.cert, key: cert.key }, (_req, res) => {
+    res.writeHead(200, { "content-type": "application/json", "cache-control": "max-age=60" });
+    res.end(
+      JSON.stringify({
+        client_id: documentUrl,
+        client_name: "SDK Document Client",
+        redirect_uris: ["http://127.0.0.1/callback"],
+        grant_types: ["authorization_code", "refresh_token"],
+        response_types: ["code"],
+        token_endpoint_auth_method: "none",
+      }),
+    );
+  });
+  await new Promise<void>((r) => documents.listen(0, "127.0.0.1", () => r()));
+  documentUrl = `https://localhost:${(documents.address() as AddressInfo).port}/client.json`;
   server = await startTestServer({
+    // Loopback and the test CA are allowed for this test only (the setting is dev/test-only).
+    metadataDocuments: {
+      timeoutMs: 2000,
+      maxBytes: 5120,
+      cacheMinTtl: 1,
+      cacheMaxTtl: 3600,
+      cacheMaxEntries: 100,
+      maxConcurrentFetches: 16,
+      grants: ["authorization_code", "refresh_token"],
+      limits: { maxRedirectUris: 10, maxUriLength: 1024, maxNameLength: 128 },
+      allowLoopback: true,
+      ca: cert.cert,
+    },
     authenticator: await testUsers(),
     // The example serves http://localhost:<port>/mcp: an http resource on loopback.
     resourceLimits: { ...DEFAULT_RESOURCE_LIMITS, httpOnLoopback: true },
@@ -152,10 +191,16 @@ afterAll(async () => {
   await browser?.close();
   example?.child.kill("SIGTERM");
   await server?.close();
+  documents?.closeAllConnections();
+  await new Promise<void>((r) => documents?.close(() => r()));
 });
 
 /** Runs the whole sign-in as the SDK does it; returns what whoami answered and what was fetched. */
-async function signInAndCallWhoami(preRegistered: string | undefined, shot: string) {
+async function signInAndCallWhoami(
+  preRegistered: string | undefined,
+  shot: string,
+  clientMetadataUrl?: string,
+) {
   const callback = await callbackServer();
   const context = await browser.newContext();
   const page = await context.newPage();
@@ -166,18 +211,25 @@ async function signInAndCallWhoami(preRegistered: string | undefined, shot: stri
     return fetch(input, init);
   };
   let browserDone: Promise<URL> | undefined;
-  const provider = new TestProvider(callback.redirectUrl, preRegistered, async (url) => {
-    browserDone = (async () => {
-      const arrived = callback.received();
-      await page.goto(url.href);
-      await expect.poll(() => page.url()).toContain("/device/sign-in");
-      await signInInBrowser(page, ALICE);
-      await page.getByRole("button", { name: "Approve" }).waitFor();
-      await screenshot(page, shot);
-      await page.getByRole("button", { name: "Approve" }).click();
-      return arrived;
-    })();
-  });
+  let consentText = "";
+  const provider = new TestProvider(
+    callback.redirectUrl,
+    preRegistered,
+    async (url) => {
+      browserDone = (async () => {
+        const arrived = callback.received();
+        await page.goto(url.href);
+        await expect.poll(() => page.url()).toContain("/device/sign-in");
+        await signInInBrowser(page, ALICE);
+        await page.getByRole("button", { name: "Approve" }).waitFor();
+        await screenshot(page, shot);
+        consentText = await page.locator("main").innerText();
+        await page.getByRole("button", { name: "Approve" }).click();
+        return arrived;
+      })();
+    },
+    clientMetadataUrl,
+  );
   try {
     const mcpUrl = new URL(example.resource);
     const transport = new StreamableHTTPClientTransport(mcpUrl, {
@@ -196,7 +248,7 @@ async function signInAndCallWhoami(preRegistered: string | undefined, shot: stri
     );
     const result = await authorized.callTool({ name: "whoami", arguments: {} });
     await authorized.close();
-    return { result, back, provider, fetched };
+    return { result, back, provider, fetched, consentText };
   } finally {
     await context.close();
     await callback.close();
@@ -252,6 +304,21 @@ describe("MCP SDK client → example MCP server → handoff (authorization code 
     const clientId = provider.info?.client_id ?? "";
     expect(clientId).not.toBe("");
     expect(result.structuredContent).toMatchObject({ sub: "alice", client_id: clientId });
+  });
+});
+
+describe("MCP SDK client with a Client ID Metadata Document", () => {
+  it("an https client_id (MCP 2025-11-25): handoff fetches the document, the consent shows its host, whoami answers alice", async () => {
+    const { result, provider, fetched, consentText } = await signInAndCallWhoami(
+      undefined,
+      "mcp-3-cimd-consent",
+      documentUrl,
+    );
+    expect(consentText).toContain("SDK Document Client");
+    expect(consentText).toContain(new URL(documentUrl).host);
+    expect(fetched).not.toContain("POST /oauth/register");
+    expect(provider.authorizationUrl?.searchParams.get("client_id")).toBe(documentUrl);
+    expect(result.structuredContent).toMatchObject({ sub: "alice", client_id: documentUrl });
   });
 });
 
