@@ -43,7 +43,8 @@ export interface HttpAppOptions {
   readonly metadataDocuments?: boolean;
   readonly ping: () => Promise<void>;
   readonly bodyLimit: number;
-  readonly trustProxy: string | undefined;
+  /** Is this peer a trusted proxy (HANDOFF_TRUST_PROXY; src/auth/client-address.ts)? */
+  readonly trustProxy: ((address: string) => boolean) | undefined;
   readonly logger: Logger;
   /** Request durations go here; `GET /metrics` serves it when `metricsToken` is set. */
   readonly metrics: HttpMetrics;
@@ -60,7 +61,11 @@ export interface HttpAppOptions {
 
 /** A path for the access log: the route pattern, or the path without its query (never the query). */
 function logPath(url: string, route: string | undefined): string {
-  return route ?? url.split("?", 1)[0]?.slice(0, 200) ?? "";
+  if (route !== undefined) return route;
+  // Unrouted (probes, typos): never raw. 64 characters at most, anything but
+  // letters, digits and / . _ - ~ replaced, so no code, escape or control
+  // sequence an attacker put in a path reaches the log as typed.
+  return (url.split("?", 1)[0] ?? "").slice(0, 64).replace(/[^A-Za-z0-9/._~-]/g, "_");
 }
 
 export async function createHttpApp(o: HttpAppOptions): Promise<FastifyInstance> {
@@ -72,9 +77,7 @@ export async function createHttpApp(o: HttpAppOptions): Promise<FastifyInstance>
     // every request): the lines that need the id carry it themselves.
     childLoggerFactory: (logger) => logger,
     bodyLimit: o.bodyLimit,
-    ...(o.trustProxy === undefined
-      ? {}
-      : { trustProxy: o.trustProxy.split(",").map((s) => s.trim()) }),
+    ...(o.trustProxy === undefined ? {} : { trustProxy: o.trustProxy }),
     serverFactory: (handler) => o.serverFactory(handler as http.RequestListener),
     return503OnClosing: true,
     clientErrorHandler: answerClientError,

@@ -1,11 +1,15 @@
 /**
- * One access-log line per RPC, like the HTTP side's: procedure, outcome,
- * duration; never message contents. The same outcome and duration go to
+ * One access-log line per RPC, like the HTTP side's: procedure (one `rpc`
+ * field, `handoff.v1.DeviceAuthService/Approve`: the logger's base `service`
+ * field keeps its one meaning), outcome, duration and the client's address
+ * (behind HANDOFF_TRUST_PROXY as resolved for every RPC), so failed service
+ * credentials can be traced; never message contents. The same outcome and duration go to
  * `observe` (the RPC duration histogram).
  */
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { OAuthErrorSchema } from "../../gen/handoff/v1/device_auth_pb.js";
+import { peerAddressKey } from "./rpc-translation.js";
 
 export function accessLogInterceptor(
   logger: Logger,
@@ -15,14 +19,15 @@ export function accessLogInterceptor(
     const started = performance.now();
     const line = (code: string, error?: string) => {
       const ms = performance.now() - started;
-      observe(`${req.service.typeName}/${req.method.name}`, error ?? code, ms / 1000);
+      const procedure = `${req.service.typeName}/${req.method.name}`;
+      observe(procedure, error ?? code, ms / 1000);
       logger.info(
         {
-          rpc: req.method.name,
-          service: req.service.typeName,
+          rpc: procedure,
           code,
           ...(error ? { error } : {}),
           ms: Math.round(ms * 10) / 10,
+          ip: req.contextValues.get(peerAddressKey),
         },
         "rpc",
       );

@@ -6,6 +6,7 @@ import { type ConnectRouter, createConnectRouter, createContextValues } from "@c
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type pino from "pino";
 import { AttemptLimiter, DEFAULT_ATTEMPT_LIMITS } from "../auth/attempt-limits.js";
+import { ClientAddresses } from "../auth/client-address.js";
 import { clientAuthThrottle } from "../auth/client-auth-throttle.js";
 import { AuthorizationCodeFlow } from "../domain/authorization-code-flow.js";
 import type { Client } from "../domain/client.js";
@@ -393,8 +394,10 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
       metrics.observeRpc(procedure, outcome, seconds),
     ),
   ];
+  // One rule for the client's address behind a proxy, HTTP and RPC alike.
+  const addresses = new ClientAddresses(c.trustProxy);
   const contextValues = (req: http.IncomingMessage | http2.Http2ServerRequest) =>
-    createContextValues().set(peerAddressKey, req.socket?.remoteAddress ?? "");
+    createContextValues().set(peerAddressKey, addresses.of(req));
 
   const app = await createHttpApp({
     flow,
@@ -407,7 +410,7 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
     metadataDocuments: documents !== undefined,
     ping: () => store.ping(),
     bodyLimit: c.bodyLimit,
-    trustProxy: c.trustProxy,
+    trustProxy: c.trustProxy === undefined ? undefined : addresses.trusts,
     logger,
     metrics,
     metricsToken: c.metricsToken,

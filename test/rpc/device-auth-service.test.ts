@@ -247,10 +247,18 @@ describe("RPC access log", () => {
       .split("\n")
       .filter((l) => l.includes('"msg":"rpc"'))
       .map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines).toContainEqual(expect.objectContaining({ rpc: "Authorize", code: "ok" }));
+    // One `rpc` field (the base `service` keeps its one meaning) and the client address.
     expect(lines).toContainEqual(
       expect.objectContaining({
-        rpc: "PollToken",
+        service: "handoff",
+        rpc: "handoff.v1.DeviceAuthService/Authorize",
+        code: "ok",
+        ip: "127.0.0.1",
+      }),
+    );
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        rpc: "handoff.v1.DeviceAuthService/PollToken",
         code: "FailedPrecondition",
         error: "authorization_pending",
       }),

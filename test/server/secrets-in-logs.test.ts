@@ -64,7 +64,7 @@ describe("logs", () => {
 
     const logs = server.logs();
     expect(logs).toContain('"msg":"request"'); // the access logs are on, at trace level
-    expect(logs).toContain('"rpc":"Approve"');
+    expect(logs).toContain('"rpc":"handoff.v1.DeviceAuthService/Approve"');
     for (const s of secrets) expect(logs).not.toContain(s);
   });
 });
