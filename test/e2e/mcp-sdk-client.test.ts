@@ -223,7 +223,7 @@ async function signInAndCallWhoami(
         await signInInBrowser(page, ALICE);
         await page.getByRole("button", { name: "Approve" }).waitFor();
         await screenshot(page, shot);
-        consentText = await page.locator("main").innerText();
+        consentText = (await page.locator("main").textContent()) ?? "";
         await page.getByRole("button", { name: "Approve" }).click();
         return arrived;
       })();
