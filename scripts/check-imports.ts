@@ -26,6 +26,8 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   http: ["domain", "tokens", "config", "auth"],
   pages: ["domain", "tokens", "config", "auth", "http"],
   rpc: ["domain", "tokens", "config", "auth", "gen"],
+  // handoff/client: the public contract only (docs/client.md), never server internals.
+  client: ["gen"],
   server: [
     "domain",
     "tokens",
@@ -50,6 +52,7 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
     "store",
     "telemetry",
     "server",
+    "client",
     "gen",
   ],
 };
