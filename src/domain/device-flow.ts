@@ -168,6 +168,14 @@ export type ParsedDeviceCode = NonNullable<ReturnType<typeof parseDeviceCode>>;
 /** A waiting stream's re-check is never `slow_down`: only its opening is paced. */
 const UNPACED: PacingPolicy = { minGapMs: 0, stepSeconds: 0 };
 
+/**
+ * Seconds added to a code's polling interval on each `slow_down`: "the
+ * interval MUST be increased by 5 seconds for this and all subsequent
+ * requests".
+ * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.5
+ */
+export const SLOW_DOWN_STEP_SECONDS = 5;
+
 /** Tries before giving up on finding a free user code (31^8 codes: a clash is already rare). */
 const USER_CODE_ATTEMPTS = 5;
 
@@ -193,7 +201,7 @@ export class DeviceFlow {
     const base = deps.options.interval * 1000;
     this.pacing = {
       minGapMs: base - Math.min(deps.options.jitterToleranceMs, base / 2),
-      stepSeconds: 5,
+      stepSeconds: SLOW_DOWN_STEP_SECONDS,
     };
     const uri = new URL(deps.options.verificationUri);
     this.completePrefix = `${uri.href}${uri.search === "" ? "?" : "&"}user_code=`;

@@ -11,7 +11,7 @@ import {
 /** J1: ES256 by default, RS256 available. */
 export type SigningAlgorithm = "ES256" | "RS256";
 /** Every algorithm a key may use, for validation. */
-export const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = ["ES256", "RS256"];
+export const SIGNING_ALGORITHMS = ["ES256", "RS256"] as const satisfies readonly SigningAlgorithm[];
 
 /**
  * The private JWK member that retires a key: an RFC 3339 date-time or Unix
