@@ -28,6 +28,8 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   rpc: ["domain", "tokens", "config", "auth", "gen"],
   // handoff/client: the public contract only (docs/client.md), never server internals.
   client: ["gen"],
+  // handoff/resource-server: the public HTTP contract only (JWKS, RFC 9728), never server internals.
+  "resource-server": [],
   server: [
     "domain",
     "tokens",
