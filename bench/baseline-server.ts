@@ -1,5 +1,5 @@
 /**
- * The yardstick (ARCHITECTURE.md "Performance target"): a bare node:http
+ * The yardstick (README "Benchmarks"): a bare node:http
  * server doing only the minimal RFC-exact Redis work, one EVALSHA per request.
  * handoff should reach at least 80 % of its throughput.
  */

@@ -21,7 +21,7 @@ export interface AttemptLimits {
   readonly signInPerAddress: number;
   readonly signInPerAccount: number;
   readonly signInGlobal: number;
-  /** Failed authentications of one confidential client from one address (STANDARDS T7). */
+  /** Failed authentications of one confidential client from one address (docs/hostile-input.md). */
   readonly clientAuthPerAddress: number;
   /** RFC 7591 registrations from one address (each one counts, successful or not). */
   readonly registrationPerAddress: number;
@@ -123,7 +123,7 @@ export class AttemptLimiter {
   }
 
   /**
-   * The counter for authenticating a confidential client (STANDARDS T7):
+   * The counter for authenticating a confidential client (docs/hostile-input.md):
    * per client *and* address only. A per-client or global counter would let
    * anyone who knows a client id keep the real client out by sending wrong
    * secrets from a few addresses (issue 9, item 3); the guesser's own

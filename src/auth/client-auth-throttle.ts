@@ -1,4 +1,4 @@
-/** The limit on failed client authentication (STANDARDS T7), over the shared attempt counters. */
+/** The limit on failed client authentication (docs/hostile-input.md), over the shared attempt counters. */
 import type { ClientAuthThrottle } from "../domain/client.js";
 import { OAuthError } from "../domain/oauth-error.js";
 import type { AttemptLimiter } from "./attempt-limits.js";

@@ -1,7 +1,7 @@
 /** What `handoff start-dev` seeds. Never used by `handoff start`. */
 import { type Client, DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT } from "../domain/client.js";
 
-/** The public demo client (ARCHITECTURE.md: other tools rely on its name and grants). */
+/** The public demo client (other tools rely on its name and grants: keep them stable). */
 export const DEMO_CLIENT: Client = {
   id: "demo-cli",
   name: "Demo CLI",
@@ -18,5 +18,5 @@ export const DEMO_CLIENT: Client = {
  */
 export const DEV_SERVICE_TOKEN = "dev-service-token-not-for-production-use";
 
-/** The demo user of the verification page (ARCHITECTURE.md: other tools rely on it). */
+/** The demo user of the verification page (other tools rely on it: keep it stable). */
 export const DEMO_USER = { username: "demo", password: "demo" } as const;

@@ -65,12 +65,12 @@ export interface ClientCredentials {
   readonly clientId: string;
   readonly clientSecret?: string;
   readonly method: "none" | "client_secret_basic" | "client_secret_post";
-  /** Where the request came from, for the limits on failed authentication (STANDARDS T7). */
+  /** Where the request came from, for the limits on failed authentication (docs/hostile-input.md). */
   readonly address?: string;
 }
 
 /**
- * Limits on failed authentication of confidential clients (STANDARDS T7),
+ * Limits on failed authentication of confidential clients (docs/hostile-input.md),
  * backed by the shared attempt counters. `charge` counts one attempt before
  * the secret is checked and resolves with the refund to call when it was
  * right; while a delay runs it throws `invalid_client` with `retryAfter`.

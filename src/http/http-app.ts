@@ -133,7 +133,7 @@ export async function createHttpApp(o: HttpAppOptions): Promise<FastifyInstance>
   });
 
   app.setNotFoundHandler((request, reply) => {
-    // D1, T1: other methods are 405 at a POST endpoint, also those fastify does not
+    // RFC 8628 §3.1, RFC 6749 §3.2: other methods are 405 at a POST endpoint, also those fastify does not
     // route at all (PROPFIND, PURGE), which land here; likewise at the GET-only
     // metadata and JWKS (RFC 9110 §15.5.6); and no error answer is cacheable.
     const url = request.url.split("?", 1)[0] ?? "";

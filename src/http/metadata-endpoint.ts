@@ -28,7 +28,7 @@ export interface MetadataOptions {
  */
 export const WAIT_TOKEN_RPC_PATH = "/handoff.v1.DeviceAuthService/WaitToken";
 
-/** The metadata document (M2). Computed once: it only changes with configuration. */
+/** The metadata document (RFC 8414 §2). Computed once: it only changes with configuration. */
 export function buildMetadata(o: MetadataOptions): Record<string, unknown> {
   return {
     issuer: o.issuer,
@@ -45,7 +45,7 @@ export function buildMetadata(o: MetadataOptions): Record<string, unknown> {
     authorization_response_iss_parameter_supported: true,
     token_endpoint_auth_methods_supported: ["none", "client_secret_basic", "client_secret_post"],
     scopes_supported: [...o.scopesSupported],
-    // M2: RFC 7009 and RFC 7662 endpoints with their client authentication methods.
+    // RFC 8414 §2: RFC 7009 and RFC 7662 endpoints with their client authentication methods.
     revocation_endpoint: o.issuer + REVOCATION_PATH,
     revocation_endpoint_auth_methods_supported: [...REVOCATION_AUTH_METHODS],
     introspection_endpoint: o.issuer + INTROSPECTION_PATH,
@@ -61,7 +61,7 @@ export function buildMetadata(o: MetadataOptions): Record<string, unknown> {
 }
 
 /**
- * M1 (RFC 8414 §3): the document lives at /.well-known/oauth-authorization-server
+ * RFC 8414 §3: the document lives at /.well-known/oauth-authorization-server
  * with the issuer's path, if any, appended after it. `jwks` is asked on each
  * request: the key set changes on rotation, and retired keys drop out once
  * their tokens have expired.

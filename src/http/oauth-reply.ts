@@ -33,7 +33,7 @@ export function sendOAuthError(
   e: OAuthErrorAnswer,
   options: { status?: number; basicAuthUsed?: boolean } = {},
 ): FastifyReply {
-  // A limit in force (STANDARDS T7) is 429 with Retry-After, whatever the code.
+  // A limit in force (docs/hostile-input.md) is 429 with Retry-After, whatever the code.
   const status = options.status ?? (e.retryAfter === undefined ? statusOf(e.code) : 429);
   noStore(reply).code(status).type("application/json");
   if (e.retryAfter !== undefined) reply.header("retry-after", String(e.retryAfter));
@@ -46,7 +46,7 @@ export function sendOAuthError(
     error: e.code,
     error_description: safeDescription(e.description),
   };
-  // Echo the interval on slow_down: some clients read it (STANDARDS.md D10).
+  // Echo the interval on slow_down: some clients read it (RFC 8628 §3.5).
   if (e.interval !== undefined) body.interval = e.interval;
   return reply.send(body);
 }
@@ -55,7 +55,7 @@ export function sendOAuthError(
  * Answers a request Node's HTTP parser refused before any route saw it: a
  * control character in a header, an unknown method, headers past the size
  * limit, a header timeout. Fastify's default answer, `{"error":"Bad Request"}`
- * without `no-store`, is no RFC 6749 error (T4; the fuzz tests found it), so
+ * without `no-store`, is no RFC 6749 error (RFC 6749 §5.2; the fuzz tests found it), so
  * answer as every endpoint does, then close as Node does.
  */
 export function answerClientError(err: Error & { code?: string }, socket: Duplex): void {

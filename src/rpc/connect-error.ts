@@ -36,7 +36,7 @@ export function toConnectError(e: unknown): ConnectError {
 /** An OAuth error, thrown or returned, as a ConnectError with the typed detail. */
 export function answerAsConnectError(e: OAuthErrorAnswer): ConnectError {
   const [tableCode, errorCode] = TABLE[e.code];
-  // A limit in force (STANDARDS T7) is RESOURCE_EXHAUSTED, whatever the OAuth code.
+  // A limit in force (docs/hostile-input.md) is RESOURCE_EXHAUSTED, whatever the OAuth code.
   const code = e.retryAfter === undefined ? tableCode : Code.ResourceExhausted;
   const detail = {
     desc: OAuthErrorSchema,

@@ -5,7 +5,7 @@
  * h2c), anything else to the HTTP/1.1 server (Connect, gRPC-Web, RFC endpoints).
  *
  * It uses `read()` on 'readable' plus `unshift`, then emits 'connection' on the
- * chosen server (ARCHITECTURE.md §1: a 'data'-listener variant broke HTTP/2).
+ * chosen server (a 'data'-listener variant was seen to break HTTP/2 with GOAWAY).
  */
 import type http from "node:http";
 import type http2 from "node:http2";

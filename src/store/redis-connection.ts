@@ -1,7 +1,6 @@
 /**
  * The one seam between the stores and ioredis: the client, and the deadline
- * every store call gets (ARCHITECTURE "Deadlines by construction";
- * docs/failure.md). A store built on a RedisConnection cannot issue a
+ * every store call gets (README "Scale and failure"). A store built on a RedisConnection cannot issue a
  * command that outlives `deadlineMs`.
  */
 import { Cluster, Redis, type RedisOptions } from "ioredis";

@@ -96,7 +96,7 @@ export class AccessTokenIssuer implements TokenIssuer {
   }
 
   /**
-   * J1/J2: `typ: at+jwt`, a `kid` found in the JWKS, and the claims iss, exp,
+   * RFC 9068: `typ: at+jwt`, a `kid` found in the JWKS, and the claims iss, exp,
    * aud, sub, client_id, iat, jti, scope. `aud` is the resource(s) (RFC 8707
    * §2.2) or the default audience.
    */

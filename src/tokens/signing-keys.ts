@@ -8,7 +8,7 @@ import {
   type JWK,
 } from "jose";
 
-/** J1: ES256 by default, RS256 available. */
+/** RFC 9068: ES256 by default, RS256 available. */
 export type SigningAlgorithm = "ES256" | "RS256";
 /** Every algorithm a key may use, for validation. */
 export const SIGNING_ALGORITHMS = ["ES256", "RS256"] as const satisfies readonly SigningAlgorithm[];
@@ -34,7 +34,7 @@ export interface SigningKey {
 type KeyList = readonly [SigningKey, ...SigningKey[]];
 
 /**
- * The keys in service. The first key that is not retired signs (J1: RFC 9068
+ * The keys in service. The first key that is not retired signs (RFC 9068
  * §2.1); every active key is published, so an operator can publish a new key
  * (listed after the signing one) before it signs; a retired key is published
  * for as long as a token it signed can live. `replace` swaps the whole set at

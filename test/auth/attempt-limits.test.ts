@@ -2,7 +2,7 @@
  * The guess limits as a guesser meets them, on a simulated clock: every
  * limit refuses past its allowance, and, with the defaults, the number of
  * guesses that fit in one code's life. docs/verification-page.md quotes
- * these figures (STANDARDS.md D12).
+ * these figures (RFC 8628 §5.1).
  */
 import { describe, expect, it } from "vitest";
 import {
@@ -100,7 +100,7 @@ describe("every limit refuses past its allowance", () => {
   });
 });
 
-describe("RFC 8628 §5.1 (STANDARDS.md D12): the odds with the default limits", () => {
+describe("RFC 8628 §5.1: the odds with the default limits", () => {
   const space = USER_CODE_ALPHABET.length ** USER_CODE_LENGTH;
 
   it("one address, a new session per guess: 20 guesses in a code's 15-minute life", async () => {

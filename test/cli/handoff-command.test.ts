@@ -116,7 +116,7 @@ describe("handoff start-dev", () => {
       headers: { "content-type": "application/x-www-form-urlencoded" },
       body: "client_id=demo-cli",
     });
-    expect(res.status).toBe(200); // D3a: no scope, demo-cli's defaults apply
+    expect(res.status).toBe(200); // RFC 6749 §3.3: no scope, demo-cli's defaults apply
   });
 
   it("logs are written in batches, yet SIGTERM loses no line: one access-log line per request, then the shutdown", async () => {

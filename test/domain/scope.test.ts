@@ -20,11 +20,11 @@ describe("scope (RFC 6749 §3.3)", () => {
     expect(() => parseScope('re"ad')).toThrow(expect.objectContaining({ code: "invalid_scope" }));
     expect(() => parseScope("réad")).toThrow(expect.objectContaining({ code: "invalid_scope" }));
   });
-  it("uses the client's defaults when none is requested (D3a)", () => {
+  it("uses the client's defaults when none is requested (RFC 6749 §3.3)", () => {
     expect(resolveScopes(client, undefined)).toEqual(["read"]);
     expect(resolveScopes(client, [])).toEqual(["read"]);
   });
-  it("refuses a scope the client may not have (D5 invalid_scope)", () => {
+  it("refuses a scope the client may not have (RFC 8628 §3.2 invalid_scope)", () => {
     expect(() => resolveScopes(client, ["admin"])).toThrow(
       expect.objectContaining({ code: "invalid_scope" }),
     );

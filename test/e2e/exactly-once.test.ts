@@ -1,5 +1,5 @@
 /**
- * Exactly once (ARCHITECTURE §4): after approval, many concurrent polls
+ * Exactly once (README "Behaviour worth knowing"): after approval, many concurrent polls
  * through HTTP and gRPC together yield one token response; the others get
  * invalid_grant. On the memory store and on a real Redis.
  */

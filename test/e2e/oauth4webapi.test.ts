@@ -1,6 +1,6 @@
 /**
  * The RFC endpoints driven by oauth4webapi, a client written by others
- * (STANDARDS.md "What real clients enforce"): discovery, device
+ * (what that library enforces): discovery, device
  * authorization, polling through pending, slow_down, denial, success and
  * expiry, and validateJwtAccessToken on the result.
  */

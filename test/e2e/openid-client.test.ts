@@ -30,7 +30,7 @@ describe("openid-client against handoff", () => {
     const tokens = await polling;
     expect(tokens.access_token).toBeTruthy();
     expect(tokens.scope).toBe("read");
-    // A client that obeys the interval is never told to slow down (D10), and it did poll while pending.
+    // A client that obeys the interval is never told to slow down (RFC 8628 §3.5), and it did poll while pending.
     expect(server.logs()).toContain('"error":"authorization_pending"');
     expect(server.logs()).not.toContain('"error":"slow_down"');
   });

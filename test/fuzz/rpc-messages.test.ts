@@ -51,7 +51,7 @@ async function pendingUserCode(): Promise<string> {
   return a.userCode;
 }
 
-/** D15: the same code as a person might type it: any case, any separators, full-width. */
+/** RFC 8628 §6.1: the same code as a person might type it: any case, any separators, full-width. */
 const typedAs = fc
   .tuple(
     fc.constantFrom("-", " ", "", "  ", "\t", "\u2010", "_", ".", "\u00a0", "/"),

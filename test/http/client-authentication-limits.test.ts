@@ -1,5 +1,5 @@
 /**
- * STANDARDS T7: repeated failures of client authentication are rate-limited.
+ * Repeated failures of client authentication are rate-limited.
  * Counted per client and address, in the store (so instances share them);
  * while a delay runs every attempt from that address is refused with 429 and
  * Retry-After, even one with the right secret, or a guesser could tell a
@@ -19,7 +19,7 @@ const LIMITS = { ...DEFAULT_ATTEMPT_LIMITS, clientAuthPerAddress: 2 };
 const authorize = (s: TestServer, secret: string) =>
   s.post("/oauth/device/authorize", { client_id: "fast-hash-agent", client_secret: secret });
 
-describe("limits on failed client authentication (T7)", () => {
+describe("limits on failed client authentication (docs/hostile-input.md)", () => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startTestServer({ attemptLimits: LIMITS });

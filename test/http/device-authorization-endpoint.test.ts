@@ -1,4 +1,4 @@
-/** The device authorization endpoint as a black box (STANDARDS.md D1–D6, D13, D15). */
+/** The device authorization endpoint as a black box (RFC 8628 §3.1–§3.3, §5.2, §6.1). */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../support/handoff-server.js";
 import { CONFIDENTIAL_SECRET, FAST_SECRET } from "../support/test-clients.js";
@@ -27,7 +27,7 @@ async function expectError(res: Response, status: number, error: string) {
 }
 
 describe("RFC 8628 §3.1 request", () => {
-  it("D1: accepts a form body with ;charset=UTF-8", async () => {
+  it("RFC 8628 §3.1: accepts a form body with ;charset=UTF-8", async () => {
     const res = await fetch(server.issuer + PATH, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded;charset=UTF-8" },
@@ -36,7 +36,7 @@ describe("RFC 8628 §3.1 request", () => {
     expect(res.status).toBe(200);
   });
 
-  it("D1: other methods get 405 with Allow: POST", async () => {
+  it("RFC 8628 §3.1: other methods get 405 with Allow: POST", async () => {
     for (const method of ["GET", "PUT", "DELETE", "PATCH"]) {
       const res = await fetch(server.issuer + PATH, { method });
       expect(res.status).toBe(405);
@@ -44,7 +44,7 @@ describe("RFC 8628 §3.1 request", () => {
     }
   });
 
-  it("D1: a JSON body is invalid_request, not a 5xx", async () => {
+  it("RFC 8628 §3.1: a JSON body is invalid_request, not a 5xx", async () => {
     const res = await fetch(server.issuer + PATH, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -67,13 +67,13 @@ describe("RFC 8628 §3.1 request", () => {
     await expectError(res, 400, "invalid_request");
   });
 
-  it("D3: empty parameters count as omitted; unknown ones are ignored", async () => {
+  it("RFC 8628 §3.1: empty parameters count as omitted; unknown ones are ignored", async () => {
     const res = await server.post(PATH, { client_id: "public-cli", scope: "", color: "blue" });
     expect(res.status).toBe(200);
     await expectError(await server.post(PATH, { client_id: "" }), 400, "invalid_request");
   });
 
-  it("D3: a repeated parameter is invalid_request", async () => {
+  it("RFC 8628 §3.1: a repeated parameter is invalid_request", async () => {
     await expectError(
       await server.post(PATH, { client_id: ["public-cli", "public-cli"] }),
       400,
@@ -86,7 +86,7 @@ describe("RFC 8628 §3.1 request", () => {
     );
   });
 
-  it("D3 / RFC 8707: resource may repeat", async () => {
+  it("RFC 8628 §3.1 / RFC 8707: resource may repeat", async () => {
     const res = await server.post(PATH, {
       client_id: "public-cli",
       resource: ["https://a.example/", "https://b.example/"],
@@ -107,7 +107,7 @@ describe("RFC 8628 §3.1 request", () => {
     );
   });
 
-  it("D3a: without scope the client's default scopes apply", async () => {
+  it("RFC 6749 §3.3: without scope the client's default scopes apply", async () => {
     const res = await server.post(PATH, { client_id: "public-cli" });
     expect(res.status).toBe(200);
     const code = ((await res.json()) as { user_code: string }).user_code;
@@ -115,7 +115,7 @@ describe("RFC 8628 §3.1 request", () => {
   });
 });
 
-describe("RFC 8628 §3.1 client authentication (D2)", () => {
+describe("RFC 8628 §3.1 client authentication", () => {
   it("confidential clients authenticate with client_secret_basic (form-url-encoded id and secret)", async () => {
     const res = await server.post(
       PATH,
@@ -157,7 +157,7 @@ describe("RFC 8628 §3.1 client authentication (D2)", () => {
     await expectError(res, 401, "invalid_client");
   });
 
-  it("T2: two authentication methods at once are invalid_request", async () => {
+  it("RFC 6749 §2.3.1: two authentication methods at once are invalid_request", async () => {
     const res = await server.post(
       PATH,
       { client_secret: CONFIDENTIAL_SECRET },
@@ -166,7 +166,7 @@ describe("RFC 8628 §3.1 client authentication (D2)", () => {
     await expectError(res, 400, "invalid_request");
   });
 
-  it("T2: credentials in the query string are refused", async () => {
+  it("RFC 6749 §2.3.1: credentials in the query string are refused", async () => {
     const res = await fetch(
       `${server.issuer + PATH}?client_secret=${encodeURIComponent(CONFIDENTIAL_SECRET)}`,
       {
@@ -187,8 +187,8 @@ describe("RFC 8628 §3.1 client authentication (D2)", () => {
   });
 });
 
-describe("RFC 8628 §3.2 response (D4–D6)", () => {
-  it("D4/D6: 200 JSON with codes, URIs, integer expires_in and interval, no-store", async () => {
+describe("RFC 8628 §3.2 response and RFC 8628 §3.3 URIs", () => {
+  it("RFC 8628 §3.2, RFC 8628 §3.3: 200 JSON with codes, URIs, integer expires_in and interval, no-store", async () => {
     const res = await server.post(PATH, { client_id: "public-cli", scope: "read write" });
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("no-store");
@@ -213,7 +213,7 @@ describe("RFC 8628 §3.2 response (D4–D6)", () => {
     expect(complete.searchParams.get("user_code")).toBe(body.user_code);
   });
 
-  it("D5: an unknown or inactive client is 401 invalid_client", async () => {
+  it("RFC 8628 §3.2: an unknown or inactive client is 401 invalid_client", async () => {
     await expectError(await server.post(PATH, { client_id: "nobody" }), 401, "invalid_client");
     await expectError(
       await server.post(PATH, { client_id: "inactive-cli" }),
@@ -222,7 +222,7 @@ describe("RFC 8628 §3.2 response (D4–D6)", () => {
     );
   });
 
-  it("D5: a client without the device grant is 400 unauthorized_client", async () => {
+  it("RFC 8628 §3.2: a client without the device grant is 400 unauthorized_client", async () => {
     await expectError(
       await server.post(PATH, { client_id: "refresh-only" }),
       400,
@@ -230,7 +230,7 @@ describe("RFC 8628 §3.2 response (D4–D6)", () => {
     );
   });
 
-  it("D5: a scope outside the client's is invalid_scope", async () => {
+  it("RFC 8628 §3.2: a scope outside the client's is invalid_scope", async () => {
     await expectError(
       await server.post(PATH, { client_id: "public-cli", scope: "read root" }),
       400,

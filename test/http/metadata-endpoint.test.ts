@@ -1,4 +1,4 @@
-/** RFC 8414 metadata, JWKS and RFC 9068 access tokens (STANDARDS.md M1, M2, J1, J2, D11). */
+/** RFC 8414 metadata, JWKS and RFC 9068 access tokens. */
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -15,7 +15,7 @@ beforeAll(async () => {
 afterAll(async () => server.close());
 
 describe("RFC 8414 metadata", () => {
-  it("M1/M2/D11: the issuer exactly, every endpoint, the grants and auth methods", async () => {
+  it("RFC 8414 §3, RFC 8414 §2, RFC 8628 §4: the issuer exactly, every endpoint, the grants and auth methods", async () => {
     const res = await fetch(`${server.issuer}/.well-known/oauth-authorization-server`);
     expect(res.status).toBe(200);
     const m = (await res.json()) as Record<string, unknown>;
@@ -32,7 +32,7 @@ describe("RFC 8414 metadata", () => {
     expect(m.scopes_supported).toEqual(expect.arrayContaining(["read", "write"]));
   });
 
-  it("M1: GET only: other methods get 405 with Allow", async () => {
+  it("RFC 8414 §3: GET only: other methods get 405 with Allow", async () => {
     for (const path of ["/.well-known/oauth-authorization-server", "/.well-known/jwks.json"]) {
       const res = await fetch(server.issuer + path, { method: "POST" });
       expect(res.status).toBe(405);
@@ -44,7 +44,7 @@ describe("RFC 8414 metadata", () => {
     );
   });
 
-  it("M1: with an issuer path, the document lives after the well-known segment", async () => {
+  it("RFC 8414 §3: with an issuer path, the document lives after the well-known segment", async () => {
     const tenant = await startTestServer({ issuer: "http://127.0.0.1:1/tenant-a", port: 0 });
     try {
       // The issuer names a port the test does not listen on; call the real one.
@@ -67,7 +67,7 @@ describe("RFC 8414 metadata", () => {
 });
 
 describe("RFC 9068 access tokens", () => {
-  it("J1/J2: at+jwt, ES256, kid in the JWKS, all required claims; aud is the resource", async () => {
+  it("RFC 9068: at+jwt, ES256, kid in the JWKS, all required claims; aud is the resource", async () => {
     const { device_code, user_code } = await authorizeDevice(server, {
       client_id: "public-cli",
       scope: "read write",
@@ -94,7 +94,7 @@ describe("RFC 9068 access tokens", () => {
     expect((payload.exp ?? 0) - (payload.iat ?? 0)).toBe(300);
   });
 
-  it("J2: without a resource, aud is the default audience", async () => {
+  it("RFC 9068: without a resource, aud is the default audience", async () => {
     const { device_code, user_code } = await authorizeDevice(server);
     await server.flow.decide({ userCode: user_code, subject: "bob", approve: true });
     const { access_token } = (await (await pollToken(server, device_code)).json()) as {

@@ -1,4 +1,4 @@
-/** The token endpoint's device grant as a black box (STANDARDS.md T1–T5, D8–D10). */
+/** The token endpoint's device grant as a black box (RFC 6749 §3.2, §5; RFC 8628 §3.4, §3.5). */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   authorizeDevice,
@@ -28,14 +28,14 @@ async function errorOf(
   return { status: res.status, ...body };
 }
 
-describe("RFC 6749 §3.2 / OAuth 2.1: request rules (T1, T5)", () => {
-  it("T1: POST only", async () => {
+describe("RFC 6749 §3.2 / OAuth 2.1: request rules (RFC 6749 §3.2, RFC 6749 §5.2)", () => {
+  it("RFC 6749 §3.2: POST only", async () => {
     const res = await fetch(`${server.issuer}/oauth/token`);
     expect(res.status).toBe(405);
     expect(res.headers.get("allow")).toBe("POST");
   });
 
-  it("T1: grant_type is required; a repeated parameter is invalid_request", async () => {
+  it("RFC 6749 §3.2: grant_type is required; a repeated parameter is invalid_request", async () => {
     expect(
       await errorOf(await server.post("/oauth/token", { client_id: "public-cli" })),
     ).toMatchObject({
@@ -51,7 +51,7 @@ describe("RFC 6749 §3.2 / OAuth 2.1: request rules (T1, T5)", () => {
     expect(await errorOf(res)).toMatchObject({ status: 400, error: "invalid_request" });
   });
 
-  it("T5: an unknown grant type is unsupported_grant_type", async () => {
+  it("RFC 6749 §5.2: an unknown grant type is unsupported_grant_type", async () => {
     const res = await server.post("/oauth/token", {
       grant_type: "password",
       client_id: "public-cli",
@@ -59,7 +59,7 @@ describe("RFC 6749 §3.2 / OAuth 2.1: request rules (T1, T5)", () => {
     expect(await errorOf(res)).toMatchObject({ status: 400, error: "unsupported_grant_type" });
   });
 
-  it("T5: a client without the device grant is unauthorized_client", async () => {
+  it("RFC 6749 §5.2: a client without the device grant is unauthorized_client", async () => {
     const res = await server.post("/oauth/token", {
       grant_type: DEVICE_GRANT,
       client_id: "refresh-only",
@@ -68,7 +68,7 @@ describe("RFC 6749 §3.2 / OAuth 2.1: request rules (T1, T5)", () => {
     expect(await errorOf(res)).toMatchObject({ status: 400, error: "unauthorized_client" });
   });
 
-  it("T5: an unknown or malformed device code is invalid_grant", async () => {
+  it("RFC 6749 §5.2: an unknown or malformed device code is invalid_grant", async () => {
     expect(await errorOf(await pollToken(server, "nonsense"))).toMatchObject({
       error: "invalid_grant",
     });
@@ -78,7 +78,7 @@ describe("RFC 6749 §3.2 / OAuth 2.1: request rules (T1, T5)", () => {
     });
   });
 
-  it("T5: a device code issued to another client is invalid_grant", async () => {
+  it("RFC 6749 §5.2: a device code issued to another client is invalid_grant", async () => {
     const { device_code } = await authorizeDevice(server);
     const res = await server.post("/oauth/token", {
       grant_type: DEVICE_GRANT,
@@ -89,7 +89,7 @@ describe("RFC 6749 §3.2 / OAuth 2.1: request rules (T1, T5)", () => {
     expect(await errorOf(res)).toMatchObject({ status: 400, error: "invalid_grant" });
   });
 
-  it("D8: a confidential client must authenticate when polling", async () => {
+  it("RFC 8628 §3.4: a confidential client must authenticate when polling", async () => {
     const { device_code } = await authorizeDevice(server, {
       client_id: "confidential-agent",
       client_secret: CONFIDENTIAL_SECRET,
@@ -103,8 +103,8 @@ describe("RFC 6749 §3.2 / OAuth 2.1: request rules (T1, T5)", () => {
   });
 });
 
-describe("RFC 8628 §3.5 poll answers (D9, D10)", () => {
-  it("D9/D10: pending first (never slow_down), then slow_down with +5 s per refusal, echoed as an integer", async () => {
+describe("RFC 8628 §3.5 poll answers", () => {
+  it("RFC 8628 §3.5: pending first (never slow_down), then slow_down with +5 s per refusal, echoed as an integer", async () => {
     const { device_code } = await authorizeDevice(server);
     expect(await errorOf(await pollToken(server, device_code))).toEqual({
       status: 400,
@@ -118,7 +118,7 @@ describe("RFC 8628 §3.5 poll answers (D9, D10)", () => {
     expect(second).toMatchObject({ error: "slow_down", interval: 11 });
   });
 
-  it("D10: a client that keeps the base pace (VS Code) is never locked out", async () => {
+  it("RFC 8628 §3.5: a client that keeps the base pace (VS Code) is never locked out", async () => {
     const { device_code } = await authorizeDevice(server);
     await pollToken(server, device_code);
     await pollToken(server, device_code); // too fast: slow_down
@@ -130,7 +130,7 @@ describe("RFC 8628 §3.5 poll answers (D9, D10)", () => {
     }
   });
 
-  it("D10: a poll a little early (within the jitter tolerance) is still on time", async () => {
+  it("RFC 8628 §3.5: a poll a little early (within the jitter tolerance) is still on time", async () => {
     const { device_code } = await authorizeDevice(server);
     await pollToken(server, device_code);
     await sleep(850); // base 1000 ms less 200 ms tolerance
@@ -139,7 +139,7 @@ describe("RFC 8628 §3.5 poll answers (D9, D10)", () => {
     );
   });
 
-  it("D9: access_denied after a denial", async () => {
+  it("RFC 8628 §3.5: access_denied after a denial", async () => {
     const { device_code, user_code } = await authorizeDevice(server);
     await server.flow.decide({ userCode: user_code, subject: "alice", approve: false });
     expect(await errorOf(await pollToken(server, device_code))).toMatchObject({
@@ -148,7 +148,7 @@ describe("RFC 8628 §3.5 poll answers (D9, D10)", () => {
     });
   });
 
-  it("D9: expired_token after expiry, not invalid_grant", async () => {
+  it("RFC 8628 §3.5: expired_token after expiry, not invalid_grant", async () => {
     const short = await startTestServer({ deviceCodeTtl: 1 });
     try {
       const { device_code, expires_in } = await authorizeDevice(short);
@@ -164,8 +164,8 @@ describe("RFC 8628 §3.5 poll answers (D9, D10)", () => {
   });
 });
 
-describe("RFC 6749 §5.1 success (T3) and exactly-once issuance", () => {
-  it("T3: 200 with access_token, Bearer, integer expires_in, scope; no-store; then invalid_grant", async () => {
+describe("RFC 6749 §5.1 success and exactly-once issuance", () => {
+  it("RFC 6749 §5.1: 200 with access_token, Bearer, integer expires_in, scope; no-store; then invalid_grant", async () => {
     const { device_code, user_code } = await authorizeDevice(server, {
       client_id: "public-cli",
       scope: "read write",
@@ -210,7 +210,7 @@ describe("RFC 6749 §5.1 success (T3) and exactly-once issuance", () => {
     expect(claims.aud).toBe("https://b.example/mcp");
   });
 
-  it("T2: a confidential client polls with Basic (secret with ':', '+' and space, form-url-encoded)", async () => {
+  it("RFC 6749 §2.3.1: a confidential client polls with Basic (secret with ':', '+' and space, form-url-encoded)", async () => {
     const { device_code, user_code } = await authorizeDevice(server, {
       client_id: "confidential-agent",
       client_secret: CONFIDENTIAL_SECRET,

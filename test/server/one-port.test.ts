@@ -1,4 +1,4 @@
-/** One port for every protocol (ARCHITECTURE §1), and the limits on slow clients. */
+/** One port for every protocol (docs/architecture.md), and the limits on slow clients. */
 import http2 from "node:http2";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

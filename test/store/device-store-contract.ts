@@ -125,7 +125,7 @@ export function deviceStoreContract(
       });
     });
 
-    it("approval is consumed exactly once, then the code is spent (RFC 8628 §3.5, ARCHITECTURE §4)", async () => {
+    it("approval is consumed exactly once, then the code is spent (RFC 8628 §3.5)", async () => {
       const r = newRequest({ expiresAt: Date.now() + 60_000 });
       await store.create(r.device, r.user, r.record);
       const decided = await store.decide(

@@ -22,7 +22,7 @@ deviceStoreContract(
   async () => redis.stop(),
 );
 
-describe("Redis key layout (ARCHITECTURE §3)", () => {
+describe("Redis key layout (both keys in one hash slot, codes hashed)", () => {
   const fixture = useRedis();
 
   it("writes device:code and device:user_code with one hash tag, one TTL, and no plaintext codes", async () => {

@@ -31,7 +31,7 @@ tokenStoreContract(
   },
 );
 
-describe("Redis token key layout (ARCHITECTURE §3)", () => {
+describe("Redis token key layout (one hash slot per family)", () => {
   const fixture = useRedis();
 
   it("keeps a family in one hash slot ({familyId}), with its TTL, and no plaintext token", async () => {

@@ -7,7 +7,7 @@ import {
 } from "../../src/domain/client.js";
 import { hashScrypt, hashSecretFast } from "../../src/domain/secret-hash.js";
 
-/** A secret with `:`, `+` and a space, to prove Basic credentials are form-url-decoded (T2). */
+/** A secret with `:`, `+` and a space, to prove Basic credentials are form-url-decoded (RFC 6749 §2.3.1). */
 export const CONFIDENTIAL_SECRET = "s3cr:et+with space/and=more";
 export const FAST_SECRET = "Zq3vJ8x1mW0p7R2s9T4u6V5y8B1n3C5d7E9f0G2h4K6";
 
@@ -43,7 +43,7 @@ export const FAST_HASH_CLIENT: Client = {
   active: true,
 };
 
-/** Registered, but without the device grant (D5, T5: unauthorized_client). */
+/** Registered, but without the device grant (RFC 8628 §3.2, RFC 6749 §5.2: unauthorized_client). */
 export const NO_DEVICE_GRANT_CLIENT: Client = {
   id: "refresh-only",
   name: "Refresh Only",

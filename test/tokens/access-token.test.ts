@@ -1,4 +1,4 @@
-/** RFC 9068 access tokens: what `verify` (introspection's check) accepts and refuses (J1, J2). */
+/** RFC 9068 access tokens: what `verify` (introspection's check) accepts and refuses  */
 import { SignJWT, UnsecuredJWT } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { mintJti } from "../../src/domain/refresh-token.js";
@@ -30,7 +30,7 @@ const input = (over = {}) => ({
 });
 
 describe("AccessTokenIssuer.verify", () => {
-  it("J2: returns the claims of a live token, aud always as a list", async () => {
+  it("RFC 9068: returns the claims of a live token, aud always as a list", async () => {
     const token = await issuer.sign(
       input({ resources: ["https://a.example/", "https://b.example/"] }),
     );
@@ -50,7 +50,7 @@ describe("AccessTokenIssuer.verify", () => {
     expect(await issuer.verify(token, NOW + 300_000)).toBeNull();
   });
 
-  it("J1: refuses alg none, another issuer, another typ, an unknown kid and a tampered payload", async () => {
+  it("RFC 9068: refuses alg none, another issuer, another typ, an unknown kid and a tampered payload", async () => {
     const none = new UnsecuredJWT({ client_id: "cli", scope: "read" })
       .setIssuer(ISSUER)
       .setSubject("alice")

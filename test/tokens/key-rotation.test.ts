@@ -1,5 +1,5 @@
 /**
- * Signing-key rotation (J1, RFC 9068 §4; RFC 7517): the first non-retired key
+ * Signing-key rotation (RFC 9068 §4; RFC 7517): the first non-retired key
  * signs, every active key is published, a retired key stays published until
  * the tokens it signed have expired, and the key file reloads without a
  * restart (SIGHUP, file change, or reloadSigningKeys).
@@ -35,7 +35,7 @@ describe("KeyRing: which key signs and which keys are published", () => {
     [a, b] = await Promise.all([generateSigningKey("ES256"), generateSigningKey("RS256")]);
   });
 
-  it("J1: the first key that is not retired signs; a key listed after it is published before it signs", () => {
+  it("RFC 9068: the first key that is not retired signs; a key listed after it is published before it signs", () => {
     const ring = new KeyRing([{ ...a, retiredAt: 1000 }, b]);
     expect(ring.current.kid).toBe(b.kid);
     const ring2 = new KeyRing([a, b]);
@@ -116,7 +116,7 @@ describe("rotation on a running server", () => {
     return ((await res.json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid);
   };
 
-  it("J1/RFC 9068 §4: a token signed before rotation still verifies against the published JWKS; new tokens use the new key", async () => {
+  it("RFC 9068 §4: a token signed before rotation still verifies against the published JWKS; new tokens use the new key", async () => {
     const before = await deviceTokens(server, await discover(server));
     expect(decodeProtectedHeader(before.access_token).kid).toBe(first.kid);
 

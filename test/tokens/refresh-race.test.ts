@@ -1,6 +1,6 @@
 /**
  * Exactly one new pair: concurrent refreshes of one refresh token (OAuth 2.1
- * §4.3.1, ARCHITECTURE "Exactly once"), on the memory store and on a real
+ * §4.3.1), on the memory store and on a real
  * redis-server, over HTTP/1.1, Connect and gRPC at once.
  */
 import { ConnectError, createClient } from "@connectrpc/connect";

@@ -2,8 +2,7 @@
  * The token lifecycle through oauth4webapi, a client written by others:
  * resource-bound audiences (RFC 8707), refresh with rotation and reuse
  * detection (RFC 6749 §6, OAuth 2.1 §4.3), revocation (RFC 7009) and
- * introspection (RFC 7662) against a real server (STANDARDS.md T6, J1–J2,
- * R1, X1–X2, M2).
+ * introspection (RFC 7662) against a real server.
  */
 import * as oauth from "oauth4webapi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -44,7 +43,7 @@ const basic = (id: string, secret: string) => ({
   authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString("base64")}`,
 });
 
-describe("RFC 8414 metadata (M2)", () => {
+describe("RFC 8414 metadata (RFC 8414 §2)", () => {
   it("advertises refresh_token, revocation and introspection with their auth methods", () => {
     expect(as.grant_types_supported).toEqual([
       "urn:ietf:params:oauth:grant-type:device_code",
@@ -65,8 +64,8 @@ describe("RFC 8414 metadata (M2)", () => {
   });
 });
 
-describe("RFC 8707 resource indicators and RFC 9068 audiences (R1, J2)", () => {
-  it("J2/RFC 8707 §2: validateJwtAccessToken accepts the token at its bound resource, not elsewhere", async () => {
+describe("RFC 8707 resource indicators and RFC 9068 audiences (RFC 8707, RFC 9068)", () => {
+  it("RFC 9068/RFC 8707 §2: validateJwtAccessToken accepts the token at its bound resource, not elsewhere", async () => {
     const t = await deviceTokens(server, as, publicCli, { resources: [MCP_RESOURCE] });
     const claims = await validateAt(as, t.access_token, MCP_RESOURCE);
     expect(claims).toMatchObject({ aud: MCP_RESOURCE, client_id: "public-cli", sub: "alice" });
@@ -132,7 +131,7 @@ describe("RFC 8707 resource indicators and RFC 9068 audiences (R1, J2)", () => {
   });
 });
 
-describe("refresh tokens (RFC 6749 §6, OAuth 2.1 §4.3: T6)", () => {
+describe("refresh tokens (RFC 6749 §6, OAuth 2.1 §4.3)", () => {
   it("RFC 6749 §5.1: the device grant returns a refresh token only to clients with the grant", async () => {
     const t = await deviceTokens(server, as);
     expect(t.refresh_token).toMatch(/^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/);
@@ -160,7 +159,7 @@ describe("refresh tokens (RFC 6749 §6, OAuth 2.1 §4.3: T6)", () => {
     expect(r2.refresh_token).not.toBe(r.refresh_token);
   });
 
-  it("T6 / OAuth 2.1 §4.3.1: replaying a rotated-out token fails and revokes the whole family", async () => {
+  it("OAuth 2.1 §4.3 / OAuth 2.1 §4.3.1: replaying a rotated-out token fails and revokes the whole family", async () => {
     const t = await deviceTokens(server, as);
     const r = await refresh(as, t.refresh_token ?? "");
     expect(await oauthErrorOf(refresh(as, t.refresh_token ?? ""))).toEqual({
@@ -174,7 +173,7 @@ describe("refresh tokens (RFC 6749 §6, OAuth 2.1 §4.3: T6)", () => {
     }
   });
 
-  it("T6 / RFC 6749 §6: scope may narrow on refresh, never widen; a refused request burns nothing", async () => {
+  it("OAuth 2.1 §4.3 / RFC 6749 §6: scope may narrow on refresh, never widen; a refused request burns nothing", async () => {
     const t = await deviceTokens(server, as, publicCli, { scope: "read write" });
     // admin: the client may ask for it, but it was not granted.
     const widen = await oauthErrorOf(
@@ -189,7 +188,7 @@ describe("refresh tokens (RFC 6749 §6, OAuth 2.1 §4.3: T6)", () => {
     expect(full.scope).toBe("read write");
   });
 
-  it("T6: refresh tokens are bound to their client", async () => {
+  it("OAuth 2.1 §4.3: refresh tokens are bound to their client", async () => {
     const t = await deviceTokens(server, as);
     const stolen = await oauthErrorOf(refresh(as, t.refresh_token ?? "", otherCli));
     expect(stolen).toEqual({ error: "invalid_grant", status: 400 });
@@ -220,7 +219,7 @@ describe("refresh tokens (RFC 6749 §6, OAuth 2.1 §4.3: T6)", () => {
     expect(await res.json()).toMatchObject({ error: "invalid_request" });
   });
 
-  it("T2: a confidential client refreshes with client_secret_basic", async () => {
+  it("RFC 6749 §2.3.1: a confidential client refreshes with client_secret_basic", async () => {
     const t = await deviceTokens(server, as, agent);
     const r = await refresh(as, t.refresh_token ?? "", {
       client: agent.client,
@@ -237,8 +236,8 @@ describe("refresh tokens (RFC 6749 §6, OAuth 2.1 §4.3: T6)", () => {
   });
 });
 
-describe("RFC 7009 revocation (X1)", () => {
-  it("X1: revocationRequest on a refresh token, then introspectionRequest shows active:false", async () => {
+describe("RFC 7009 revocation (RFC 7009)", () => {
+  it("RFC 7009: revocationRequest on a refresh token, then introspectionRequest shows active:false", async () => {
     const t = await deviceTokens(server, as, agent);
     expect((await introspect(as, t.refresh_token ?? "")).active).toBe(true);
     await revoke(as, t.refresh_token ?? "", agent);
@@ -250,7 +249,7 @@ describe("RFC 7009 revocation (X1)", () => {
     );
   });
 
-  it("X1: revoking an access token makes its jti inactive; the refresh token lives on", async () => {
+  it("RFC 7009: revoking an access token makes its jti inactive; the refresh token lives on", async () => {
     const t = await deviceTokens(server, as, agent);
     expect(await introspect(as, t.access_token)).toMatchObject({ active: true });
     await revoke(as, t.access_token, agent);
@@ -258,7 +257,7 @@ describe("RFC 7009 revocation (X1)", () => {
     expect(await introspect(as, t.refresh_token ?? "")).toMatchObject({ active: true });
   });
 
-  it("X1 / RFC 7009 §2.1: a client cannot revoke another client's tokens (200, nothing happens)", async () => {
+  it("RFC 7009 §2.1: a client cannot revoke another client's tokens (200, nothing happens)", async () => {
     const t = await deviceTokens(server, as, agent);
     await revoke(as, t.refresh_token ?? "", otherCli);
     await revoke(as, t.access_token, otherCli);
@@ -284,8 +283,8 @@ describe("RFC 7009 revocation (X1)", () => {
   });
 });
 
-describe("RFC 7662 introspection (X2)", () => {
-  it("X2 / RFC 7662 §2.1: unauthenticated introspection is 401 with a challenge", async () => {
+describe("RFC 7662 introspection (RFC 7662)", () => {
+  it("RFC 7662 §2.1: unauthenticated introspection is 401 with a challenge", async () => {
     const t = await deviceTokens(server, as);
     const none = await introspectRaw(t.access_token, {});
     expect(none.status).toBe(401);
@@ -300,7 +299,7 @@ describe("RFC 7662 introspection (X2)", () => {
     expect(badSecret.status).toBe(401);
   });
 
-  it("X2 / RFC 7662 §2.2: the service credential sees an active access token's claims", async () => {
+  it("RFC 7662 §2.2: the service credential sees an active access token's claims", async () => {
     const t = await deviceTokens(server, as, publicCli, { resources: [MCP_RESOURCE] });
     const res = await introspectRaw(t.access_token, asService);
     expect(res.status).toBe(200);
@@ -320,7 +319,7 @@ describe("RFC 7662 introspection (X2)", () => {
     expect(body.jti).toEqual(expect.any(String));
   });
 
-  it('X2 / RFC 7662 §2.2: unknown, garbage and another client\'s tokens are exactly {"active":false}', async () => {
+  it('RFC 7662 §2.2: unknown, garbage and another client\'s tokens are exactly {"active":false}', async () => {
     const others = await deviceTokens(server, as); // public-cli's, introspected by the agent
     for (const token of ["garbage", "a.b.c", others.access_token, others.refresh_token ?? ""]) {
       const res = await introspectRaw(token, basic("refreshing-agent", AGENT_SECRET));
@@ -329,7 +328,7 @@ describe("RFC 7662 introspection (X2)", () => {
     }
   });
 
-  it("X2: a refresh token introspects as active with its grant; rotated out, as inactive", async () => {
+  it("RFC 7662: a refresh token introspects as active with its grant; rotated out, as inactive", async () => {
     const t = await deviceTokens(server, as, agent, { resources: [MCP_RESOURCE] });
     expect(await introspect(as, t.refresh_token ?? "")).toMatchObject({
       active: true,
@@ -343,7 +342,7 @@ describe("RFC 7662 introspection (X2)", () => {
     expect(await introspect(as, t.refresh_token ?? "")).toEqual({ active: false });
   });
 
-  it("X2: a token signed by a key this server does not know is inactive", async () => {
+  it("RFC 7662: a token signed by a key this server does not know is inactive", async () => {
     const t = await deviceTokens(server, as);
     const [h, p] = t.access_token.split(".");
     const forged = `${h}.${p}.${"A".repeat(86)}`;

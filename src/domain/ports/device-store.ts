@@ -11,7 +11,7 @@ export interface PacingPolicy {
    * A poll sooner than this after the previous poll of the same code gets
    * `slow_down`: the base interval less a jitter tolerance. It is the base
    * interval, not the raised one, so a client that forgets the +5 s but keeps
-   * the base pace (VS Code) is not locked out (STANDARDS.md D10).
+   * the base pace (VS Code) is not locked out (RFC 8628 §3.5).
    */
   readonly minGapMs: number;
   /** Seconds added to the advertised interval on each `slow_down`. */

@@ -19,7 +19,7 @@ import type { RawRequest } from "./raw-http.js";
 
 export const FORM = "application/x-www-form-urlencoded";
 
-/** Parameters the endpoints read; every other name is ignored (D3, T1). */
+/** Parameters the endpoints read; every other name is ignored (RFC 8628 §3.1, RFC 6749 §3.2). */
 export const KNOWN_PARAMS = [
   "client_id",
   "client_secret",
@@ -97,7 +97,7 @@ export interface Mutation {
 const m = (label: string, apply: (d: Draft) => void): Mutation =>
   Object.assign({ label, apply }, { [fc.toStringMethod]: () => label });
 
-/** Unknown names are ignored (D3): names that can never be a known one. */
+/** Unknown names are ignored (RFC 8628 §3.1): names that can never be a known one. */
 const unknownParam = fc
   .tuple(
     fc.oneof(hostileString, fc.stringMatching(/^x_[a-z_]{0,12}$/)),
@@ -110,7 +110,7 @@ const unknownParam = fc
     }),
   );
 
-/** D3: a parameter sent without a value counts as omitted, even beside the same one with a value. */
+/** RFC 8628 §3.1: a parameter sent without a value counts as omitted, even beside the same one with a value. */
 const emptyKnownParam = fc
   .tuple(fc.constantFrom(...KNOWN_PARAMS), fc.boolean())
   .map(([name, bare]) =>
@@ -119,7 +119,7 @@ const emptyKnownParam = fc
     }),
   );
 
-/** D1: the media type is case-insensitive and `charset=UTF-8` must be accepted. */
+/** RFC 8628 §3.1: the media type is case-insensitive and `charset=UTF-8` must be accepted. */
 const formContentType = fc
   .tuple(
     fc.array(fc.boolean(), { minLength: FORM.length, maxLength: FORM.length }),
@@ -177,7 +177,7 @@ const oddHeader = fc
     }),
   );
 
-/** Authorization headers: other schemes (ignored) and Basic credentials that cannot be right (T2). */
+/** Authorization headers: other schemes (ignored) and Basic credentials that cannot be right (RFC 6749 §2.3.1). */
 const authorization = fc
   .tuple(
     fc.constantFrom("Basic ", "basic ", "BASIC  ", "Basic\t", "Bearer ", "Digest ", "Basicx ", ""),
@@ -204,7 +204,7 @@ const junkQuery = fc.stringMatching(/^[A-Za-z0-9%&=._~-]{1,60}$/).map((q) =>
   }),
 );
 
-/** D3, T1: a parameter sent twice (`resource` may repeat). */
+/** RFC 8628 §3.1, RFC 6749 §3.2: a parameter sent twice (`resource` may repeat). */
 const repeatParam = fc
   .tuple(fc.nat(), fc.string({ minLength: 1, maxLength: 20 }))
   .map(([i, value]) =>
@@ -328,7 +328,7 @@ const invalidRequest = (what: string): Breakage => ({
 
 /**
  * Judges a final draft against the rules the endpoints promise: RFC 8628 §3.1,
- * RFC 6749 §2.3.1, §3.2, §3.3, RFC 8707 §2 and STANDARDS.md D1, D3, T1, T2.
+ * RFC 6749 §2.3.1, §3.2, §3.3, RFC 8707 §2.
  */
 export function verdict(d: Draft, v: Valid): Verdict {
   const broken: Breakage[] = [];

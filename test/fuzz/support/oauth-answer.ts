@@ -23,7 +23,7 @@ export interface ErrorExpectation {
 }
 
 /**
- * A well-formed client error (T4; what oauth4webapi requires of errors): 4xx,
+ * A well-formed client error (RFC 6749 §5.2; what oauth4webapi requires of errors): 4xx,
  * `application/json`, a JSON object whose `error` is a non-empty string in
  * the RFC 6749 character set, and no-store where asked. Returns the status
  * and `error` (empty for HEAD).
@@ -52,7 +52,7 @@ export function expectClientError(
   return { status: r.status, error };
 }
 
-/** RFC 8628 §3.2 (D4): the device authorization response. */
+/** RFC 8628 §3.2: the device authorization response. */
 export function expectDeviceAuthorization(r: RawResponse): void {
   const context = `${r.status} ${r.body.toString("utf8").slice(0, 300)}`;
   expect(r.status, context).toBe(200);
@@ -69,7 +69,7 @@ export function expectDeviceAuthorization(r: RawResponse): void {
   expect(Number.isInteger(body.interval)).toBe(true);
 }
 
-/** RFC 6749 §5.1 (T3): the token response. */
+/** RFC 6749 §5.1: the token response. */
 export function expectTokenResponse(r: RawResponse): void {
   const context = `${r.status} ${r.body.toString("utf8").slice(0, 300)}`;
   expect(r.status, context).toBe(200);
@@ -83,7 +83,7 @@ export function expectTokenResponse(r: RawResponse): void {
   });
 }
 
-/** RFC 8414 §3 (M1): the metadata document. */
+/** RFC 8414 §3: the metadata document. */
 export function expectMetadata(r: RawResponse, issuer: string, head: boolean): void {
   const context = `${r.status} ${r.body.toString("utf8").slice(0, 300)}`;
   expect(r.status, context).toBe(200);
