@@ -5,6 +5,7 @@
  * exist. docs/operations.md lists the metrics.
  */
 import type { FastifyInstance } from "fastify";
+import { bearerToken } from "../domain/bearer-credential.js";
 import { constantTimeEqual } from "../domain/secret-hash.js";
 import { noStore } from "./oauth-reply.js";
 
@@ -24,7 +25,7 @@ export function metricsEndpoint(
   prefix: string,
 ): void {
   app.get(`${prefix}/metrics`, async (request, reply) => {
-    const presented = request.headers.authorization?.match(/^Bearer +(\S+) *$/i)?.[1];
+    const presented = bearerToken(request.headers.authorization);
     if (presented === undefined || !constantTimeEqual(presented, token)) {
       const error = presented === undefined ? "" : ', error="invalid_token"';
       return noStore(reply)

@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { AttemptLimiter } from "../auth/attempt-limits.js";
+import { bearerToken } from "../domain/bearer-credential.js";
 import { type ClientRegistration, registrationResponse } from "../domain/client-registration.js";
 import { isOAuthError, OAuthError } from "../domain/oauth-error.js";
 import { constantTimeEqual } from "../domain/secret-hash.js";
@@ -84,7 +85,7 @@ export async function registrationEndpoint(
         );
       }
       if (o.registration.mode === "token") {
-        const presented = request.headers.authorization?.match(/^Bearer +(\S+) *$/i)?.[1];
+        const presented = bearerToken(request.headers.authorization);
         if (
           presented === undefined ||
           o.initialAccessToken === undefined ||

@@ -1,5 +1,6 @@
 /** Reads who calls revocation or introspection: a service bearer token or client credentials. */
 import type { FastifyRequest } from "fastify";
+import { bearerToken, namesBearerScheme } from "../domain/bearer-credential.js";
 import type { CallerCredentials } from "../tokens/token-caller.js";
 import { readClientCredentials } from "./client-credentials.js";
 import type { FormParams } from "./form-params.js";
@@ -15,13 +16,14 @@ export function readCallerCredentials(
   form: FormParams,
 ): CallerCredentials {
   const authorization = request.headers.authorization;
-  const bearer = authorization?.match(/^Bearer +(\S+) *$/i)?.[1];
-  if (bearer !== undefined) return { bearer };
+  // A malformed Bearer value is a wrong service credential (401 with a Bearer
+  // challenge), not a request without client credentials.
+  if (namesBearerScheme(authorization)) return { bearer: bearerToken(authorization) ?? "" };
   if (authorization === undefined && form.get("client_id") === undefined) return {};
   return { client: readClientCredentials(authorization, form, request.ip) };
 }
 
 /** True when the request tried a bearer token (its 401 gets a Bearer challenge). */
 export function usedBearer(request: FastifyRequest): boolean {
-  return /^bearer /i.test(request.headers.authorization ?? "");
+  return namesBearerScheme(request.headers.authorization);
 }

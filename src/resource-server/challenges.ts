@@ -31,7 +31,11 @@ export function bearerChallenge(c: Challenge): string {
   return `Bearer ${parts.join(", ")}`;
 }
 
-/** RFC 6750 §2.1: `Bearer <token68>`, the scheme in any case. Undefined: no Bearer credentials. */
+/**
+ * RFC 6750 §2.1: `Bearer <b64token>`, the scheme in any case. Undefined: no Bearer credentials.
+ * The server has the same reader (src/domain/bearer-credential.ts); this package imports nothing
+ * of ours, so it keeps its own, and test/domain/bearer-credential.test.ts keeps the two equal.
+ */
 export function bearerTokenOf(authorization: string | undefined): string | undefined | null {
   if (authorization === undefined || authorization === "") return undefined;
   const m = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(authorization);

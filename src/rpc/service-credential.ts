@@ -1,9 +1,11 @@
 /** The bearer credential internal services present to decide on requests. */
 import { Code, ConnectError } from "@connectrpc/connect";
+import { bearerToken } from "../domain/bearer-credential.js";
 import { constantTimeEqual } from "../domain/secret-hash.js";
 
 /**
- * Throws Unauthenticated unless `authorization` is `Bearer <token>` with the
+ * Throws Unauthenticated unless `authorization` is `Bearer <token>` (RFC 6750
+ * §2.1) with the
  * configured token, compared in constant time. With no token configured,
  * nobody is let in.
  */
@@ -11,7 +13,7 @@ export function requireServiceCredential(
   authorization: string | null,
   token: string | undefined,
 ): void {
-  const presented = authorization?.match(/^Bearer (.+)$/i)?.[1];
+  const presented = bearerToken(authorization);
   if (token === undefined || presented === undefined || !constantTimeEqual(presented, token)) {
     throw new ConnectError("a valid service credential is required", Code.Unauthenticated);
   }

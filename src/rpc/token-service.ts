@@ -7,6 +7,7 @@ import {
   TokenService,
   TokenTypeHint,
 } from "../../gen/handoff/v1/token_service_pb.js";
+import { bearerToken } from "../domain/bearer-credential.js";
 import { OAuthError } from "../domain/oauth-error.js";
 import type { CallerCredentials } from "../tokens/token-caller.js";
 import type { TokenLifecycle } from "../tokens/token-lifecycle.js";
@@ -25,7 +26,7 @@ const HINT: Record<TokenTypeHint, DomainHint | undefined> = {
  */
 function callerOf(ctx: HandlerContext, clientId: string, clientSecret: string): CallerCredentials {
   if (clientId !== "") return { client: clientCredentials(clientId, clientSecret, ctx) };
-  const bearer = ctx.requestHeader.get("authorization")?.match(/^Bearer +(\S+) *$/i)?.[1];
+  const bearer = bearerToken(ctx.requestHeader.get("authorization"));
   return bearer === undefined ? {} : { bearer };
 }
 
