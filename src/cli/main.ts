@@ -1,15 +1,9 @@
 #!/usr/bin/env node
-import { randomBytes } from "node:crypto";
-import { exportJWK } from "jose";
-import { usersAdd } from "../auth/users-command.js";
-import { readSettings } from "../config/settings.js";
-import { hashScrypt, hashSecretFast } from "../domain/secret-hash.js";
-import { startHandoff } from "../server/handoff-server.js";
-import { isLoopbackHost, loadConfig, type Mode } from "../server/load-config.js";
-import { asyncStdout, createLogger, flushLogs } from "../server/logger.js";
-/** The `handoff` command. */
-import { generateSigningKey } from "../tokens/signing-keys.js";
-import { devBanner } from "./banner.js";
+/**
+ * The `handoff` command. Each subcommand is imported only when it runs, so
+ * `handoff login` and `handoff token` never load the server (fastify,
+ * ioredis, the RPC stack) and `--help` loads nothing at all.
+ */
 
 const USAGE = `usage: handoff <command>
 
@@ -26,78 +20,46 @@ const USAGE = `usage: handoff <command>
                          the password is read from stdin (not echoed on a terminal)
 `;
 
-async function run(mode: Mode): Promise<void> {
-  const settings = readSettings(process.env);
-  // One asynchronous stdout for every line of the process, flushed before it exits.
-  const logDestination = asyncStdout();
-  const logger = createLogger(settings.HANDOFF_LOG_LEVEL, logDestination);
-  const config = await loadConfig(settings, mode, logger);
-  const server = await startHandoff({ ...config, logDestination });
-  if (mode === "development") {
-    const store = config.redis ? ("url" in config.redis ? "redis" : "redis cluster") : "memory";
-    const exposed = isLoopbackHost(config.host) ? undefined : config.host;
-    process.stdout.write(devBanner(server.issuer, store, config.serviceToken, exposed));
-  }
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    server.logger.info({ signal }, "shutting down");
-    server.close().then(
-      () => flushLogs(server.logger).then(() => process.exit(0)),
-      () => flushLogs(server.logger).then(() => process.exit(1)),
-    );
-  };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks)
-    .toString("utf8")
-    .replace(/\r?\n$/, "");
-}
+/** Exit code of a command line that makes no sense (docs/client.md lists them all). */
+const USAGE_ERROR = 2;
 
 async function main(argv: string[]): Promise<void> {
   const [command, sub, arg] = argv;
   switch (command) {
     case "start-dev":
-      return run("development");
-    case "start":
-      return run("production");
+    case "start": {
+      const { startCommand } = await import("./start-command.js");
+      return startCommand(command === "start" ? "production" : "development");
+    }
     case "keys":
       if (sub === "generate") {
-        const alg = arg === "RS256" ? "RS256" : "ES256";
-        const key = await generateSigningKey(alg);
-        const jwk = { ...(await exportJWK(key.privateKey)), kid: key.kid, alg, use: "sig" };
-        process.stdout.write(`${JSON.stringify({ keys: [jwk] }, null, 2)}\n`);
+        const { keysGenerate } = await import("./secrets-command.js");
+        process.stdout.write(await keysGenerate(arg));
         return;
       }
       break;
     case "secrets":
-      if (sub === "generate") {
-        const secret = randomBytes(32).toString("base64url");
-        process.stdout.write(
-          `client_secret:      ${secret}\nclient_secret_hash: ${hashSecretFast(secret)}\n`,
-        );
-        return;
-      }
-      if (sub === "hash") {
-        process.stdout.write(`${await hashScrypt(await readStdin())}\n`);
+      if (sub === "generate" || sub === "hash") {
+        const { secretsGenerate, secretsHash } = await import("./secrets-command.js");
+        process.stdout.write(sub === "generate" ? secretsGenerate() : await secretsHash());
         return;
       }
       break;
     case "users":
       if (sub === "add") {
+        const { usersAdd } = await import("../auth/users-command.js");
         process.stdout.write(await usersAdd(argv.slice(2), process.env));
         return;
       }
       break;
+    case "help":
+    case "--help":
+    case "-h":
+      process.stdout.write(USAGE);
+      return;
   }
   process.stderr.write(USAGE);
-  process.exitCode = 2;
+  process.exitCode = USAGE_ERROR;
 }
 
 main(process.argv.slice(2)).catch((e: Error) => {

@@ -1,6 +1,6 @@
 /** The `handoff` command as an operator runs it (through tsx, so no build is needed). */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -147,5 +147,12 @@ describe("handoff start-dev", () => {
     const e = await run(tsx, [main, "frobnicate"], { env: clean, cwd: root }).catch((err) => err);
     expect(e.code).toBe(2);
     expect(e.stderr).toContain("usage: handoff");
+  });
+
+  it("--help prints usage on stdout and exits 0; main.ts loads each command only when it runs", async () => {
+    const { stdout } = await run(tsx, [main, "--help"], { env: clean, cwd: root });
+    expect(stdout).toContain("usage: handoff");
+    // A static import in main.ts would load its whole tree for every command (the server's for `--help`).
+    expect(readFileSync(main, "utf8")).not.toMatch(/^import\s/m);
   });
 });
