@@ -3,7 +3,7 @@
  * every store call gets (README "Scale and failure"). A store built on a RedisConnection cannot issue a
  * command that outlives `deadlineMs`.
  */
-import { Cluster, Redis, type RedisOptions } from "ioredis";
+import { Cluster, Command, Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "pino";
 import { OAuthError } from "../domain/oauth-error.js";
 
@@ -11,6 +11,35 @@ export type RedisTarget = { readonly url: string } | { readonly clusterNodes: re
 
 const unavailable = (description: string, cause?: unknown) =>
   new OAuthError("temporarily_unavailable", description, cause === undefined ? {} : { cause });
+
+/**
+ * Redis `WAIT` after the writes that must survive a failover
+ * (HANDOFF_REDIS_WAIT_REPLICAS, docs/failure.md "Replication"). Off when
+ * `replicas` is 0.
+ */
+export interface ReplicationWait {
+  /** Replicas that must hold the write before it is answered. */
+  readonly replicas: number;
+  /** WAIT's own timeout, ms; below the store deadline. */
+  readonly timeoutMs: number;
+  /**
+   * A write answered with fewer replicas than asked: `acked` of them held it
+   * when WAIT timed out, or the node's replicas were already known short
+   * (`skipped`: no WAIT sent, see `SHORT_REPLICAS_BACKOFF_MS`).
+   */
+  readonly onShort?: (event: { acked: number; skipped: boolean }) => void;
+}
+
+/**
+ * After a WAIT came back short on a node, WAITs to that node are skipped for
+ * this long. Redis blocks the connection that sent WAIT until it returns,
+ * and every command of this process to that node shares the connection: a
+ * shard without its replica (a failover just happened) would otherwise stall
+ * all its traffic for the WAIT timeout on every durable write.
+ */
+export const SHORT_REPLICAS_BACKOFF_MS = 1000;
+
+const NO_WAIT: ReplicationWait = { replicas: 0, timeoutMs: 0 };
 
 /**
  * A Redis client (one Redis or a Cluster) and the deadline of every store
@@ -22,11 +51,15 @@ const unavailable = (description: string, cause?: unknown) =>
  */
 export class RedisConnection {
   private wasReady: boolean;
+  /** Node (`host:port`, or "" for one Redis) → until when its replicas are taken as short. */
+  private readonly shortUntil = new Map<string, number>();
 
   constructor(
     readonly client: Redis | Cluster,
     /** Longest wait for one store operation, in ms (HANDOFF_REDIS_TIMEOUT_MS). */
     readonly deadlineMs: number,
+    /** WAIT after durable writes (HANDOFF_REDIS_WAIT_REPLICAS); off by default. */
+    readonly replication: ReplicationWait = NO_WAIT,
   ) {
     this.wasReady = client.status === "ready";
     client.on("ready", () => {
@@ -82,6 +115,71 @@ export class RedisConnection {
     });
   }
 
+  /**
+   * `guard` for a write that must not be lost in a failover: an approval or
+   * denial, a consumption, a refresh rotation, a revocation. With
+   * HANDOFF_REDIS_WAIT_REPLICAS set, once `op` has answered (and `durable`
+   * says its answer wrote something that matters), `WAIT replicas timeout`
+   * goes to the master that holds `key`, on the connection that sent the
+   * write: WAIT counts the replicas that acknowledged that connection's
+   * writes so far. WAIT cannot run inside a script, so it is its own command.
+   *
+   * What its answer does (docs/failure.md "Replication"):
+   * - enough replicas: the write is answered; a failover now keeps it;
+   * - fewer within the timeout: the master holds the write, a replica is
+   *   slow or missing; the write is answered (refusing it would turn a lost
+   *   replica into an outage, and a retry would find the write done),
+   *   `onShort` counts it (metric and log);
+   * - no answer (the master died after the write, or the deadline passed):
+   *   `temporarily_unavailable`, as for any store call that did not finish;
+   *   the write may be lost with the master, and the caller's retry is safe.
+   * All of it within the one deadline of `guard`.
+   */
+  guardDurable<T>(key: string, op: () => Promise<T>, durable: (r: T) => boolean = () => true) {
+    if (this.replication.replicas === 0) return this.guard(op);
+    return this.guard(async () => {
+      const r = await op();
+      if (durable(r)) await this.waitForReplicas(key);
+      return r;
+    });
+  }
+
+  private async waitForReplicas(key: string): Promise<void> {
+    const { replicas, timeoutMs, onShort } = this.replication;
+    const node = this.nodeOf(key);
+    const now = Date.now();
+    if ((this.shortUntil.get(node.name) ?? 0) > now) {
+      onShort?.({ acked: 0, skipped: true });
+      return;
+    }
+    const acked = Number(await node.redis.call("WAIT", replicas, timeoutMs));
+    if (acked < replicas) {
+      this.shortUntil.set(node.name, Date.now() + SHORT_REPLICAS_BACKOFF_MS);
+      onShort?.({ acked, skipped: false });
+    } else {
+      this.shortUntil.delete(node.name);
+    }
+  }
+
+  /**
+   * The connection that holds `key`'s slot. After a write to the key has
+   * answered, ioredis's slots map names the node that ran it (a MOVED on the
+   * way updated the map), and each node has one connection in its pool.
+   */
+  private nodeOf(key: string): { name: string; redis: Redis } {
+    if (this.client instanceof Redis) return { name: "", redis: this.client };
+    // ioredis's own slot function (CRC16 of the hash tag), through its Command.
+    const slot = new Command("get", [key]).getSlot();
+    const name = this.client.slots[slot]?.[0];
+    const redis = this.client
+      .nodes("master")
+      .find((n) => `${n.options.host}:${n.options.port}` === name);
+    if (name === undefined || redis === undefined) {
+      throw unavailable(`no connection to the master of slot ${slot}`);
+    }
+    return { name, redis };
+  }
+
   /** Closes the connection; pending operations fail at once. */
   close(): void {
     this.client.disconnect();
@@ -99,8 +197,23 @@ export function connectRedis(
   target: RedisTarget,
   timeoutMs: number,
   logger: Logger,
+  replication: ReplicationWait = NO_WAIT,
 ): RedisConnection {
-  return new RedisConnection(createClient(target, timeoutMs, logger, false), timeoutMs);
+  let lastShortLog = 0;
+  return new RedisConnection(createClient(target, timeoutMs, logger, false), timeoutMs, {
+    ...replication,
+    onShort: (event) => {
+      replication.onShort?.(event);
+      // One line per backoff period, not one per write.
+      if (!event.skipped && Date.now() - lastShortLog >= SHORT_REPLICAS_BACKOFF_MS) {
+        lastShortLog = Date.now();
+        logger.warn(
+          { acked: event.acked, wanted: replication.replicas },
+          "redis: a durable write reached fewer replicas than HANDOFF_REDIS_WAIT_REPLICAS; answered anyway",
+        );
+      }
+    },
+  });
 }
 
 /**

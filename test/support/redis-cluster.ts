@@ -136,8 +136,11 @@ export async function startRedisCluster(
   }
 }
 
-/** Resolves when every replica reports its link to its master up. */
-async function waitForReplicasInSync(ports: readonly number[], timeoutMs = 20_000): Promise<void> {
+/** Resolves when every replica among `ports` reports its link to its master up. */
+export async function waitForReplicasInSync(
+  ports: readonly number[],
+  timeoutMs = 20_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (const port of ports) {
     const c = new Redis(port, "127.0.0.1", { maxRetriesPerRequest: 1 });
@@ -152,6 +155,59 @@ async function waitForReplicasInSync(ports: readonly number[], timeoutMs = 20_00
       c.disconnect();
     }
   }
+}
+
+/** The index of the node that replicates node `master` (a master of a cluster built with replicas). */
+export async function replicaOf(cluster: RedisClusterProcess, master: number): Promise<number> {
+  const masterPort = cluster.nodes[master]?.port;
+  for (let i = 0; i < cluster.nodes.length; i++) {
+    const n = cluster.nodes[i] as RedisProcess;
+    const c = new Redis(n.port, "127.0.0.1", { maxRetriesPerRequest: 1 });
+    try {
+      const info = String(await c.info("replication"));
+      if (info.includes("role:slave") && info.includes(`master_port:${masterPort}\r`)) return i;
+    } finally {
+      c.disconnect();
+    }
+  }
+  throw new Error(`node ${master} has no replica`);
+}
+
+/** The role node `i` reports (`master` or `slave`), from ROLE. */
+export async function roleOf(cluster: RedisClusterProcess, i: number): Promise<string> {
+  const c = new Redis(cluster.nodes[i]?.port ?? 0, "127.0.0.1", {
+    maxRetriesPerRequest: 1,
+    lazyConnect: true,
+  });
+  try {
+    await c.connect();
+    return String(((await c.call("ROLE")) as unknown[])[0]);
+  } finally {
+    c.disconnect();
+  }
+}
+
+/**
+ * Resolves when node `replica` has taken over as master and every node in
+ * `live` reports cluster_state:ok again: the failover is over, observed, not
+ * waited out. Returns how long it took.
+ */
+export async function waitForPromotion(
+  cluster: RedisClusterProcess,
+  replica: number,
+  live: readonly number[],
+  timeoutMs = 20_000,
+): Promise<number> {
+  const started = Date.now();
+  while ((await roleOf(cluster, replica).catch(() => "")) !== "master") {
+    if (Date.now() - started > timeoutMs) throw new Error(`node ${replica} was not promoted`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await waitForClusterOk(
+    live.map((i) => cluster.nodes[i]?.port ?? 0),
+    Math.max(1, timeoutMs - (Date.now() - started)),
+  );
+  return Date.now() - started;
 }
 
 /** Moves one slot, with its keys, to another master (CLUSTER SETSLOT + MIGRATE, as `--cluster reshard` does). */

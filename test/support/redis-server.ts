@@ -17,6 +17,8 @@ export interface RedisProcess {
   readonly port: number;
   readonly url: string;
   readonly dir: string;
+  /** The process id, for SIGSTOP/SIGCONT (a Redis that stops answering and replicating). */
+  readonly pid: number;
   /** Stops the server (SIGTERM, then SIGKILL). */
   stop(): Promise<void>;
   /** Kills the server at once (SIGKILL: a crash, no shutdown save); keeps its directory. */
@@ -53,6 +55,7 @@ export async function startRedis(
     port,
     url: `redis://127.0.0.1:${port}`,
     dir,
+    pid: child.pid ?? 0,
     stop: () =>
       stopProcess(
         child,
