@@ -27,6 +27,8 @@ export interface AttemptLimits {
   readonly registrationPerAddress: number;
   /** RFC 7591 registrations from everyone together. */
   readonly registrationGlobal: number;
+  /** Client ID Metadata Document fetches (cache misses) one address causes. */
+  readonly metadataFetchPerAddress: number;
   /** Seconds; a counter is forgotten this long after its first failure. */
   readonly windowSeconds: number;
   /**
@@ -48,6 +50,7 @@ export const DEFAULT_ATTEMPT_LIMITS: AttemptLimits = {
   clientAuthPerAddress: 10,
   registrationPerAddress: 10,
   registrationGlobal: 1000,
+  metadataFetchPerAddress: 20,
   windowSeconds: 900,
 };
 
@@ -149,6 +152,20 @@ export class AttemptLimiter {
     return [
       { key: `${k}ip:${addressKey(ip)}`, policy: this.local(this.limits.registrationPerAddress) },
       { key: `${k}global`, policy: this.global(this.limits.registrationGlobal) },
+    ];
+  }
+
+  /**
+   * The counter for fetching Client ID Metadata Documents: per address only.
+   * Each cache miss counts (a rate: one address cannot make this server fetch
+   * an endless list of URLs). No global counter: the fetches in flight are
+   * already capped per instance, and a global delay would let one party keep
+   * every new metadata-document client out (docs/client-registration.md).
+   */
+  metadataFetchSlots(ip: string): AttemptSlot[] {
+    const k = `${this.keyPrefix}ratelimit:{cimd}:`;
+    return [
+      { key: `${k}ip:${addressKey(ip)}`, policy: this.local(this.limits.metadataFetchPerAddress) },
     ];
   }
 

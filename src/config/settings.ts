@@ -676,6 +676,13 @@ export const SETTINGS = {
     default: 16,
     doc: "document fetches in flight per instance; past it 503",
   }),
+  HANDOFF_CIMD_FETCH_LIMIT_PER_ADDRESS: int({
+    group: "Client registration",
+    min: 1,
+    max: 100_000,
+    default: 20,
+    doc: "document fetches (cache misses) caused from one source address per `HANDOFF_LIMIT_WINDOW` before growing delays (429)",
+  }),
   // Development only (`handoff start` refuses them): loopback document hosts and a CA to trust.
   HANDOFF_CIMD_ALLOW_LOOPBACK: oneOf({
     group: "Client registration",

@@ -22,6 +22,7 @@ import {
   AUTHORIZATION_CODE_GRANT,
   authenticateClient,
   type ClientCredentials,
+  type ClientLookup,
   type ClientRegistry,
   REFRESH_TOKEN_GRANT,
   requireGrant,
@@ -96,8 +97,8 @@ export class AuthorizationCodeFlow {
   }
 
   /** RFC 6749 §4.1.1: checks a request; see `AuthorizationCheck` for where errors go. */
-  check(query: AuthorizationQuery): Promise<AuthorizationCheck> {
-    return checkAuthorizationRequest(this.deps.clients, query, this.deps.options.resources);
+  check(query: AuthorizationQuery, lookup?: ClientLookup): Promise<AuthorizationCheck> {
+    return checkAuthorizationRequest(this.deps.clients, query, this.deps.options.resources, lookup);
   }
 
   /** The error response for a request whose redirect URI is known good (RFC 6749 §4.1.2.1). */

@@ -5,7 +5,12 @@
  * redirect URI). Outcomes are values: the endpoint and the consent page pick
  * the answer, neither repeats a rule.
  */
-import { AUTHORIZATION_CODE_GRANT, type Client, type ClientRegistry } from "./client.js";
+import {
+  AUTHORIZATION_CODE_GRANT,
+  type Client,
+  type ClientLookup,
+  type ClientRegistry,
+} from "./client.js";
 import { isOAuthError } from "./oauth-error.js";
 import { isS256Challenge, PKCE_METHOD } from "./pkce.js";
 import {
@@ -71,11 +76,12 @@ export async function checkAuthorizationRequest(
   clients: ClientRegistry,
   q: AuthorizationQuery,
   limits: ResourceLimits,
+  lookup?: ClientLookup,
 ): Promise<AuthorizationCheck> {
   const clientId = single(q, "client_id");
   if (clientId === null) return { kind: "refused", description: "client_id is repeated" };
   if (clientId === undefined) return { kind: "refused", description: "client_id is missing" };
-  const client = await clients.find(clientId);
+  const client = await clients.find(clientId, lookup);
   if (!client?.active) return { kind: "refused", description: "the client is not registered" };
   const requested = single(q, "redirect_uri");
   if (requested === null) return { kind: "refused", description: "redirect_uri is repeated" };

@@ -41,7 +41,7 @@ export type ClientOrigin =
 
 /** What a lookup knows about who is asking, for limits on lookups that cost (a document fetch). */
 export interface ClientLookup {
-  /** The requester's address (rate limits per address). */
+  /** The requester's address (rate limits per address); absent for the server's own lookups. */
   readonly address?: string;
 }
 

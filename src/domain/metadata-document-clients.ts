@@ -5,7 +5,7 @@
  * it and caches the client for the document's max-age, clamped to a floor
  * and a ceiling.
  */
-import type { Client } from "./client.js";
+import type { Client, ClientLookup } from "./client.js";
 import type { ClientSource } from "./client-directory.js";
 import type { ClientMetadataPolicy } from "./client-metadata.js";
 import {
@@ -27,6 +27,18 @@ export interface MetadataDocumentOptions {
   readonly maxConcurrentFetches: number;
 }
 
+/**
+ * How many fetches one requester may cause (docs/client-registration.md):
+ * `charge` resolves when `address` may cause one more, else throws
+ * `temporarily_unavailable` with `retryAfter`. Every transport passes the
+ * requester's address; a lookup without one is the server's own (the name
+ * on a consent screen for a request that was charged when it was made), and
+ * is not charged: one shared bucket would let anyone exhaust it for everyone.
+ */
+export interface MetadataFetchBudget {
+  charge(address: string): Promise<void>;
+}
+
 export class MetadataDocumentClients implements ClientSource {
   private readonly inFlight = new Map<string, Promise<Client>>();
 
@@ -35,6 +47,7 @@ export class MetadataDocumentClients implements ClientSource {
       readonly cache: ClientStore;
       readonly fetcher: MetadataDocumentFetcher;
       readonly options: MetadataDocumentOptions;
+      readonly budget?: MetadataFetchBudget;
       readonly clock?: () => number;
     },
   ) {}
@@ -43,12 +56,17 @@ export class MetadataDocumentClients implements ClientSource {
     return isMetadataDocumentId(clientId, this.deps.options.policy.maxUriLength);
   }
 
-  async find(clientId: string): Promise<Client | undefined> {
+  async find(clientId: string, lookup?: ClientLookup): Promise<Client | undefined> {
     const now = this.now();
     const cached = await this.deps.cache.get(clientId, now);
     if (cached) return cached.client;
     const running = this.inFlight.get(clientId);
     if (running) return running;
+    // Only a fetch is charged: cached documents and shared fetches cost nothing.
+    if (lookup?.address !== undefined) await this.deps.budget?.charge(lookup.address);
+    // Another lookup may have started the same fetch while this one was charged.
+    const started = this.inFlight.get(clientId);
+    if (started) return started;
     if (this.inFlight.size >= this.deps.options.maxConcurrentFetches) {
       throw new OAuthError(
         "temporarily_unavailable",

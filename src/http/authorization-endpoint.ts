@@ -18,16 +18,21 @@ export const AUTHORIZE_PATH = "/oauth/authorize";
 /** Shows a person why an authorization request is refused (a page, never a redirect). */
 export type ShowRefusal = (reply: FastifyReply, description: string) => FastifyReply;
 
-/** Checks a raw query; a malformed encoding is refused like a request without a client. */
+/**
+ * Checks a raw query; a malformed encoding is refused like a request without
+ * a client. `address` is the requester's (a metadata-document fetch it causes
+ * is charged to it, docs/client-registration.md).
+ */
 export async function checkRawQuery(
   codeFlow: AuthorizationCodeFlow,
   raw: string,
+  address: string,
 ): Promise<AuthorizationCheck> {
   const query = parseQuery(raw);
   if (query === null) {
     return { kind: "refused", description: "the request is not valid URL encoding" };
   }
-  return codeFlow.check(query);
+  return codeFlow.check(query, { address });
 }
 
 /** Answers a failed check: the refusal page, or the error at the client's redirect URI. */
@@ -55,7 +60,7 @@ export function authorizationEndpoint(
 ): void {
   app.get(prefix + AUTHORIZE_PATH, async (request, reply) => {
     const raw = rawQueryOf(request.url);
-    const check = await checkRawQuery(codeFlow, raw);
+    const check = await checkRawQuery(codeFlow, raw, request.ip);
     if (check.kind !== "valid") return answerFailedCheck(reply, codeFlow, check, showRefusal);
     // The query goes on unchanged; the consent step checks it again.
     return reply.header("cache-control", "no-store").redirect(`${consentPath}?${raw}`, 303);

@@ -60,7 +60,7 @@ export function authorizationPages(app: FastifyInstance, ctx: AuthorizationPages
 
   app.get(AUTHORIZE_PAGE, async (request, reply) => {
     const raw = rawQueryOf(request.url);
-    const check = await checkRawQuery(codeFlow, raw);
+    const check = await checkRawQuery(codeFlow, raw, request.ip);
     if (check.kind !== "valid") return answerFailedCheck(reply, codeFlow, check, refuse);
     const user = await ctx.signedIn(request);
     if (!user) return ctx.toSignIn(reply, here(raw));
@@ -89,7 +89,7 @@ export function authorizationPages(app: FastifyInstance, ctx: AuthorizationPages
     if (decision !== "approve" && decision !== "deny") {
       throw new OAuthError("invalid_request", "decision must be approve or deny");
     }
-    const check = await checkRawQuery(codeFlow, raw);
+    const check = await checkRawQuery(codeFlow, raw, request.ip);
     if (check.kind !== "valid") return answerFailedCheck(reply, codeFlow, check, refuse);
     const answer = await codeFlow.decide(
       check.request,

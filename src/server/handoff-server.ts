@@ -8,6 +8,7 @@ import type pino from "pino";
 import { AttemptLimiter, DEFAULT_ATTEMPT_LIMITS } from "../auth/attempt-limits.js";
 import { ClientAddresses } from "../auth/client-address.js";
 import { clientAuthThrottle } from "../auth/client-auth-throttle.js";
+import { metadataFetchBudget } from "../auth/metadata-fetch-budget.js";
 import { AuthorizationCodeFlow } from "../domain/authorization-code-flow.js";
 import type { Client } from "../domain/client.js";
 import { ClientDirectory } from "../domain/client-directory.js";
@@ -276,6 +277,7 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
             cacheMaxEntries: md.cacheMaxEntries,
             maxConcurrentFetches: md.maxConcurrentFetches,
           },
+          budget: metadataFetchBudget(limiter, logger),
         })
       : undefined;
   const clients = new ClientDirectory({

@@ -253,6 +253,7 @@ export async function loadConfig(s: Settings, mode: Mode, logger: Logger): Promi
       ...pages.attemptLimits,
       registrationPerAddress: s.HANDOFF_REGISTRATION_LIMIT_PER_ADDRESS,
       registrationGlobal: s.HANDOFF_REGISTRATION_LIMIT_GLOBAL,
+      metadataFetchPerAddress: s.HANDOFF_CIMD_FETCH_LIMIT_PER_ADDRESS,
     },
   };
 }

@@ -9,6 +9,7 @@ import type { ServerResponse } from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_ATTEMPT_LIMITS } from "../../src/auth/attempt-limits.js";
 import { isPermittedAddress } from "../../src/outbound/address-vetting.js";
 import {
   maxAgeOf,
@@ -255,6 +256,71 @@ describe("an https client_id at a handoff server", () => {
     for (const id of [`http://localhost:${port}/good.json`, `${url("/good.json")}#x`, url("/")]) {
       const res = await server.post("/oauth/device/authorize", { client_id: id });
       expect(res.status).toBe(401);
+    }
+  });
+
+  it("one address can make it fetch only so many documents; cached ones, and other addresses, are still served", async () => {
+    const limited = await startTestServer({
+      metadataDocuments: config(),
+      authenticator: await testUsers(),
+      trustProxy: "127.0.0.1",
+      attemptLimits: {
+        ...DEFAULT_ATTEMPT_LIMITS,
+        metadataFetchPerAddress: 3,
+        firstDelayMs: 60_000,
+      },
+    });
+    const from = (ip: string) => ({ "x-forwarded-for": ip });
+    try {
+      const good = url("/good.json");
+      // A fetch is charged to the address that caused it: the good document, then three
+      // misses (3 free, the 4th starts the delay: the counters' rule, docs/hostile-input.md).
+      expect(
+        (await limited.post("/oauth/device/authorize", { client_id: good }, from("203.0.113.7")))
+          .status,
+      ).toBe(200);
+      for (const n of [1, 2, 3]) {
+        const res = await limited.post(
+          "/oauth/device/authorize",
+          { client_id: url(`/missing-${n}.json`) },
+          from("203.0.113.7"),
+        );
+        expect(res.status).toBe(401);
+      }
+      const fetchedBefore = hits.get("/missing-5.json") ?? 0;
+      // A fifth distinct document from the same address: refused before any fetch.
+      const refused = await limited.post(
+        "/oauth/device/authorize",
+        { client_id: url("/missing-5.json") },
+        from("203.0.113.7"),
+      );
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+      expect(((await refused.json()) as { error: string }).error).toBe("temporarily_unavailable");
+      expect(hits.get("/missing-5.json") ?? 0).toBe(fetchedBefore);
+      // The same through the authorization endpoint (a browser's GET).
+      const authorize = await fetch(
+        `${limited.issuer}/oauth/authorize?response_type=code&client_id=${encodeURIComponent(url("/missing-6.json"))}`,
+        { headers: from("203.0.113.7"), redirect: "manual" },
+      );
+      expect(authorize.status).toBe(429);
+      expect(hits.get("/missing-6.json") ?? 0).toBe(0);
+      // The cached document costs nothing: still served to the limited address.
+      expect(
+        (await limited.post("/oauth/device/authorize", { client_id: good }, from("203.0.113.7")))
+          .status,
+      ).toBe(200);
+      // Another address has its own budget.
+      const other = await limited.post(
+        "/oauth/device/authorize",
+        { client_id: url("/missing-5.json") },
+        from("198.51.100.9"),
+      );
+      expect(other.status).toBe(401);
+      expect(hits.get("/missing-5.json")).toBe(fetchedBefore + 1);
+      expect(limited.logs()).toContain('"limit":"metadata-document-fetch"');
+    } finally {
+      await limited.close();
     }
   });
 

@@ -29,6 +29,7 @@ const WIDE: AttemptLimits = {
   clientAuthPerAddress: 1000,
   registrationPerAddress: 1000,
   registrationGlobal: 100_000,
+  metadataFetchPerAddress: 1000,
   windowSeconds: 900,
 };
 
