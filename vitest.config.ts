@@ -9,5 +9,7 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 20_000,
     hookTimeout: 30_000,
+    // Any process warning (TimeoutOverflowWarning …) fails the test it came in.
+    setupFiles: ["test/support/fail-on-process-warnings.ts"],
   },
 });

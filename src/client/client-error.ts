@@ -25,7 +25,15 @@ export function abortError(signal: AbortSignal | undefined): OAuthClientError {
   return new OAuthClientError("aborted", "cancelled", undefined, { cause: signal?.reason });
 }
 
-/** Sleeps `ms`, or rejects with `aborted` as soon as `signal` aborts. */
+/**
+ * Node's timers hold at most 2^31 - 1 ms and turn a longer delay into 1 ms: a
+ * server's `interval` or `Retry-After` of years would make the client poll at
+ * once. (The server's copy is src/domain/timer-delay.ts; the client imports
+ * nothing of the server.)
+ */
+const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
+/** Sleeps `ms` (at most about 24.8 days), or rejects with `aborted` as soon as `signal` aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(abortError(signal));
@@ -33,10 +41,13 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       clearTimeout(timer);
       reject(abortError(signal));
     };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
+    const timer = setTimeout(
+      () => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      },
+      Math.min(ms, MAX_TIMER_DELAY_MS),
+    );
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }

@@ -56,6 +56,7 @@ import type { KeyRing } from "../tokens/signing-keys.js";
 import { DEFAULT_KEEP_ROTATED, TokenLifecycle } from "../tokens/token-lifecycle.js";
 import { createLogger } from "./logger.js";
 import { createProtocolSniffer, type SniffTargets } from "./protocol-sniffer.js";
+import { deadlinesWithinTimerRange } from "./rpc-deadlines.js";
 import { requestFaultsAsInvalidArgument } from "./rpc-request-faults.js";
 import { closeUnreadH1Requests } from "./unread-body.js";
 import { type PagesConfig, verificationPagesSetup } from "./verification-setup.js";
@@ -390,6 +391,7 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
     deviceRoutes(router);
     tokenRoutes(router);
     requestFaultsAsInvalidArgument(router);
+    deadlinesWithinTimerRange(router);
   };
   const interceptors = [
     accessLogInterceptor(logger, (procedure, outcome, seconds) =>

@@ -4,6 +4,7 @@
  * sweep costs O(expired · log n), never a scan of every live entry; an expired
  * entry is invisible at once, whether or not a sweep has run yet.
  */
+import { timerDelay } from "../domain/timer-delay.js";
 
 interface Entry<V> {
   value: V;
@@ -146,10 +147,14 @@ export function sweepEvery(
   clock: () => number,
   maps: readonly TtlMap<unknown, unknown>[],
 ): () => void {
-  const timer = setInterval(() => {
-    const now = clock();
-    for (const m of maps) m.sweep(now);
-  }, everyMs);
+  const timer = setInterval(
+    () => {
+      const now = clock();
+      for (const m of maps) m.sweep(now);
+    },
+    // Node would turn an interval past 2^31 - 1 ms into 1 ms: a busy sweep.
+    timerDelay(everyMs),
+  );
   timer.unref();
   return () => clearInterval(timer);
 }
