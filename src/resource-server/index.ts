@@ -34,6 +34,13 @@ export interface ResourceServerOptions {
   readonly jwksUri?: string;
   /** Seconds of clock skew tolerated on `exp`/`iat`. Default 30. */
   readonly clockToleranceSeconds?: number;
+  /**
+   * Seconds after one JWKS fetch before an unknown `kid` may cause another
+   * (so forged `kid`s cannot make this server hammer the issuer). Default 30.
+   * A key published before it signs (docs/token-lifecycle.md) is never
+   * unknown, so rotation done that way is not held up by it.
+   */
+  readonly jwksCooldownSeconds?: number;
 }
 
 /** A verified access token (RFC 9068 §2.2). */
@@ -172,13 +179,16 @@ export class ResourceServer {
 
   /**
    * jose's remote key set caches the keys and fetches them again when a token
-   * names an unknown `kid` (at most every 30 s), so key rotation needs no restart.
+   * names an unknown `kid` (at most every `jwksCooldownSeconds`), so key
+   * rotation needs no restart.
    */
   private async keySet(): Promise<ReturnType<typeof createRemoteJWKSet>> {
     if (this.jwks) return this.jwks;
     this.jwksPending ??= this.discoverJwksUri()
       .then((uri) => {
-        this.jwks = createRemoteJWKSet(new URL(uri), { cooldownDuration: 30_000 });
+        this.jwks = createRemoteJWKSet(new URL(uri), {
+          cooldownDuration: (this.options.jwksCooldownSeconds ?? 30) * 1000,
+        });
         return this.jwks;
       })
       .finally(() => {

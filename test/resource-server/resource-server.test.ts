@@ -6,7 +6,8 @@ import { readFileSync } from "node:fs";
 import { generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ResourceServer } from "../../src/resource-server/index.js";
-import { startTestServer, type TestServer } from "../support/handoff-server.js";
+import { generateSigningKey, KeyRing } from "../../src/tokens/signing-keys.js";
+import { sleep, startTestServer, type TestServer } from "../support/handoff-server.js";
 
 const RESOURCE = "https://mcp.example.com/mcp";
 
@@ -17,16 +18,16 @@ beforeAll(async () => {
 afterAll(async () => server.close());
 
 /** A real access token from handoff's device flow, for `resource`. */
-async function handoffToken(resource = RESOURCE, scope = "read"): Promise<string> {
-  const res = await server.post("/oauth/device/authorize", {
+async function handoffToken(resource = RESOURCE, scope = "read", on = server): Promise<string> {
+  const res = await on.post("/oauth/device/authorize", {
     client_id: "public-cli",
     scope,
     resource,
   });
   const { device_code, user_code } = (await res.json()) as Record<string, string>;
-  await server.flow.decide({ userCode: user_code as string, subject: "alice", approve: true });
+  await on.flow.decide({ userCode: user_code as string, subject: "alice", approve: true });
   const tokens = (await (
-    await server.post("/oauth/token", {
+    await on.post("/oauth/token", {
       grant_type: "urn:ietf:params:oauth:grant-type:device_code",
       client_id: "public-cli",
       device_code: device_code as string,
@@ -117,5 +118,51 @@ describe("ResourceServer", () => {
     };
     expect(build.include).toContain("src");
     expect(build.compilerOptions.declaration).toBe(true);
+  });
+});
+
+describe("ResourceServer across a signing-key rotation (docs/token-lifecycle.md)", () => {
+  it("keeps accepting old tokens and accepts the new key's tokens without a restart, via the unknown-kid refetch", async () => {
+    const [oldKey, newKey] = [await generateSigningKey("ES256"), await generateSigningKey("RS256")];
+    const ring = new KeyRing([oldKey]);
+    const rotating = await startTestServer({ keys: ring });
+    try {
+      const rs = new ResourceServer({
+        issuer: rotating.issuer,
+        resource: RESOURCE,
+        jwksCooldownSeconds: 1,
+      });
+      const before = await handoffToken(RESOURCE, "read", rotating);
+      expect((await rs.authenticate(`Bearer ${before}`)).ok).toBe(true);
+      // Straight to step 3 of the recipe, without pre-publishing: the resource
+      // server's cached JWKS lacks the new kid, so it must fetch again.
+      ring.replace([newKey, { ...oldKey, retiredAt: Date.now() }]);
+      const after = await handoffToken(RESOURCE, "read", rotating);
+      expect(JSON.parse(Buffer.from(after.split(".")[0] ?? "", "base64url").toString()).kid).toBe(
+        newKey.kid,
+      );
+      await sleep(1100); // past the cooldown since the first fetch
+      const verified = await rs.authenticate(`Bearer ${after}`);
+      expect(verified, JSON.stringify(verified)).toMatchObject({
+        ok: true,
+        token: { subject: "alice" },
+      });
+      // The retired key's tokens keep verifying until they expire.
+      expect((await rs.authenticate(`Bearer ${before}`)).ok).toBe(true);
+      // A kid nobody published is still refused after the refetch.
+      const stranger = await generateSigningKey("ES256");
+      const forged = await new SignJWT({ scope: "read", client_id: "public-cli" })
+        .setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid: stranger.kid })
+        .setIssuer(rotating.issuer)
+        .setAudience(RESOURCE)
+        .setSubject("mallory")
+        .setIssuedAt()
+        .setExpirationTime("5m")
+        .sign(stranger.privateKey);
+      await sleep(1100);
+      expect(await rs.authenticate(`Bearer ${forged}`)).toMatchObject({ ok: false, status: 401 });
+    } finally {
+      await rotating.close();
+    }
   });
 });
