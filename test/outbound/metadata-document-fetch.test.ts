@@ -25,6 +25,7 @@ import {
   startTestServer,
   type TestServer,
 } from "../support/handoff-server.js";
+import { type RedisProcess, startRedis } from "../support/redis-server.js";
 import { generateTestCertificate, type TestCertificate } from "../support/test-ca.js";
 
 let cert: TestCertificate;
@@ -178,162 +179,184 @@ describe("the SSRF-safe fetch", () => {
   });
 });
 
-describe("an https client_id at a handoff server", () => {
-  let server: TestServer;
-  const config = (over: Partial<MetadataDocumentsConfig> = {}): MetadataDocumentsConfig => ({
-    timeoutMs: 500,
-    maxBytes: 5120,
-    cacheMinTtl: 1,
-    cacheMaxTtl: 3600,
-    cacheMaxEntries: 100,
-    maxConcurrentFetches: 16,
-    grants: ["authorization_code", "refresh_token", DEVICE_GRANT],
-    limits: { maxRedirectUris: 10, maxUriLength: 1024, maxNameLength: 128 },
-    allowLoopback: true,
-    ca: cert.cert,
-    ...over,
-  });
-  beforeAll(async () => {
-    server = await startTestServer({
-      metadataDocuments: config(),
-      authenticator: await testUsers(),
+describe.each(["memory", "redis"] as const)(
+  "an https client_id at a handoff server on %s",
+  (store) => {
+    let server: TestServer;
+    let redis: RedisProcess | undefined;
+    // The document cache is a space of the client store: on Redis, shared by instances.
+    const storeConfig = () =>
+      redis
+        ? {
+            redis: { url: redis.url },
+            redisKeyPrefix: `cimd-${Math.random().toString(36).slice(2)}:`,
+          }
+        : {};
+    const config = (over: Partial<MetadataDocumentsConfig> = {}): MetadataDocumentsConfig => ({
+      timeoutMs: 500,
+      maxBytes: 5120,
+      cacheMinTtl: 1,
+      cacheMaxTtl: 3600,
+      cacheMaxEntries: 100,
+      maxConcurrentFetches: 16,
+      grants: ["authorization_code", "refresh_token", DEVICE_GRANT],
+      limits: { maxRedirectUris: 10, maxUriLength: 1024, maxNameLength: 128 },
+      allowLoopback: true,
+      ca: cert.cert,
+      ...over,
     });
-  });
-  afterAll(async () => server.close());
-
-  it("MCP 2025-11-25: the metadata says client_id_metadata_document_supported", async () => {
-    const meta = (await (
-      await fetch(`${server.issuer}/.well-known/oauth-authorization-server`)
-    ).json()) as Record<string, unknown>;
-    expect(meta.client_id_metadata_document_supported).toBe(true);
-  });
-
-  it("a device flow with a document's URL as client_id; the consent screen shows the document's host", async () => {
-    const { user_code } = await authorizeDevice(server, { client_id: url("/good.json") });
-    const page = new FormClient(server.issuer);
-    await page.signIn(ALICE);
-    await page.get("/device");
-    await page.post("/device", { _csrf: page.csrf(), user_code });
-    expect(page.lastPage).toContain("Docs Client");
-    expect(page.lastPage).toContain(`Described by <span class="mono">localhost:${port}</span>`);
-  });
-
-  it("caches a document for its max-age (floor and ceiling applied), then fetches it again", async () => {
-    const id = url("/cached.json");
-    for (let i = 0; i < 3; i++) await authorizeDevice(server, { client_id: id });
-    expect(hits.get("/cached.json")).toBe(1);
-    await sleep(1200);
-    await authorizeDevice(server, { client_id: id });
-    expect(hits.get("/cached.json")).toBe(2);
-    const forever = url("/forever.json");
-    const before = Date.now();
-    await authorizeDevice(server, { client_id: forever });
-    // Its max-age of ~31 years is clamped to the 3600 s ceiling.
-    const [cached] = (await server.documentCache?.list(forever.slice(0, -1), 1, Date.now()))
-      ?.clients ?? [undefined];
-    expect(cached?.client.id).toBe(forever);
-    expect(cached?.expiresAt).toBeLessThanOrEqual(Date.now() + 3_600_000);
-    expect(cached?.expiresAt).toBeGreaterThanOrEqual(before + 3_599_000);
-  });
-
-  it("refuses, as invalid_client, documents that lie about client_id, want a secret, are too large, slow, redirect or missing", async () => {
-    const paths = [
-      "/liar.json",
-      "/secret.json",
-      "/huge.json",
-      "/slow.json",
-      "/redirect.json",
-      "/missing.json",
-    ];
-    for (const path of paths) {
-      const res = await server.post("/oauth/device/authorize", { client_id: url(path) });
-      expect(res.status, path).toBe(401);
-      const body = (await res.json()) as { error: string; error_description: string };
-      expect(body.error, path).toBe("invalid_client");
-      expect(body.error_description, path).toContain("client metadata document");
-    }
-    // Not a document id at all (http, a fragment, no path): an ordinary unknown client.
-    for (const id of [`http://localhost:${port}/good.json`, `${url("/good.json")}#x`, url("/")]) {
-      const res = await server.post("/oauth/device/authorize", { client_id: id });
-      expect(res.status).toBe(401);
-    }
-  });
-
-  it("one address can make it fetch only so many documents; cached ones, and other addresses, are still served", async () => {
-    const limited = await startTestServer({
-      metadataDocuments: config(),
-      authenticator: await testUsers(),
-      trustProxy: "127.0.0.1",
-      attemptLimits: {
-        ...DEFAULT_ATTEMPT_LIMITS,
-        metadataFetchPerAddress: 3,
-        firstDelayMs: 60_000,
-      },
+    beforeAll(async () => {
+      hits.clear();
+      if (store === "redis") redis = await startRedis();
+      server = await startTestServer({
+        metadataDocuments: config(),
+        authenticator: await testUsers(),
+        ...storeConfig(),
+      });
     });
-    const from = (ip: string) => ({ "x-forwarded-for": ip });
-    try {
-      const good = url("/good.json");
-      // A fetch is charged to the address that caused it: the good document, then three
-      // misses (3 free, the 4th starts the delay: the counters' rule, docs/hostile-input.md).
-      expect(
-        (await limited.post("/oauth/device/authorize", { client_id: good }, from("203.0.113.7")))
-          .status,
-      ).toBe(200);
-      for (const n of [1, 2, 3]) {
-        const res = await limited.post(
-          "/oauth/device/authorize",
-          { client_id: url(`/missing-${n}.json`) },
-          from("203.0.113.7"),
-        );
+    afterAll(async () => {
+      await server.close();
+      await redis?.stop();
+    });
+
+    it("MCP 2025-11-25: the metadata says client_id_metadata_document_supported", async () => {
+      const meta = (await (
+        await fetch(`${server.issuer}/.well-known/oauth-authorization-server`)
+      ).json()) as Record<string, unknown>;
+      expect(meta.client_id_metadata_document_supported).toBe(true);
+    });
+
+    it("a device flow with a document's URL as client_id; the consent screen shows the document's host", async () => {
+      const { user_code } = await authorizeDevice(server, { client_id: url("/good.json") });
+      const page = new FormClient(server.issuer);
+      await page.signIn(ALICE);
+      await page.get("/device");
+      await page.post("/device", { _csrf: page.csrf(), user_code });
+      expect(page.lastPage).toContain("Docs Client");
+      expect(page.lastPage).toContain(`Described by <span class="mono">localhost:${port}</span>`);
+    });
+
+    it("caches a document for its max-age (floor and ceiling applied), then fetches it again", async () => {
+      const id = url("/cached.json");
+      for (let i = 0; i < 3; i++) await authorizeDevice(server, { client_id: id });
+      expect(hits.get("/cached.json")).toBe(1);
+      await sleep(1200);
+      await authorizeDevice(server, { client_id: id });
+      expect(hits.get("/cached.json")).toBe(2);
+      const forever = url("/forever.json");
+      const before = Date.now();
+      await authorizeDevice(server, { client_id: forever });
+      // Its max-age of ~31 years is clamped to the 3600 s ceiling.
+      const [cached] = (await server.documentCache?.list(forever.slice(0, -1), 1, Date.now()))
+        ?.clients ?? [undefined];
+      expect(cached?.client.id).toBe(forever);
+      expect(cached?.expiresAt).toBeLessThanOrEqual(Date.now() + 3_600_000);
+      expect(cached?.expiresAt).toBeGreaterThanOrEqual(before + 3_599_000);
+    });
+
+    it("refuses, as invalid_client, documents that lie about client_id, want a secret, are too large, slow, redirect or missing", async () => {
+      const paths = [
+        "/liar.json",
+        "/secret.json",
+        "/huge.json",
+        "/slow.json",
+        "/redirect.json",
+        "/missing.json",
+      ];
+      for (const path of paths) {
+        const res = await server.post("/oauth/device/authorize", { client_id: url(path) });
+        expect(res.status, path).toBe(401);
+        const body = (await res.json()) as { error: string; error_description: string };
+        expect(body.error, path).toBe("invalid_client");
+        expect(body.error_description, path).toContain("client metadata document");
+      }
+      // Not a document id at all (http, a fragment, no path): an ordinary unknown client.
+      for (const id of [`http://localhost:${port}/good.json`, `${url("/good.json")}#x`, url("/")]) {
+        const res = await server.post("/oauth/device/authorize", { client_id: id });
         expect(res.status).toBe(401);
       }
-      const fetchedBefore = hits.get("/missing-5.json") ?? 0;
-      // A fifth distinct document from the same address: refused before any fetch.
-      const refused = await limited.post(
-        "/oauth/device/authorize",
-        { client_id: url("/missing-5.json") },
-        from("203.0.113.7"),
-      );
-      expect(refused.status).toBe(429);
-      expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
-      expect(((await refused.json()) as { error: string }).error).toBe("temporarily_unavailable");
-      expect(hits.get("/missing-5.json") ?? 0).toBe(fetchedBefore);
-      // The same through the authorization endpoint (a browser's GET).
-      const authorize = await fetch(
-        `${limited.issuer}/oauth/authorize?response_type=code&client_id=${encodeURIComponent(url("/missing-6.json"))}`,
-        { headers: from("203.0.113.7"), redirect: "manual" },
-      );
-      expect(authorize.status).toBe(429);
-      expect(hits.get("/missing-6.json") ?? 0).toBe(0);
-      // The cached document costs nothing: still served to the limited address.
-      expect(
-        (await limited.post("/oauth/device/authorize", { client_id: good }, from("203.0.113.7")))
-          .status,
-      ).toBe(200);
-      // Another address has its own budget.
-      const other = await limited.post(
-        "/oauth/device/authorize",
-        { client_id: url("/missing-5.json") },
-        from("198.51.100.9"),
-      );
-      expect(other.status).toBe(401);
-      expect(hits.get("/missing-5.json")).toBe(fetchedBefore + 1);
-      expect(limited.logs()).toContain('"limit":"metadata-document-fetch"');
-    } finally {
-      await limited.close();
-    }
-  });
+    });
 
-  it("without loopback allowed, a loopback document host is refused", async () => {
-    const strict = await startTestServer({ metadataDocuments: config({ allowLoopback: false }) });
-    try {
-      const res = await strict.post("/oauth/device/authorize", { client_id: url("/good.json") });
-      expect(res.status).toBe(401);
-      expect(((await res.json()) as { error_description: string }).error_description).toMatch(
-        /non-public/,
-      );
-    } finally {
-      await strict.close();
-    }
-  });
-});
+    it("one address can make it fetch only so many documents; cached ones, and other addresses, are still served", async () => {
+      const limited = await startTestServer({
+        ...storeConfig(),
+        metadataDocuments: config(),
+        authenticator: await testUsers(),
+        trustProxy: "127.0.0.1",
+        attemptLimits: {
+          ...DEFAULT_ATTEMPT_LIMITS,
+          metadataFetchPerAddress: 3,
+          firstDelayMs: 60_000,
+        },
+      });
+      const from = (ip: string) => ({ "x-forwarded-for": ip });
+      try {
+        const good = url("/good.json");
+        // A fetch is charged to the address that caused it: the good document, then three
+        // misses (3 free, the 4th starts the delay: the counters' rule, docs/hostile-input.md).
+        expect(
+          (await limited.post("/oauth/device/authorize", { client_id: good }, from("203.0.113.7")))
+            .status,
+        ).toBe(200);
+        for (const n of [1, 2, 3]) {
+          const res = await limited.post(
+            "/oauth/device/authorize",
+            { client_id: url(`/missing-${n}.json`) },
+            from("203.0.113.7"),
+          );
+          expect(res.status).toBe(401);
+        }
+        const fetchedBefore = hits.get("/missing-5.json") ?? 0;
+        // A fifth distinct document from the same address: refused before any fetch.
+        const refused = await limited.post(
+          "/oauth/device/authorize",
+          { client_id: url("/missing-5.json") },
+          from("203.0.113.7"),
+        );
+        expect(refused.status).toBe(429);
+        expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+        expect(((await refused.json()) as { error: string }).error).toBe("temporarily_unavailable");
+        expect(hits.get("/missing-5.json") ?? 0).toBe(fetchedBefore);
+        // The same through the authorization endpoint (a browser's GET).
+        const authorize = await fetch(
+          `${limited.issuer}/oauth/authorize?response_type=code&client_id=${encodeURIComponent(url("/missing-6.json"))}`,
+          { headers: from("203.0.113.7"), redirect: "manual" },
+        );
+        expect(authorize.status).toBe(429);
+        expect(hits.get("/missing-6.json") ?? 0).toBe(0);
+        // The cached document costs nothing: still served to the limited address.
+        expect(
+          (await limited.post("/oauth/device/authorize", { client_id: good }, from("203.0.113.7")))
+            .status,
+        ).toBe(200);
+        // Another address has its own budget.
+        const other = await limited.post(
+          "/oauth/device/authorize",
+          { client_id: url("/missing-5.json") },
+          from("198.51.100.9"),
+        );
+        expect(other.status).toBe(401);
+        expect(hits.get("/missing-5.json")).toBe(fetchedBefore + 1);
+        expect(limited.logs()).toContain('"limit":"metadata-document-fetch"');
+      } finally {
+        await limited.close();
+      }
+    });
+
+    it("without loopback allowed, a loopback document host is refused", async () => {
+      const strict = await startTestServer({
+        ...storeConfig(),
+        metadataDocuments: config({ allowLoopback: false }),
+      });
+      try {
+        const res = await strict.post("/oauth/device/authorize", { client_id: url("/good.json") });
+        expect(res.status).toBe(401);
+        expect(((await res.json()) as { error_description: string }).error_description).toMatch(
+          /non-public/,
+        );
+      } finally {
+        await strict.close();
+      }
+    });
+  },
+);
