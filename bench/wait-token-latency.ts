@@ -30,6 +30,9 @@ const settings = readSettings({
   HANDOFF_POLL_INTERVAL: String(INTERVAL),
   HANDOFF_SERVICE_TOKEN: SERVICE_TOKEN,
   HANDOFF_LOG_LEVEL: "silent",
+  // Every authorization comes from loopback: the limit is still charged, never reached.
+  HANDOFF_AUTHORIZE_LIMIT_PER_ADDRESS: "10000000",
+  HANDOFF_AUTHORIZE_LIMIT_PER_CLIENT: "100000000",
 });
 const config = await loadConfig(settings, "development", logger);
 const start = () => startHandoff({ ...config, logDestination: pino.destination("/dev/null") });

@@ -23,6 +23,10 @@ export interface AttemptLimits {
   readonly signInGlobal: number;
   /** Failed authentications of one confidential client from one address (docs/hostile-input.md). */
   readonly clientAuthPerAddress: number;
+  /** Device authorizations created from one address per window (each one counts). */
+  readonly authorizePerAddress: number;
+  /** Device authorizations created for one client per window, from everyone: a ceiling on storage. */
+  readonly authorizePerClient: number;
   /** RFC 7591 registrations from one address (each one counts, successful or not). */
   readonly registrationPerAddress: number;
   /** RFC 7591 registrations from everyone together. */
@@ -48,6 +52,8 @@ export const DEFAULT_ATTEMPT_LIMITS: AttemptLimits = {
   signInPerAccount: 5,
   signInGlobal: 1000,
   clientAuthPerAddress: 10,
+  authorizePerAddress: 60,
+  authorizePerClient: 10_000,
   registrationPerAddress: 10,
   registrationGlobal: 1000,
   metadataFetchPerAddress: 20,
@@ -138,6 +144,25 @@ export class AttemptLimiter {
       {
         key: `${k}ip:${addressKey(ip)}:${digest(clientId)}`,
         policy: this.local(this.limits.clientAuthPerAddress),
+      },
+    ];
+  }
+
+  /**
+   * Counters for creating device authorizations (docs/hostile-input.md): per
+   * address (the limit that binds a flood) and per client (a ceiling that
+   * bounds what one client's requests can hold in the store). Every request
+   * is charged and none refunded, like registrations. A refusal by the
+   * address counter charges nothing to the client's, so an address that is
+   * being refused stops using up the client's ceiling.
+   */
+  authorizationSlots(ip: string, clientId: string): AttemptSlot[] {
+    const k = `${this.keyPrefix}ratelimit:{authorize}:`;
+    return [
+      { key: `${k}ip:${addressKey(ip)}`, policy: this.local(this.limits.authorizePerAddress) },
+      {
+        key: `${k}client:${digest(clientId)}`,
+        policy: this.global(this.limits.authorizePerClient),
       },
     ];
   }

@@ -523,6 +523,21 @@ export const SETTINGS = {
     default: 10,
     doc: "failed authentications of one confidential client from one address",
   }),
+  // Creating device authorizations (RFC 8628 §3.1): every request counts, not only failures.
+  HANDOFF_AUTHORIZE_LIMIT_PER_ADDRESS: int({
+    group: "Limits",
+    min: 1,
+    max: 10_000_000,
+    default: 60,
+    doc: "device authorizations created per source address (IPv6 per /64) per window, counting every one; past it growing delays (429 `temporarily_unavailable`)",
+  }),
+  HANDOFF_AUTHORIZE_LIMIT_PER_CLIENT: int({
+    group: "Limits",
+    min: 1,
+    max: 100_000_000,
+    default: 10_000,
+    doc: "device authorizations created for one client per window, from everyone: a ceiling on what one client's requests hold in the store (at most about twice this pending)",
+  }),
   HANDOFF_LIMIT_WINDOW: int({
     group: "Limits",
     min: 60,

@@ -16,6 +16,7 @@ import {
 import type { DeviceAuthorization, DeviceStatus } from "./device-authorization.js";
 import { mintDeviceCode, parseDeviceCode, userCodeHandle } from "./device-code.js";
 import { OAuthError, type PollRefusal } from "./oauth-error.js";
+import type { AuthorizationQuota } from "./ports/authorization-quota.js";
 import type { DecisionNotifier } from "./ports/decision-notifier.js";
 import type { DeviceStore, PacingPolicy } from "./ports/device-store.js";
 import type { FlowEvents, PollOutcome } from "./ports/flow-events.js";
@@ -195,6 +196,8 @@ export class DeviceFlow {
       readonly options: DeviceFlowOptions;
       /** Audit events and counters (docs/operations.md). */
       readonly events: FlowEvents;
+      /** Limits on creating authorizations per address and per client; absent: none. */
+      readonly quota?: AuthorizationQuota;
       readonly clock?: () => number;
     },
   ) {
@@ -249,12 +252,23 @@ export class DeviceFlow {
       // Shown on the consent page and packed into the store: bounded, no control characters.
       userAgent: input.userAgent.slice(0, 512).replace(CONTROL_CHARS, "\uFFFD"),
     };
+    // The quota is charged alongside the first write, not before it: one
+    // store round trip on the hot path (the counter's keys never share the
+    // record's Cluster slot, so they cannot be one script). A refusal undoes
+    // the write.
+    const charged = this.deps.quota?.charge(client.id, record.ipAddress);
     for (let attempt = 0; attempt < USER_CODE_ATTEMPTS; attempt++) {
       const userCode = mintUserCode();
       const deviceCode = mintDeviceCode(userCode, expiresAt);
       const device = parseDeviceCode(deviceCode);
       if (!device) throw new Error("minted a device code that does not parse");
-      if (await store.create(device.handle, userCodeHandle(userCode), record)) {
+      const user = userCodeHandle(userCode);
+      const creating = store.create(device.handle, user, record);
+      const created =
+        attempt === 0 && charged !== undefined
+          ? await this.withinQuota(charged, creating, () => store.discard(device.handle, user))
+          : await creating;
+      if (created) {
         this.deps.events.record({
           event: "authorized",
           clientId: client.id,
@@ -273,6 +287,37 @@ export class DeviceFlow {
       }
     }
     throw new OAuthError("temporarily_unavailable", "could not allocate a user code; try again");
+  }
+
+  /**
+   * Waits for the quota and the write together. Past a limit the write (if
+   * it happened) is removed and the request refused with `retryAfter`: 429
+   * with Retry-After (RFC 6585 §4), RPC RESOURCE_EXHAUSTED. The OAuth code is
+   * `temporarily_unavailable` (RFC 6749 §4.1.2.1; RFC 8628 §3.2 uses the
+   * RFC 6749 §5.2 error shape, whose codes have no rate limit).
+   */
+  private async withinQuota(
+    charged: Promise<number | undefined>,
+    creating: Promise<boolean>,
+    undo: () => Promise<void>,
+  ): Promise<boolean> {
+    const [quota, created] = await Promise.allSettled([charged, creating]);
+    const refusal =
+      quota.status === "rejected"
+        ? quota.reason
+        : quota.value === undefined
+          ? undefined
+          : new OAuthError(
+              "temporarily_unavailable",
+              `too many device authorizations; retry in ${quota.value} s`,
+              { retryAfter: quota.value },
+            );
+    if (refusal === undefined) {
+      if (created.status === "rejected") throw created.reason;
+      return created.value;
+    }
+    if (created.status === "fulfilled" && created.value) await undo();
+    throw refusal;
   }
 
   /**

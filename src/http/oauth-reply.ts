@@ -40,8 +40,7 @@ export function sendOAuthError(
   else if (e.code === "invalid_client" && options.basicAuthUsed) {
     // RFC 6749 §5.2: a client that tried the Authorization header gets a challenge.
     reply.header("www-authenticate", 'Basic realm="handoff", charset="UTF-8"');
-  }
-  if (e.code === "temporarily_unavailable") reply.header("retry-after", "5");
+  } else if (e.code === "temporarily_unavailable") reply.header("retry-after", "5");
   const body: Record<string, string | number> = {
     error: e.code,
     error_description: safeDescription(e.description),

@@ -6,6 +6,7 @@ import { type ConnectRouter, createConnectRouter, createContextValues } from "@c
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type pino from "pino";
 import { AttemptLimiter, DEFAULT_ATTEMPT_LIMITS } from "../auth/attempt-limits.js";
+import { authorizationQuota } from "../auth/authorization-quota.js";
 import { ClientAddresses } from "../auth/client-address.js";
 import { clientAuthThrottle } from "../auth/client-auth-throttle.js";
 import { metadataFetchBudget } from "../auth/metadata-fetch-budget.js";
@@ -332,6 +333,7 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
       resources,
     },
     events,
+    quota: authorizationQuota(limiter, logger),
   });
 
   const registration = c.registration && {

@@ -60,6 +60,8 @@ export async function pagesConfig(s: Settings, mode: string, logger: Logger): Pr
       signInPerAccount: s.HANDOFF_SIGNIN_LIMIT_PER_ACCOUNT,
       signInGlobal: s.HANDOFF_SIGNIN_LIMIT_GLOBAL,
       clientAuthPerAddress: s.HANDOFF_CLIENT_AUTH_LIMIT_PER_ADDRESS,
+      authorizePerAddress: s.HANDOFF_AUTHORIZE_LIMIT_PER_ADDRESS,
+      authorizePerClient: s.HANDOFF_AUTHORIZE_LIMIT_PER_CLIENT,
       windowSeconds: s.HANDOFF_LIMIT_WINDOW,
     },
   };

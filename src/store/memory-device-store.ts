@@ -71,6 +71,11 @@ export class MemoryDeviceStore implements DeviceStore {
     return true;
   }
 
+  async discard(device: CodeHandle, user: CodeHandle): Promise<void> {
+    this.records.delete(key(device));
+    this.userIndex.delete(key(user));
+  }
+
   async poll(
     device: CodeHandle,
     clientId: string,

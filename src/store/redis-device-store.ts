@@ -78,6 +78,13 @@ export class RedisDeviceStore implements DeviceStore {
     return created === 1;
   }
 
+  /** Both keys share the code's hash tag: one DEL, Cluster-safe. */
+  async discard(device: CodeHandle, user: CodeHandle): Promise<void> {
+    await this.redis.guard(() =>
+      this.redis.client.del(this.keys.record(device), this.keys.userCode(user)),
+    );
+  }
+
   async poll(
     device: CodeHandle,
     clientId: string,

@@ -67,6 +67,7 @@ function limitOf(key: string | undefined): LimitKind | undefined {
   if (key.includes("ratelimit:{code}:")) return "user_code";
   if (key.includes("ratelimit:{signin}:")) return "sign_in";
   if (key.includes("ratelimit:{client}:")) return "client_auth";
+  if (key.includes("ratelimit:{authorize}:")) return "device_authorization";
   return undefined;
 }
 

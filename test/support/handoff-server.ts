@@ -55,6 +55,13 @@ export async function startTestServer(overrides: Partial<HandoffConfig> = {}): P
     logLevel: "trace",
     logDestination,
     ...overrides,
+    // Tests make many device authorizations from one loopback address; the
+    // tests of that limit set it (test/http/device-authorization-limits.test.ts).
+    attemptLimits: {
+      authorizePerAddress: 1_000_000,
+      authorizePerClient: 1_000_000,
+      ...overrides.attemptLimits,
+    },
   });
   return Object.assign(server, {
     logs: () => logText,

@@ -59,6 +59,12 @@ export interface DeviceStore {
   ): Promise<boolean>;
 
   /**
+   * Removes a request that was just created and then refused by a limit
+   * checked alongside the write (docs/hostile-input.md); nothing if it is gone.
+   */
+  discard(device: CodeHandle, user: CodeHandle): Promise<void>;
+
+  /**
    * Applies one poll (see `applyPoll`): resource check, pacing, state check
    * and consumption in one step.
    */

@@ -76,7 +76,7 @@ export type PollOutcome =
   | "invalid_target";
 
 /** Which limit refused an attempt. */
-export type LimitKind = "user_code" | "sign_in" | "client_auth";
+export type LimitKind = "user_code" | "sign_in" | "client_auth" | "device_authorization";
 
 /** The port the domain reports through. Every method is synchronous and cheap: it runs on the hot path. */
 export interface FlowEvents {
