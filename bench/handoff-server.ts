@@ -11,9 +11,11 @@ import { startHandoff } from "../src/server/handoff-server.js";
 import { asyncStdout } from "../src/server/logger.js";
 import { generateSigningKey, KeyRing } from "../src/tokens/signing-keys.js";
 
+const port = Number(process.env.PORT);
 const server = await startHandoff({
   host: "127.0.0.1",
-  port: Number(process.env.PORT),
+  port,
+  issuer: `http://localhost:${port}`,
   deviceCodeTtl: 900,
   pollInterval: 5,
   pollJitterMs: 1000,

@@ -14,6 +14,7 @@ import { DEMO_CLIENT } from "../src/config/dev-seed.js";
 import { readSettings } from "../src/config/settings.js";
 import { startHandoff } from "../src/server/handoff-server.js";
 import { loadConfig } from "../src/server/load-config.js";
+import { freePort } from "../test/support/free-port.js";
 import { startRedis } from "../test/support/redis-server.js";
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 20);
@@ -23,19 +24,21 @@ const SERVICE_TOKEN = "bench-service-token-0123456789abcdef012345";
 const redis = await startRedis();
 // The settings a deployment would give (development mode: the demo client is seeded).
 const logger = pino({ level: "silent" });
-const settings = readSettings({
-  PORT: "0",
-  HANDOFF_HOST: "127.0.0.1",
-  REDIS_URL: redis.url,
-  HANDOFF_POLL_INTERVAL: String(INTERVAL),
-  HANDOFF_SERVICE_TOKEN: SERVICE_TOKEN,
-  HANDOFF_LOG_LEVEL: "silent",
-  // Every authorization comes from loopback: the limit is still charged, never reached.
-  HANDOFF_AUTHORIZE_LIMIT_PER_ADDRESS: "10000000",
-  HANDOFF_AUTHORIZE_LIMIT_PER_CLIENT: "100000000",
-});
-const config = await loadConfig(settings, "development", logger);
-const start = () => startHandoff({ ...config, logDestination: pino.destination("/dev/null") });
+const start = async () => {
+  const settings = readSettings({
+    PORT: String(await freePort()),
+    HANDOFF_HOST: "127.0.0.1",
+    REDIS_URL: redis.url,
+    HANDOFF_POLL_INTERVAL: String(INTERVAL),
+    HANDOFF_SERVICE_TOKEN: SERVICE_TOKEN,
+    HANDOFF_LOG_LEVEL: "silent",
+    // Every authorization comes from loopback: the limit is still charged, never reached.
+    HANDOFF_AUTHORIZE_LIMIT_PER_ADDRESS: "10000000",
+    HANDOFF_AUTHORIZE_LIMIT_PER_CLIENT: "100000000",
+  });
+  const config = await loadConfig(settings, "development", logger);
+  return startHandoff({ ...config, logDestination: pino.destination("/dev/null") });
+};
 const [a, b] = await Promise.all([start(), start()]);
 const device = createClient(DeviceAuthService, createGrpcTransport({ baseUrl: a.issuer }));
 const person = createClient(

@@ -158,6 +158,14 @@ export async function loadConfig(s: Settings, mode: Mode, logger: Logger): Promi
     }
   }
 
+  // The server listens last (src/server/listen.ts), so a port chosen at listen
+  // time cannot name the issuer that tokens and metadata were built with.
+  if (s.PORT === 0 && !s.HANDOFF_ISSUER) {
+    throw new Error(
+      "invalid configuration:\n  PORT=0 needs HANDOFF_ISSUER (the default issuer, http://localhost:$PORT, names the port)",
+    );
+  }
+
   let clients: Client[] = s.HANDOFF_CLIENTS_FILE
     ? await loadClientsFile(s.HANDOFF_CLIENTS_FILE)
     : [];
@@ -211,7 +219,7 @@ export async function loadConfig(s: Settings, mode: Mode, logger: Logger): Promi
   return {
     host,
     port: s.PORT,
-    ...(s.HANDOFF_ISSUER ? { issuer: s.HANDOFF_ISSUER } : {}),
+    issuer: s.HANDOFF_ISSUER ?? `http://localhost:${s.PORT}`,
     ...(s.HANDOFF_VERIFICATION_URI ? { verificationUri: s.HANDOFF_VERIFICATION_URI } : {}),
     deviceCodeTtl: s.HANDOFF_DEVICE_CODE_TTL,
     pollInterval: s.HANDOFF_POLL_INTERVAL,

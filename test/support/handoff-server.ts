@@ -6,6 +6,7 @@ import {
   startHandoff,
 } from "../../src/server/handoff-server.js";
 import { generateSigningKey, KeyRing } from "../../src/tokens/signing-keys.js";
+import { freePort } from "./free-port.js";
 import { TEST_CLIENTS } from "./test-clients.js";
 
 export const SERVICE_TOKEN = "test-service-token-0123456789abcdef0123456789";
@@ -24,9 +25,31 @@ export interface TestServer extends RunningHandoff {
 
 let sharedKeys: KeyRing | undefined;
 
+/**
+ * The server listens last, after the issuer (which names the port) is built
+ * in: so a port is picked first, and picked again in the rare case another
+ * process took it meanwhile. A test that names its issuer or port gets those.
+ */
+async function startOnFreePort(
+  overrides: Partial<HandoffConfig>,
+  config: (port: number) => HandoffConfig,
+): Promise<RunningHandoff> {
+  if (overrides.issuer !== undefined || overrides.port !== undefined) {
+    return startHandoff(config(overrides.port ?? 0));
+  }
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startHandoff(config(await freePort()));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EADDRINUSE" || attempt === 5) throw e;
+    }
+  }
+}
+
 /** A test server: memory store unless `redis` is given; short interval for fast pacing tests. */
 export async function startTestServer(overrides: Partial<HandoffConfig> = {}): Promise<TestServer> {
   sharedKeys ??= new KeyRing([await generateSigningKey("ES256")]);
+  const keys = sharedKeys;
   let logText = "";
   const logDestination = new Writable({
     write(chunk, _enc, cb) {
@@ -34,9 +57,10 @@ export async function startTestServer(overrides: Partial<HandoffConfig> = {}): P
       cb();
     },
   });
-  const server = await startHandoff({
+  const config = (port: number): HandoffConfig => ({
     host: "127.0.0.1",
-    port: 0,
+    port,
+    issuer: `http://localhost:${port}`,
     deviceCodeTtl: 60,
     pollInterval: 1,
     pollJitterMs: 200,
@@ -51,7 +75,7 @@ export async function startTestServer(overrides: Partial<HandoffConfig> = {}): P
     redisTimeoutMs: 1000,
     memoryMaxPending: 10_000,
     clients: TEST_CLIENTS,
-    keys: sharedKeys,
+    keys,
     logLevel: "trace",
     logDestination,
     ...overrides,
@@ -63,6 +87,7 @@ export async function startTestServer(overrides: Partial<HandoffConfig> = {}): P
       ...overrides.attemptLimits,
     },
   });
+  const server = await startOnFreePort(overrides, config);
   return Object.assign(server, {
     logs: () => logText,
     post: (

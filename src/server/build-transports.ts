@@ -1,0 +1,152 @@
+/**
+ * Startup step 6: the transports over the flows: Connect, gRPC and gRPC-Web
+ * (one set of RPC routes for HTTP/1.1 and h2c), and the fastify app (the RFC
+ * endpoints, metadata, JWKS, health and the verification pages). Nothing
+ * listens yet: src/server/listen.ts does that last.
+ */
+import http from "node:http";
+import http2 from "node:http2";
+import { type ConnectRouter, createConnectRouter, createContextValues } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { FastifyInstance } from "fastify";
+import { ClientAddresses } from "../auth/client-address.js";
+import { createHttpApp } from "../http/http-app.js";
+import { showAuthorizationRefusal } from "../pages/authorization-pages.js";
+import { verificationPages } from "../pages/verification-pages.js";
+import { accessLogInterceptor } from "../rpc/access-log.js";
+import { deviceAuthService } from "../rpc/device-auth-service.js";
+import { peerAddressKey } from "../rpc/rpc-translation.js";
+import { tokenService } from "../rpc/token-service.js";
+import type { Clients } from "./build-clients.js";
+import type { Flows } from "./build-flows.js";
+import type { Stores } from "./build-stores.js";
+import type { Telemetry } from "./build-telemetry.js";
+import type { Tokens } from "./build-tokens.js";
+import type { HandoffConfig } from "./handoff-config.js";
+import { deadlinesWithinTimerRange } from "./rpc-deadlines.js";
+import { requestFaultsAsInvalidArgument } from "./rpc-request-faults.js";
+import { closeUnreadH1Requests } from "./unread-body.js";
+import { verificationPagesSetup } from "./verification-setup.js";
+
+const RPC_READ_MAX_BYTES = 64 * 1024;
+
+export interface Transports {
+  /** fastify, whose server (HTTP/1.1) also routes the RPC paths to Connect. */
+  readonly app: FastifyInstance;
+  /** Connect and gRPC over h2c. */
+  readonly h2: http2.Http2Server;
+  /** The open HTTP/2 sessions, for GOAWAY on close. */
+  readonly sessions: ReadonlySet<http2.ServerHttp2Session>;
+}
+
+/** The exact request paths the routes serve (/handoff.v1.Service/Method). */
+function rpcPathsOf(routes: (router: ConnectRouter) => void): ReadonlySet<string> {
+  const router = createConnectRouter();
+  routes(router);
+  return new Set(router.handlers.map((h) => h.requestPath));
+}
+
+/** The path of a request target, without its query (Connect GET puts the message there). */
+function pathOf(url: string): string {
+  const q = url.indexOf("?");
+  return q === -1 ? url : url.slice(0, q);
+}
+
+export async function buildTransports(
+  c: HandoffConfig,
+  deps: {
+    readonly stores: Stores;
+    readonly clients: Clients;
+    readonly tokens: Tokens;
+    readonly flows: Flows;
+    readonly telemetry: Telemetry;
+  },
+): Promise<Transports> {
+  const { stores, clients, tokens, flows, telemetry } = deps;
+  const { logger, metrics } = telemetry;
+  const deviceRoutes = deviceAuthService(flows.device, {
+    serviceToken: c.serviceToken,
+    waits: flows.waits,
+    heartbeatMs: c.waitHeartbeatMs,
+  });
+  const tokenRoutes = tokenService(tokens.lifecycle);
+  const routes = (router: ConnectRouter) => {
+    deviceRoutes(router);
+    tokenRoutes(router);
+    requestFaultsAsInvalidArgument(router);
+    deadlinesWithinTimerRange(router);
+  };
+  const interceptors = [
+    accessLogInterceptor(logger, (procedure, outcome, seconds) =>
+      metrics.observeRpc(procedure, outcome, seconds),
+    ),
+  ];
+  // One rule for the client's address behind a proxy, HTTP and RPC alike.
+  const addresses = new ClientAddresses(c.trustProxy);
+  const contextValues = (req: http.IncomingMessage | http2.Http2ServerRequest) =>
+    createContextValues().set(peerAddressKey, addresses.of(req));
+  const rpcOptions = { routes, contextValues, interceptors, readMaxBytes: RPC_READ_MAX_BYTES };
+
+  const app = await createHttpApp({
+    flow: flows.device,
+    codeFlow: flows.code,
+    tokens: tokens.lifecycle,
+    issuer: c.issuer,
+    scopesSupported: clients.scopesSupported,
+    waitToken: c.waitMaxStreams > 0,
+    ...(flows.registration ? { registration: flows.registration } : {}),
+    metadataDocuments: clients.documents !== undefined,
+    ping: () => stores.device.ping(),
+    bodyLimit: c.bodyLimit,
+    trustProxy: c.trustProxy === undefined ? undefined : addresses.trusts,
+    logger,
+    metrics,
+    metricsToken: c.metricsToken,
+    pages: async (scope, base) =>
+      verificationPages(scope, {
+        ...verificationPagesSetup(c, {
+          issuer: c.issuer,
+          flow: flows.device,
+          redis: stores.redis,
+          keyPrefix: c.redisKeyPrefix,
+          limiter: stores.limiter,
+        }),
+        codeFlow: flows.code,
+        base,
+      }),
+    showRefusal: showAuthorizationRefusal,
+    serverFactory: (fastifyHandler) => {
+      const rpc = closeUnreadH1Requests(connectNodeAdapter(rpcOptions));
+      const rpcPaths = rpcPathsOf(routes);
+      return http.createServer(
+        {
+          headersTimeout: c.headersTimeoutMs ?? 10_000,
+          requestTimeout: c.requestTimeoutMs ?? 30_000,
+          keepAliveTimeout: 5_000,
+          // How often those timeouts are checked (Node's default is every 30 s).
+          connectionsCheckingInterval: Math.min(1000, c.headersTimeoutMs ?? 1000),
+        },
+        // Routing is decided here, once: an RPC's exact path (Connect, gRPC-Web,
+        // Connect GET) goes to Connect, everything else, an unknown /handoff.* path
+        // too, to fastify's router. Connect needs no fallback into fastify.
+        (req, res) =>
+          rpcPaths.has(pathOf(req.url ?? "")) ? rpc(req, res) : fastifyHandler(req, res),
+      );
+    },
+  });
+  const h2 = http2.createServer(
+    { settings: { maxConcurrentStreams: 256 } },
+    connectNodeAdapter(rpcOptions),
+  );
+  // A session idle this long is destroyed: Node does that only when no 'timeout'
+  // listener exists (a no-op one kept idle sessions forever). It also bounds a
+  // session Node has sent GOAWAY on but keeps open, even after the client's FIN
+  // (found by test/fuzz/raw-connections.test.ts: a DATA frame on stream 0).
+  h2.setTimeout(c.http2IdleTimeoutMs ?? 60_000);
+  const sessions = new Set<http2.ServerHttp2Session>();
+  h2.on("session", (session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+  });
+  return { app, h2, sessions };
+}

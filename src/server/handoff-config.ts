@@ -1,0 +1,118 @@
+/** Everything a running server needs, already validated and defaulted (src/server/load-config.ts builds it from the settings). */
+import type pino from "pino";
+import type { Client } from "../domain/client.js";
+import type { RegistrationMode } from "../domain/client-registration.js";
+import type { ResourceLimits } from "../domain/resource.js";
+import type { SafeFetchOptions } from "../outbound/metadata-document-fetch.js";
+import type { RedisTarget } from "../store/redis-connection.js";
+import type { KeyRing } from "../tokens/signing-keys.js";
+import type { PagesConfig } from "./verification-setup.js";
+
+/** Caps on the fields of a self-described client (registration, metadata documents). */
+export interface ClientMetadataLimits {
+  readonly maxRedirectUris: number;
+  readonly maxUriLength: number;
+  readonly maxNameLength: number;
+}
+
+/** RFC 7591 dynamic registration (README: HANDOFF_REGISTRATION*). */
+export interface RegistrationConfig {
+  readonly mode: RegistrationMode;
+  /** Required in `token` mode. */
+  readonly initialAccessToken?: string;
+  /** Grant types a registrant may ask for. */
+  readonly grants: readonly string[];
+  /** Scopes a registered client may have; absent: every scope in scopes_supported. */
+  readonly scopes?: readonly string[];
+  /** Seconds an unused registration lives. */
+  readonly idleTtl: number;
+  /** Registered clients kept at most. */
+  readonly maxClients: number;
+  /** Largest registration body, bytes. */
+  readonly bodyLimit: number;
+  readonly limits: ClientMetadataLimits;
+}
+
+/** Client ID Metadata Documents (README: HANDOFF_CIMD_*); absent: off. */
+export interface MetadataDocumentsConfig {
+  readonly timeoutMs: number;
+  readonly maxBytes: number;
+  readonly cacheMinTtl: number;
+  readonly cacheMaxTtl: number;
+  readonly cacheMaxEntries: number;
+  readonly maxConcurrentFetches: number;
+  /** Grant types and scopes a document may claim (the registration settings). */
+  readonly grants: readonly string[];
+  readonly scopes?: readonly string[];
+  readonly limits: ClientMetadataLimits;
+  /** Development and tests only: loopback document hosts, and a CA (PEM) to trust for them. */
+  readonly allowLoopback: boolean;
+  readonly ca?: string;
+  /** Tests only: how document hosts resolve. */
+  readonly resolve?: SafeFetchOptions["resolve"];
+}
+
+/** Everything a running server needs, already validated (see src/config). */
+export interface HandoffConfig extends PagesConfig {
+  readonly host: string;
+  /** 0: any free port (RunningHandoff.port says which); the issuer must then be given. */
+  readonly port: number;
+  /**
+   * The issuer, also the base URL of every endpoint. Required: the server
+   * listens last, after everything that names the issuer is built, so it
+   * cannot be derived from a port chosen at listen time (src/server/load-config.ts
+   * defaults it to http://localhost:<PORT>).
+   */
+  readonly issuer: string;
+  /** Defaults to <issuer>/device. */
+  readonly verificationUri?: string;
+  readonly deviceCodeTtl: number;
+  readonly pollInterval: number;
+  readonly pollJitterMs: number;
+  /** WaitToken streams one instance holds at most; 0 turns WaitToken off. */
+  readonly waitMaxStreams: number;
+  /** How often a waiting stream re-checks the store, whatever pub/sub delivers (ms). */
+  readonly waitRecheckMs: number;
+  /** How often a waiting stream sends a heartbeat (ms). */
+  readonly waitHeartbeatMs: number;
+  readonly accessTokenTtl: number;
+  /** Seconds an authorization code lives (RFC 6749 §4.1.2; at most 60). */
+  readonly authorizationCodeTtl: number;
+  /** Defaults to the issuer. */
+  readonly defaultAudience?: string;
+  /** RFC 8707 resources: count per request and per grant, length, http on loopback. */
+  readonly resourceLimits?: ResourceLimits;
+  readonly bodyLimit: number;
+  /** A client must send its request headers within this (slowloris), and the whole request within requestTimeoutMs. */
+  readonly headersTimeoutMs?: number;
+  readonly requestTimeoutMs?: number;
+  /** An HTTP/2 session idle this long is destroyed. Default 60 s. */
+  readonly http2IdleTimeoutMs?: number;
+  readonly trustProxy?: string;
+  readonly serviceToken?: string;
+  /** Bearer credential for `GET /metrics`; unset: no metrics endpoint. */
+  readonly metricsToken?: string;
+  readonly redis?: RedisTarget;
+  readonly redisKeyPrefix: string;
+  readonly redisTimeoutMs: number;
+  /** Without Redis: live device authorizations held at most (past it, temporarily_unavailable). */
+  readonly memoryMaxPending: number;
+  readonly clients: readonly Client[];
+  /** RFC 7591 registration at /oauth/register; absent: off. */
+  readonly registration?: RegistrationConfig;
+  /** Client ID Metadata Documents (an https client_id); absent: off. */
+  readonly metadataDocuments?: MetadataDocumentsConfig;
+  readonly keys: KeyRing;
+  /** The private JWK set file behind `keys`: reloaded on SIGHUP and when it changes. */
+  readonly signingKeysFile?: string;
+  /** How often to check signingKeysFile for changes, in ms; 0: on SIGHUP only. Default 30 s. */
+  readonly signingKeysWatchMs?: number;
+  /** Seconds a refresh token lives unused. Default 14 days. */
+  readonly refreshTokenIdleTtl?: number;
+  /** Seconds a refresh-token family lives at most, however often rotated. Default 30 days. */
+  readonly refreshTokenTtl?: number;
+  /** Rotated-out refresh tokens a family remembers for reuse detection. Default 1000. */
+  readonly refreshReuseWindow?: number;
+  readonly logLevel: string;
+  readonly logDestination?: pino.DestinationStream;
+}

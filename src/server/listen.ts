@@ -1,0 +1,34 @@
+/**
+ * Startup, last step: listen on the one port. Called only once every handler
+ * exists, so no connection is accepted before there is something to serve it
+ * (the protocol sniffer hands each one to the HTTP/1.1 or the HTTP/2 server).
+ */
+import type { AddressInfo } from "node:net";
+import type { Transports } from "./build-transports.js";
+import type { HandoffConfig } from "./handoff-config.js";
+import { createProtocolSniffer, type Sniffer } from "./protocol-sniffer.js";
+
+export interface Listening {
+  readonly sniffer: Sniffer;
+  /** The port bound (the one asked for, or the one chosen for port 0). */
+  readonly port: number;
+}
+
+export async function listen(c: HandoffConfig, t: Transports): Promise<Listening> {
+  const sniffer = createProtocolSniffer(
+    { h1: t.app.server, h2: t.h2 },
+    { firstBytesTimeoutMs: c.headersTimeoutMs ?? 10_000 },
+  );
+  // Node's HTTP server starts tracking connections (which enforces headersTimeout
+  // and requestTimeout against slow clients, and lets closeIdleConnections work)
+  // on its own 'listening' event. The sniffer listens instead, so run that setup.
+  for (const setup of t.app.server.listeners("listening")) (setup as () => void).call(t.app.server);
+  await new Promise<void>((resolve, reject) => {
+    sniffer.server.once("error", reject);
+    sniffer.server.listen(c.port, c.host, () => {
+      sniffer.server.off("error", reject);
+      resolve();
+    });
+  });
+  return { sniffer, port: (sniffer.server.address() as AddressInfo).port };
+}
