@@ -3,7 +3,8 @@
 # redis-cli (real Redis processes, standalone and Cluster) and Chromium (the
 # verification-page tests drive it with playwright-core), and what the polyglot
 # test generates a Python gRPC client with (protoc, the well-known .proto files,
-# grpc_python_plugin, Debian's python3 with grpcio and protobuf). Debian
+# grpc_python_plugin, Debian's python3 with grpcio and protobuf), and tmux (the
+# `handoff login` tests drive the command in a real pseudo-terminal). Debian
 # packages only, and only when missing. Playwright never downloads a browser here.
 set -euo pipefail
 
@@ -11,6 +12,7 @@ missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
 [[ -f /usr/include/google/protobuf/timestamp.proto ]] || missing+=(libprotobuf-dev)
 command -v grpc_python_plugin >/dev/null 2>&1 || missing+=(protobuf-compiler-grpc)

@@ -37,5 +37,6 @@ export function devBanner(
        -d '{"userCode":"<user_code>","subject":"demo","decision":"DECISION_APPROVE"}')
   3. curl -s ${issuer}/oauth/token -d client_id=${DEMO_CLIENT.id} \\
        -d grant_type=urn:ietf:params:oauth:grant-type:device_code -d device_code=<device_code>
+  Or all three in one: handoff login --issuer ${issuer}   (then: handoff token --issuer ${issuer})
 `;
 }

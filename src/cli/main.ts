@@ -18,14 +18,46 @@ const USAGE = `usage: handoff <command>
   users add <name> [--file <path>]
                          add or update a verification-page user in HANDOFF_USERS_FILE (or --file);
                          the password is read from stdin (not echoed on a terminal)
+
+  login  --issuer URL | --mcp URL  [--client-id ID] [--scope S]... [--resource URI]...
+         [--json] [--no-browser]
+                         sign in with the device flow (RFC 8628); the tokens are cached (0600)
+                         under $XDG_CONFIG_HOME/handoff; --client-id defaults to demo-cli
+  token  <the same selectors> [--json]
+                         print a valid access token from the cache, refreshed if needed:
+                         curl -H "Authorization: Bearer $(handoff token --issuer URL)" ...
+  logout <the same selectors>
+                         revoke the cached tokens (RFC 7009) and forget them
+
+  exit codes of login/token/logout: 0 ok, 2 usage, 3 denied, 4 expired,
+  5 server unreachable or refused, 6 not signed in, 130 cancelled (Ctrl-C)
 `;
 
 /** Exit code of a command line that makes no sense (docs/client.md lists them all). */
 const USAGE_ERROR = 2;
 
+/** Exits once stdout and stderr have taken everything written (an open stream may keep the loop alive). */
+async function exitWith(code: number): Promise<never> {
+  await new Promise((r) => process.stdout.write("", r));
+  await new Promise((r) => process.stderr.write("", r));
+  process.exit(code);
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, sub, arg] = argv;
   switch (command) {
+    case "login": {
+      const { loginCommand } = await import("./login-command.js");
+      return exitWith(await loginCommand(argv.slice(1)));
+    }
+    case "token": {
+      const { tokenCommand } = await import("./token-command.js");
+      return exitWith(await tokenCommand(argv.slice(1)));
+    }
+    case "logout": {
+      const { logoutCommand } = await import("./logout-command.js");
+      return exitWith(await logoutCommand(argv.slice(1)));
+    }
     case "start-dev":
     case "start": {
       const { startCommand } = await import("./start-command.js");

@@ -7,7 +7,6 @@ import { OAuthClientError } from "./client-error.js";
 import type { AuthorizationServerMetadata } from "./discovery.js";
 import { pollForTokens } from "./token-polling.js";
 import { answerError, type ClientIdentity, postForm, type Tokens } from "./token-request.js";
-import { waitForTokens } from "./wait-token-client.js";
 
 /** What to show the person (RFC 8628 §3.3). */
 export interface DevicePrompt {
@@ -77,14 +76,37 @@ export async function deviceLogin(o: DeviceLoginOptions): Promise<Tokens> {
     expiresAt: new Date(expiresAt),
     interval,
   });
+  try {
+    return await waitThenPoll(o, b.device_code, interval, expiresAt, f);
+  } catch (e) {
+    // A server may forget an expired code a moment early and call it unknown (invalid_grant);
+    // past the announced expiry that answer means expired_token (RFC 8628 §3.5).
+    if (e instanceof OAuthClientError && e.code === "invalid_grant" && Date.now() >= expiresAt)
+      throw new OAuthClientError("expired_token", "the device code expired", e.status, {
+        cause: e,
+      });
+    throw e;
+  }
+}
+
+/** WaitToken when the metadata offers it, then polling (also when the stream could not answer). */
+async function waitThenPoll(
+  o: DeviceLoginOptions,
+  deviceCode: string,
+  interval: number,
+  expiresAt: number,
+  f: typeof fetch,
+): Promise<Tokens> {
   let pollInterval = interval;
   const stream = o.metadata.handoff_wait_token_endpoint;
   if (o.useWaitToken !== false && typeof stream === "string") {
     o.onWaiting?.("stream");
+    // Loaded only here: the RPC client stack costs startup time a cached-token read never needs.
+    const { waitForTokens } = await import("./wait-token-client.js");
     const waited = await waitForTokens({
       endpoint: stream,
       client: o,
-      deviceCode: b.device_code,
+      deviceCode,
       ...(o.signal ? { signal: o.signal } : {}),
     });
     if (waited.kind === "tokens") return waited.tokens;
@@ -95,7 +117,7 @@ export async function deviceLogin(o: DeviceLoginOptions): Promise<Tokens> {
   return pollForTokens({
     tokenEndpoint: o.metadata.token_endpoint,
     client: o,
-    deviceCode: b.device_code,
+    deviceCode,
     interval: pollInterval,
     expiresAt,
     ...(o.resource ? { resource: o.resource } : {}),
