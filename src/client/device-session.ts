@@ -117,6 +117,16 @@ export class DeviceSession {
     }
   }
 
+  /** Forgets the cached tokens without revoking them (the server refused them already). */
+  async forget(): Promise<void> {
+    await this.cache.remove(this.key);
+  }
+
+  /** Caches tokens obtained elsewhere (a refresh another library made for this session). */
+  async store(t: Tokens): Promise<void> {
+    await this.cache.write(this.key, t);
+  }
+
   /** Revokes the refresh and access tokens (RFC 7009) and forgets them. */
   async logout(): Promise<void> {
     const cached = await this.cache.read(this.key);

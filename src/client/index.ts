@@ -12,6 +12,12 @@ export {
   discoverFromResource,
   discoverIssuer,
 } from "./discovery.js";
+export {
+  DeviceFlowAuthProvider,
+  type DeviceFlowProviderOptions,
+  deviceFlowAuthProvider,
+  type McpOAuthTokens,
+} from "./mcp-oauth-provider.js";
 export { type CacheKey, defaultCacheDir, TokenCache } from "./token-cache.js";
 export { type PollOptions, pollForTokens } from "./token-polling.js";
 export type { ClientIdentity, Tokens } from "./token-request.js";

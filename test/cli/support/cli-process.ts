@@ -52,9 +52,13 @@ export interface PipedRun {
   readonly exited: Promise<number>;
 }
 
-/** Starts `handoff <args>` with pipes for stdin, stdout and stderr. */
-export function runPiped(args: readonly string[], env: Record<string, string>): PipedRun {
-  const [cmd, ...pre] = HANDOFF as [string, ...string[]];
+/** Starts `handoff <args>` (or another `command`) with pipes for stdin, stdout and stderr. */
+export function runPiped(
+  args: readonly string[],
+  env: Record<string, string>,
+  command: readonly string[] = HANDOFF,
+): PipedRun {
+  const [cmd, ...pre] = command as [string, ...string[]];
   const child = spawn(cmd, [...pre, ...args], { env, cwd: root, stdio: ["pipe", "pipe", "pipe"] });
   let out = "";
   let err = "";
@@ -90,7 +94,16 @@ export function runPiped(args: readonly string[], env: Record<string, string>): 
           reject(new Error(`no ${re} in:\n${out}\n${err}`));
         }, timeoutMs);
         listeners.add(check);
-        void exited.then(() => setTimeout(check, 0));
+        // Once the process has ended (and its last output arrived), no match is final.
+        void exited.then(() =>
+          setTimeout(() => {
+            check();
+            if (!listeners.has(check)) return;
+            listeners.delete(check);
+            clearTimeout(timer);
+            reject(new Error(`exited without ${re}:\n${out}\n${err}`));
+          }, 0),
+        );
         check();
       });
     },
