@@ -20,6 +20,9 @@ export interface SessionOptions {
   readonly clock?: () => number;
 }
 
+/** A session id as minted below: 32 random bytes, base64url. */
+const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
+
 const hashId = (id: string) => createHash("sha256").update(id).digest("base64url");
 
 /**
@@ -48,13 +51,22 @@ export class Sessions {
     return (this.options.clock ?? Date.now)();
   }
 
+  /**
+   * The session id the request's cookie carries, if it is well formed (live
+   * or not): what the pages bind their CSRF tokens to. Synchronous: no store.
+   */
+  idOf(request: FastifyRequest): string | undefined {
+    const id = request.cookies[this.cookieName];
+    return id && SESSION_ID.test(id) ? id : undefined;
+  }
+
   /** The session the request's cookie names, if it is live. */
   async current(request: FastifyRequest): Promise<SignedIn | null> {
     const cached = this.found.get(request);
     if (cached !== undefined) return cached;
-    const id = request.cookies[this.cookieName];
+    const id = this.idOf(request);
     let result: SignedIn | null = null;
-    if (id && /^[A-Za-z0-9_-]{43}$/.test(id)) {
+    if (id) {
       const key = hashId(id);
       const session = await this.store.find(key, this.now());
       if (session) result = { subject: session.subject, key, viaSession: true };

@@ -472,6 +472,16 @@ export const SETTINGS = {
     default: 3600,
     doc: "seconds a page sign-in lasts",
   }),
+  HANDOFF_CSRF_SECRET: text({
+    group: "Verification page",
+    unset: "unset (`start` requires it; `start-dev`: random per process)",
+    allowed: "32+ characters",
+    check: [
+      (v) => v.length >= 32,
+      "must be at least 32 characters (generate one with: openssl rand -base64 32)",
+    ],
+    doc: "the key that binds each form's CSRF token to its session; the same on every instance",
+  }),
   // Limits: failures allowed per window before growing delays start (RFC 8628 §5.1).
   HANDOFF_CODE_LIMIT_PER_ADDRESS: int({
     group: "Limits",

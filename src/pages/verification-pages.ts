@@ -6,7 +6,7 @@
  */
 import fastifyCookie from "@fastify/cookie";
 import fastifyCsrf from "@fastify/csrf-protection";
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler } from "fastify";
 import type { AttemptLimiter } from "../auth/attempt-limits.js";
 import type { Authenticator, SignInContext } from "../auth/authenticator.js";
 import { tooManyMessage } from "../auth/local-authenticator.js";
@@ -44,6 +44,11 @@ export interface VerificationPagesOptions {
   readonly base: string;
   /** True when the issuer is https: cookies get `Secure` and the `__Host-` prefix. */
   readonly secure: boolean;
+  /**
+   * The key CSRF tokens are bound to their session with (HMAC), the same on
+   * every instance (HANDOFF_CSRF_SECRET; see src/server/verification-setup.ts).
+   */
+  readonly csrfKey: Buffer;
   readonly clock?: () => number;
 }
 
@@ -56,10 +61,27 @@ export async function verificationPages(
   const now = () => new Date((o.clock ?? Date.now)());
 
   await app.register(fastifyCookie);
+  /**
+   * What a form's token is bound to: the session cookie's id, or the person a
+   * trusted proxy vouches for; `anonymous` before sign-in. The double-submit secret
+   * alone was not enough (issue 9, item 7): whoever can plant a cookie for
+   * the host could plant their own secret with its token and post as the
+   * victim. Bound, a token made for any other session (or none) fails, and
+   * nobody without the key can make one for a session they do not have.
+   */
+  const csrfBinding = (request: FastifyRequest): string => {
+    const proven = o.authenticator.subjectOf(request);
+    if (proven !== undefined) return proven === null ? "anonymous" : `person:${proven}`;
+    const id = sessions.idOf(request);
+    return id === undefined ? "anonymous" : `session:${id}`;
+  };
   await app.register(fastifyCsrf, {
-    // Double submit: a random secret in an HttpOnly cookie, a token derived from it in each form.
+    // Double submit: a random secret in an HttpOnly cookie, a token derived from it in each form,
+    // keyed (hmacKey) and bound to the session (userInfo).
     cookieKey: o.secure ? "__Host-handoff_csrf" : "handoff_csrf",
     cookieOpts: { path: "/", httpOnly: true, sameSite: "lax", secure: o.secure },
+    csrfOpts: { hmacKey: o.csrfKey },
+    getUserInfo: csrfBinding,
     getToken: (request) => {
       try {
         return formOf(request).get("_csrf");
@@ -74,8 +96,27 @@ export async function verificationPages(
   pageErrors(app, base);
   staticAssets(app);
 
-  const csrfToken = (reply: FastifyReply) => reply.generateCsrf();
-  const csrf = app.csrfProtection;
+  const csrfToken = (reply: FastifyReply) =>
+    reply.generateCsrf({ userInfo: csrfBinding(reply.request) });
+  const tokenCheck = app.csrfProtection.bind(app);
+  /**
+   * Every form post: a browser that says the post comes from another site
+   * (Fetch Metadata, `Sec-Fetch-Site`) is refused before the token is read,
+   * which also covers the sign-in form, whose token has no session to be
+   * bound to yet; then the bound token.
+   */
+  const csrf: preHandlerHookHandler = (request, reply, done) => {
+    const site = request.headers["sec-fetch-site"];
+    if (site !== undefined && site !== "same-origin" && site !== "none") {
+      const refusal = Object.assign(new Error("cross-site form post"), {
+        statusCode: 403,
+        code: "FST_CSRF_CROSS_SITE",
+      });
+      reply.send(refusal);
+      return;
+    }
+    tokenCheck(request, reply, done);
+  };
 
   /** The signed-in person: from the request itself (trusted proxy) or from the session. */
   async function signedIn(request: FastifyRequest): Promise<SignedIn | null> {

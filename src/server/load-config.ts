@@ -43,6 +43,11 @@ function productionProblems(s: Settings): string[] {
       "HANDOFF_SIGNING_KEYS_FILE: required (a private JWK set; create one with `handoff keys generate`)",
     );
   }
+  if (!s.HANDOFF_CSRF_SECRET) {
+    problems.push(
+      "HANDOFF_CSRF_SECRET: required (binds form tokens to sessions, the same on every instance; generate one with: openssl rand -base64 32)",
+    );
+  }
   return problems;
 }
 
@@ -149,6 +154,7 @@ export async function loadConfig(s: Settings, mode: Mode, logger: Logger): Promi
       ...weakTokenProblems({
         HANDOFF_SERVICE_TOKEN: s.HANDOFF_SERVICE_TOKEN,
         HANDOFF_METRICS_TOKEN: s.HANDOFF_METRICS_TOKEN,
+        HANDOFF_CSRF_SECRET: s.HANDOFF_CSRF_SECRET,
       }),
     ];
     if (problems.length > 0) {

@@ -52,6 +52,7 @@ export async function pagesConfig(s: Settings, mode: string, logger: Logger): Pr
   return {
     authenticator,
     sessionTtl: s.HANDOFF_SESSION_TTL,
+    ...(s.HANDOFF_CSRF_SECRET === undefined ? {} : { csrfSecret: s.HANDOFF_CSRF_SECRET }),
     attemptLimits: {
       codePerAddress: s.HANDOFF_CODE_LIMIT_PER_ADDRESS,
       codePerSession: s.HANDOFF_CODE_LIMIT_PER_SESSION,

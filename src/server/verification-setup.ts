@@ -1,4 +1,5 @@
 /** Builds what the verification pages need from the server configuration and the chosen store. */
+import { createHmac, randomBytes } from "node:crypto";
 import type { AttemptLimiter, AttemptLimits } from "../auth/attempt-limits.js";
 import { type AuthenticatorConfig, createAuthenticator } from "../auth/authenticator-config.js";
 import { Sessions } from "../auth/sessions.js";
@@ -15,6 +16,18 @@ export interface PagesConfig {
   /** Seconds a page sign-in lasts; default 3600. */
   readonly sessionTtl?: number;
   readonly attemptLimits?: Partial<AttemptLimits>;
+  /**
+   * HANDOFF_CSRF_SECRET: the secret every instance binds form tokens with.
+   * Unset (start-dev, tests): a random key for this process only.
+   */
+  readonly csrfSecret?: string;
+}
+
+/** The CSRF key, derived from the secret for this one use (not the secret itself). */
+function csrfKeyOf(secret: string | undefined): Buffer {
+  return secret === undefined
+    ? randomBytes(32)
+    : createHmac("sha256", secret).update("handoff csrf token binding v1").digest();
 }
 
 /**
@@ -42,5 +55,6 @@ export function verificationPagesSetup(
     sessions: new Sessions(sessionStore, { ttlSeconds: c.sessionTtl ?? 3600, secure }),
     limiter: deps.limiter,
     secure,
+    csrfKey: csrfKeyOf(c.csrfSecret),
   };
 }

@@ -46,7 +46,12 @@ describe("handoff start", () => {
   it("refuses to start without explicit configuration, naming each missing setting", async () => {
     const e = await run(tsx, [main, "start"], { env: clean, cwd: root }).catch((err) => err);
     expect(e.code).toBe(1);
-    for (const name of ["HANDOFF_ISSUER", "HANDOFF_CLIENTS_FILE", "HANDOFF_SIGNING_KEYS_FILE"]) {
+    for (const name of [
+      "HANDOFF_ISSUER",
+      "HANDOFF_CLIENTS_FILE",
+      "HANDOFF_SIGNING_KEYS_FILE",
+      "HANDOFF_CSRF_SECRET",
+    ]) {
       expect(e.stderr).toContain(name);
     }
   });
@@ -87,6 +92,7 @@ describe("handoff start", () => {
         HANDOFF_ISSUER: `http://127.0.0.1:${port}`,
         HANDOFF_CLIENTS_FILE: join(dir, "clients.json"),
         HANDOFF_SIGNING_KEYS_FILE: join(dir, "keys.json"),
+        HANDOFF_CSRF_SECRET: "pL4mN8qR2tV6xZ0bD3fH7jK1sW5yA9cE2gI6kM0oQ4u",
       },
       '"msg":"listening"',
     );

@@ -151,7 +151,12 @@ describe("RFC 8628 §5.1 user-code guessing", () => {
   it("RFC 8628 §5.1: instances sharing Redis share the counters (and the sessions)", async () => {
     const redis = await startRedis();
     try {
-      const target = { redis: { url: redis.url }, redisKeyPrefix: "t:" };
+      // One HANDOFF_CSRF_SECRET for both: a form from one instance is accepted by the other.
+      const target = {
+        redis: { url: redis.url },
+        redisKeyPrefix: "t:",
+        csrfSecret: "pL4mN8qR2tV6xZ0bD3fH7jK1sW5yA9cE2gI6kM0oQ4u",
+      };
       const one = await serverWith({ codePerSession: 2 }, target);
       const two = await serverWith({ codePerSession: 2 }, target);
       const c = new FormClient(one.issuer);
@@ -167,6 +172,11 @@ describe("RFC 8628 §5.1 user-code guessing", () => {
       }
       await sameBrowser.get("/device");
       expect(sameBrowser.lastPage).toContain("Signed in as");
+      // The token instance one made, posted to instance two: not "This form has expired".
+      await c.get("/device");
+      const fromOne = c.csrf();
+      const posted = await sameBrowser.post("/device", { _csrf: fromOne, user_code: "not-a-code" });
+      expect(posted.status).toBe(400);
       expect(await enter(sameBrowser, WRONG[3] as string)).toBe(429);
     } finally {
       await Promise.all(servers.splice(-2).map((s) => s.close()));

@@ -42,14 +42,23 @@ export class FormClient {
     return this.cookies.get(name);
   }
 
+  /** Plants a cookie, as someone who can set cookies for the host could (issue 9, item 7). */
+  plantCookie(name: string, value: string): void {
+    this.cookies.set(name, value);
+  }
+
   async get(path: string): Promise<Response> {
     return this.send(path, { method: "GET" });
   }
 
-  async post(path: string, form: Record<string, string>): Promise<Response> {
+  async post(
+    path: string,
+    form: Record<string, string>,
+    headers: Record<string, string> = {},
+  ): Promise<Response> {
     return this.send(path, {
       method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
+      headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
       body: new URLSearchParams(form).toString(),
     });
   }

@@ -46,6 +46,62 @@ describe("CSRF", () => {
     expect((await c.post("/device/decision", own)).status).toBe(200);
   });
 
+  it("issue 9, item 7: the victim's session cookie with an attacker's planted CSRF cookie and token is refused (403), nothing decided", async () => {
+    const { user_code } = await authorizeDevice(server);
+    const victim = await signedIn();
+    // The attacker's own double-submit pair: from a signed-in browser of their own, and from none.
+    const ownSession = await signedIn();
+    const anonymous = new FormClient(server.issuer);
+    await anonymous.get("/device/sign-in");
+    for (const attacker of [ownSession, anonymous]) {
+      const secret = attacker.cookie("handoff_csrf");
+      expect(secret).toBeDefined();
+      victim.plantCookie("handoff_csrf", secret as string);
+      const forged = { _csrf: attacker.csrf(), user_code, decision: "approve" };
+      const res = await victim.post("/device/decision", forged);
+      expect(res.status).toBe(403);
+      expect(victim.lastPage).toContain("This form has expired");
+    }
+    expect((await server.flow.describe(user_code)).status).toBe("pending");
+    // A token made for the victim's session goes through, with whatever secret cookie it was made from.
+    await victim.get("/device");
+    const own = { _csrf: victim.csrf(), user_code, decision: "deny" };
+    expect((await victim.post("/device/decision", own)).status).toBe(200);
+  });
+
+  it("a token from before sign-in is not accepted after it (the session it is bound to changed)", async () => {
+    const c = new FormClient(server.issuer);
+    await c.get("/device/sign-in");
+    const before = c.csrf();
+    await c.signIn(ALICE);
+    const { user_code } = await authorizeDevice(server);
+    expect((await c.post("/device", { _csrf: before, user_code })).status).toBe(403);
+    await c.get("/device");
+    expect((await c.post("/device", { _csrf: c.csrf(), user_code })).status).toBe(200);
+  });
+
+  it("a post the browser marks cross-site (Sec-Fetch-Site) is refused even with a valid token, the sign-in form too", async () => {
+    const c = await signedIn();
+    const { user_code } = await authorizeDevice(server);
+    const token = c.csrf();
+    for (const site of ["cross-site", "same-site"]) {
+      const res = await c.post("/device", { _csrf: token, user_code }, { "sec-fetch-site": site });
+      expect(res.status).toBe(403);
+    }
+    const ok = await c.post(
+      "/device",
+      { _csrf: token, user_code },
+      { "sec-fetch-site": "same-origin" },
+    );
+    expect(ok.status).toBe(200);
+    const anonymous = new FormClient(server.issuer);
+    await anonymous.get("/device/sign-in");
+    const signIn = { _csrf: anonymous.csrf(), ...ALICE, return_to: "/device" };
+    expect(
+      (await anonymous.post("/device/sign-in", signIn, { "sec-fetch-site": "cross-site" })).status,
+    ).toBe(403);
+  });
+
   it("refuses a sign-in post and a sign-out post without the token", async () => {
     const c = new FormClient(server.issuer);
     await c.get("/device/sign-in");

@@ -34,6 +34,7 @@ function capture() {
 }
 
 const STRONG = "Zq3vJ8x1mW0p7R2s9T4u6V5y8B1n3C5d7E9f0G2h4K6";
+const CSRF_SECRET = "pL4mN8qR2tV6xZ0bD3fH7jK1sW5yA9cE2gI6kM0oQ4u";
 
 async function productionEnv(extra: Record<string, string> = {}) {
   const dir = mkdtempSync(join(tmpdir(), "handoff-weak-"));
@@ -59,6 +60,7 @@ async function productionEnv(extra: Record<string, string> = {}) {
       HANDOFF_CLIENTS_FILE: join(dir, "clients.json"),
       HANDOFF_SIGNING_KEYS_FILE: join(dir, "keys.json"),
       HANDOFF_LOG_LEVEL: "silent",
+      HANDOFF_CSRF_SECRET: CSRF_SECRET,
       ...extra,
     },
   };
@@ -149,6 +151,25 @@ describe("handoff start refuses weak settings (issue 9, item 10)", () => {
       );
       expect(message).toContain(`HANDOFF_USERS_FILE: ${user}`);
     }
+  });
+
+  it("requires HANDOFF_CSRF_SECRET (issue 9, item 7: one key for every instance) and refuses 32 × a", async () => {
+    const { env } = await productionEnv({ HANDOFF_SERVICE_TOKEN: STRONG });
+    const { HANDOFF_CSRF_SECRET: _, ...without } = env;
+    expect(
+      await refusal(loadConfig(readSettings(without), "production", capture().logger)),
+    ).toContain("HANDOFF_CSRF_SECRET: required");
+    expect(
+      await refusal(
+        loadConfig(
+          readSettings({ ...env, HANDOFF_CSRF_SECRET: "a".repeat(32) }),
+          "production",
+          capture().logger,
+        ),
+      ),
+    ).toContain("HANDOFF_CSRF_SECRET: too predictable");
+    const config = await loadConfig(readSettings(env), "production", capture().logger);
+    expect(config.csrfSecret).toBe(CSRF_SECRET);
   });
 
   it("HANDOFF_TRUST_PROXY=true fails naming the setting and saying why", async () => {
