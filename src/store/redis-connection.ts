@@ -260,6 +260,19 @@ function createClient(
             shardedSubscribers: subscriber,
             clusterRetryStrategy: (attempt) => Math.min(attempt * 100, 2000),
             slotsRefreshTimeout: timeoutMs,
+            // Every command to a master: a replica may not have the latest
+            // write yet (a consumed code read there would look approved).
+            scaleReads: "master",
+            // A failover (docs/failure.md "Failover"): a command to the lost
+            // master, or a CLUSTERDOWN while its replica takes over, fails at
+            // once and the caller hears 503, instead of ioredis re-sending it
+            // on its own every 100 ms: a re-sent command could run after its
+            // caller had been told 503 (a charge of a guess counter never
+            // refunded, a consumption nobody received). MOVED is still
+            // followed at once, so the promoted replica is found by the first
+            // command that meets the new map (and the slots map is refreshed).
+            retryDelayOnFailover: 0,
+            retryDelayOnClusterDown: 0,
           },
         );
   let lastError = "";
