@@ -232,6 +232,13 @@ export const SETTINGS = {
     default: 30_000,
     doc: "a client must send its whole request within this",
   }),
+  HANDOFF_MAX_CONNECTIONS: int({
+    group: "Server",
+    min: 1,
+    max: 1_000_000,
+    default: 10_000,
+    doc: "open connections per instance (an HTTP/2 session is one); past it a new connection is closed at once (logged at warn, at most once a minute)",
+  }),
   // State
   REDIS_URL: text({
     group: "State",

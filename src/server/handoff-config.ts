@@ -86,6 +86,8 @@ export interface HandoffConfig extends PagesConfig {
   /** A client must send its request headers within this (slowloris), and the whole request within requestTimeoutMs. */
   readonly headersTimeoutMs?: number;
   readonly requestTimeoutMs?: number;
+  /** Open connections per instance (HTTP/1.1, and HTTP/2 sessions); past it new ones are closed. Default 10,000. */
+  readonly maxConnections?: number;
   /** An HTTP/2 session idle this long is destroyed. Default 60 s. */
   readonly http2IdleTimeoutMs?: number;
   readonly trustProxy?: string;

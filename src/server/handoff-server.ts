@@ -68,7 +68,7 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
     tokens = buildTokens(c, { stores, clients, resources, telemetry });
     const flows = buildFlows(c, { stores, clients, tokens, resources, telemetry });
     const transports = await buildTransports(c, { stores, clients, tokens, flows, telemetry });
-    const { sniffer, port } = await listen(c, transports).catch(async (e: unknown) => {
+    const { sniffer, port } = await listen(c, transports, logger).catch(async (e: unknown) => {
       await transports.app.close();
       throw e;
     });

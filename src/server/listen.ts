@@ -14,10 +14,26 @@ export interface Listening {
   readonly port: number;
 }
 
-export async function listen(c: HandoffConfig, t: Transports): Promise<Listening> {
+/** HANDOFF_MAX_CONNECTIONS's default (src/config/settings.ts). */
+export const DEFAULT_MAX_CONNECTIONS = 10_000;
+
+export async function listen(
+  c: HandoffConfig,
+  t: Transports,
+  log?: { warn(fields: Record<string, unknown>, message: string): void },
+): Promise<Listening> {
+  const max = c.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   const sniffer = createProtocolSniffer(
     { h1: t.app.server, h2: t.h2 },
-    { firstBytesTimeoutMs: c.headersTimeoutMs ?? 10_000 },
+    {
+      firstBytesTimeoutMs: c.headersTimeoutMs ?? 10_000,
+      maxConnections: max,
+      onDropped: (dropped) =>
+        log?.warn(
+          { limit: "connections", dropped, max },
+          "open connections at HANDOFF_MAX_CONNECTIONS: new ones closed",
+        ),
+    },
   );
   // Node's HTTP server starts tracking connections (which enforces headersTimeout
   // and requestTimeout against slow clients, and lets closeIdleConnections work)

@@ -250,6 +250,7 @@ export async function loadConfig(s: Settings, mode: Mode, logger: Logger): Promi
     bodyLimit: s.HANDOFF_BODY_LIMIT,
     headersTimeoutMs: s.HANDOFF_HEADERS_TIMEOUT_MS,
     requestTimeoutMs: s.HANDOFF_REQUEST_TIMEOUT_MS,
+    maxConnections: s.HANDOFF_MAX_CONNECTIONS,
     ...(s.HANDOFF_TRUST_PROXY ? { trustProxy: s.HANDOFF_TRUST_PROXY } : {}),
     ...(serviceToken ? { serviceToken } : {}),
     ...(s.HANDOFF_METRICS_TOKEN ? { metricsToken: s.HANDOFF_METRICS_TOKEN } : {}),

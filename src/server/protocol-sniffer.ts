@@ -16,6 +16,15 @@ const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 export interface SnifferOptions {
   /** A connection that sends nothing for this long is closed (slowloris on the first bytes). */
   readonly firstBytesTimeoutMs: number;
+  /**
+   * Open connections (HTTP/1.1 and HTTP/2 sessions alike) held at most; Node
+   * closes a connection past it as soon as it is accepted (`net.Server`
+   * `maxConnections`), so a flood of idle sockets cannot use up the file
+   * descriptors the server needs (docs/hostile-input.md).
+   */
+  readonly maxConnections?: number;
+  /** Told, at most once a minute, how many connections were closed so. */
+  readonly onDropped?: (count: number) => void;
 }
 
 /** The servers a sniffed connection is handed to; set once they exist. */
@@ -70,6 +79,18 @@ export function createProtocolSniffer(targets: SniffTargets, options: SnifferOpt
     socket.on("readable", onReadable);
     socket.on("error", onError);
     socket.on("end", onEnd);
+  });
+  if (options.maxConnections !== undefined) server.maxConnections = options.maxConnections;
+  let dropped = 0;
+  let reportAt = 0;
+  server.on("drop", () => {
+    dropped++;
+    const now = Date.now();
+    if (now >= reportAt) {
+      options.onDropped?.(dropped);
+      dropped = 0;
+      reportAt = now + 60_000;
+    }
   });
   return { server, sockets };
 }
