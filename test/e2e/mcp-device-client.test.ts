@@ -116,6 +116,25 @@ describe("MCP SDK client with handoff/client's device-flow provider", () => {
     expect(JSON.parse(second.stdout)).toMatchObject({ sub: "alice" });
   }, 120_000);
 
+  it("handoff login --mcp fills the same cache: the example then runs without a prompt", async () => {
+    const env = { ...cleanEnv(), MCP_URL: example.resource, HANDOFF_CLIENT_ID: "public-cli" };
+    const login = runPiped(
+      ["login", "--mcp", example.resource, "--client-id", "public-cli", "--json"],
+      env,
+    );
+    const [, userCode] = await login.waitFor(/"user_code":"([^"]+)"/);
+    await rpc.approve({
+      userCode: userCode as string,
+      subject: "alice",
+      decision: Decision.APPROVE,
+    });
+    expect(await login.exited, login.stderr()).toBe(0);
+    const run = await runExample(env);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).not.toContain("enter");
+    expect(JSON.parse(run.stdout)).toMatchObject({ sub: "alice", client_id: "public-cli" });
+  }, 120_000);
+
   it("a token the MCP server refuses (401): the SDK's auth() asks the provider, which signs in again; the cache holds the new pair", async () => {
     const env = { ...cleanEnv(), MCP_URL: example.resource, HANDOFF_CLIENT_ID: "public-cli" };
     expect((await runExample(env)).code).toBe(0);
