@@ -43,7 +43,14 @@ export type SignInPage =
       readonly username?: string;
       readonly error?: string;
     }
-  | { readonly kind: "proxy-required" };
+  | { readonly kind: "proxy-required" }
+  /** A sign-in that could not finish (an upstream provider's refusal, a stale callback). */
+  | {
+      readonly kind: "notice";
+      readonly tone: "bad" | "info";
+      readonly title: string;
+      readonly message: string;
+    };
 
 /** A way to sign in to the verification page. */
 export interface Authenticator {

@@ -27,6 +27,7 @@ export const SETTING_GROUPS = [
   "Device flow",
   "Tokens",
   "Verification page",
+  "Identity provider",
   "Limits",
   "Client registration",
 ] as const;
@@ -34,6 +35,7 @@ export type SettingGroup = (typeof SETTING_GROUPS)[number];
 
 /** A few words after a group's name in the README table. */
 export const SETTING_GROUP_NOTES: Partial<Record<SettingGroup, string>> = {
+  "Identity provider": "with `HANDOFF_AUTHENTICATOR=oidc`",
   Limits: "failures allowed per window before growing delays start",
 };
 
@@ -277,7 +279,7 @@ export const SETTINGS = {
     min: 1,
     max: 10_000_000,
     default: 100_000,
-    doc: "without Redis: live device authorizations held at most; past it a new one gets 503 `temporarily_unavailable` (`UNAVAILABLE`)",
+    doc: "without Redis: live device authorizations held at most; past it a new one gets 503 `temporarily_unavailable` (`UNAVAILABLE`); also the cap on sign-ins in progress at an identity provider",
   }),
   // Device flow
   HANDOFF_CLIENTS_FILE: text({
@@ -448,9 +450,9 @@ export const SETTINGS = {
   // Verification page (docs/verification-page.md)
   HANDOFF_AUTHENTICATOR: oneOf({
     group: "Verification page",
-    values: ["local", "trusted-header"],
+    values: ["local", "trusted-header", "oidc"],
     default: "local",
-    doc: "how people sign in: `local` (users file) or `trusted-header`",
+    doc: "how people sign in: `local` (users file), `trusted-header` or `oidc` (your identity provider, below)",
   }),
   HANDOFF_USERS_FILE: text({
     group: "Verification page",
@@ -488,6 +490,85 @@ export const SETTINGS = {
       "must be at least 32 characters (generate one with: openssl rand -base64 32)",
     ],
     doc: "the key that binds each form's CSRF token to its session; the same on every instance",
+  }),
+  // Sign in with your identity provider (HANDOFF_AUTHENTICATOR=oidc; README section of that name).
+  HANDOFF_OIDC_ISSUER: url({
+    group: "Identity provider",
+    unset: "unset (required for `oidc`)",
+    doc: "the provider's issuer URL (discovery at `<issuer>/.well-known/openid-configuration`); https, except a loopback host under `start-dev`",
+  }),
+  HANDOFF_OIDC_CLIENT_ID: text({
+    group: "Identity provider",
+    unset: "unset (required for `oidc`)",
+    allowed: "a client id",
+    doc: "handoff's client id at the provider",
+  }),
+  HANDOFF_OIDC_CLIENT_SECRET: text({
+    group: "Identity provider",
+    unset: "unset",
+    allowed: "a secret",
+    doc: "handoff's client secret at the provider (or `HANDOFF_OIDC_CLIENT_SECRET_FILE`); required unless `HANDOFF_OIDC_CLIENT_AUTH=none`",
+  }),
+  HANDOFF_OIDC_CLIENT_SECRET_FILE: text({
+    group: "Identity provider",
+    unset: "unset",
+    allowed: "a path",
+    doc: "a file holding the client secret (trailing newline ignored), instead of `HANDOFF_OIDC_CLIENT_SECRET`",
+  }),
+  HANDOFF_OIDC_CLIENT_AUTH: oneOf({
+    group: "Identity provider",
+    values: ["client_secret_basic", "client_secret_post", "none"],
+    default: "client_secret_basic",
+    doc: "how handoff authenticates at the provider's token endpoint; `none`: a public client (PKCE only)",
+  }),
+  HANDOFF_OIDC_SCOPES: word({
+    group: "Identity provider",
+    default: "openid email profile",
+    pattern: /^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/,
+    patternMessage: "must be space-separated scope tokens (RFC 6749 §3.3)",
+    maxLength: 512,
+    allowed: "scope tokens, with `openid`",
+    doc: "scopes asked of the provider",
+  }),
+  HANDOFF_OIDC_SUBJECT_CLAIM: oneOf({
+    group: "Identity provider",
+    values: ["sub", "email", "preferred_username"],
+    default: "sub",
+    doc: "the claim that becomes the handoff subject (tokens' `sub`); `email` only when `email_verified` is true",
+  }),
+  HANDOFF_OIDC_ALLOWED_DOMAINS: text({
+    group: "Identity provider",
+    unset: "unset: any",
+    allowed: "domains, comma-separated",
+    doc: "only people whose verified `email` is at one of these domains may sign in",
+  }),
+  HANDOFF_OIDC_GROUP_CLAIM: word({
+    group: "Identity provider",
+    default: "groups",
+    pattern: /^[A-Za-z0-9_:./-]{1,128}$/,
+    patternMessage: "must be a claim name",
+    allowed: "a claim name",
+    doc: "the claim listing the person's groups (an array of strings, or one string)",
+  }),
+  HANDOFF_OIDC_REQUIRED_GROUP: text({
+    group: "Identity provider",
+    unset: "unset: no group needed",
+    allowed: "a group",
+    doc: "only people whose `HANDOFF_OIDC_GROUP_CLAIM` holds this value may sign in",
+  }),
+  HANDOFF_OIDC_TIMEOUT: int({
+    group: "Identity provider",
+    min: 1,
+    max: 60,
+    default: 10,
+    doc: "seconds each request to the provider (discovery, JWKS, token, UserInfo) may take; then the page says sign-in is unavailable (503)",
+  }),
+  HANDOFF_OIDC_LOGIN_TTL: int({
+    group: "Identity provider",
+    min: 60,
+    max: 3600,
+    default: 600,
+    doc: "seconds a person has to finish signing in at the provider; a later callback is refused",
   }),
   // Limits: failures allowed per window before growing delays start (RFC 8628 §5.1).
   HANDOFF_CODE_LIMIT_PER_ADDRESS: int({

@@ -15,6 +15,10 @@ export function signInPage(base: string, page: SignInPage): string {
         "This page is only available through your organisation's sign-in. Open it from the usual address, or ask your administrator.",
     });
   }
+  if (page.kind === "notice") {
+    const { tone, title, message } = page;
+    return outcomePage({ base, tone, title, message, again: "Start again" });
+  }
   const body = html`
 <h1>Sign in</h1>
 <p class="lead">Sign in to connect a device to your account.</p>

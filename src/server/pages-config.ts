@@ -6,6 +6,7 @@ import { loadUsersFile } from "../auth/users-file.js";
 import { DEMO_USER } from "../config/dev-seed.js";
 import type { Settings } from "../config/settings.js";
 import { hashScrypt } from "../domain/secret-hash.js";
+import { oidcConfig } from "./oidc-settings.js";
 import type { PagesConfig } from "./verification-setup.js";
 import { weakUserProblems } from "./weak-settings.js";
 
@@ -29,6 +30,8 @@ export async function pagesConfig(s: Settings, mode: string, logger: Logger): Pr
       throw new Error(`HANDOFF_TRUSTED_HEADER_PROXIES: ${(e as Error).message}`);
     }
     authenticator = { kind: "trusted-header", header: s.HANDOFF_TRUSTED_HEADER, proxies };
+  } else if (s.HANDOFF_AUTHENTICATOR === "oidc") {
+    authenticator = await oidcConfig(s, mode === "production" ? "production" : "development");
   } else {
     const users = s.HANDOFF_USERS_FILE ? await loadUsersFile(s.HANDOFF_USERS_FILE) : [];
     if (mode === "development" && !users.some((u) => u.username === DEMO_USER.username)) {
@@ -53,6 +56,7 @@ export async function pagesConfig(s: Settings, mode: string, logger: Logger): Pr
     authenticator,
     sessionTtl: s.HANDOFF_SESSION_TTL,
     ...(s.HANDOFF_CSRF_SECRET === undefined ? {} : { csrfSecret: s.HANDOFF_CSRF_SECRET }),
+    memoryMaxPending: s.HANDOFF_MEMORY_MAX_PENDING,
     attemptLimits: {
       codePerAddress: s.HANDOFF_CODE_LIMIT_PER_ADDRESS,
       codePerSession: s.HANDOFF_CODE_LIMIT_PER_SESSION,

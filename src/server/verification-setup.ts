@@ -6,8 +6,10 @@ import { Sessions } from "../auth/sessions.js";
 import type { DeviceFlow } from "../domain/device-flow.js";
 import type { VerificationPagesOptions } from "../pages/verification-pages.js";
 import { MemorySessionStore } from "../store/memory-session-store.js";
+import { MemorySignInTransactionStore } from "../store/memory-sign-in-transaction-store.js";
 import type { RedisConnection } from "../store/redis-connection.js";
 import { RedisSessionStore } from "../store/redis-session-store.js";
+import { RedisSignInTransactionStore } from "../store/redis-sign-in-transaction-store.js";
 
 /** The verification-page part of the server configuration (HandoffConfig extends it). */
 export interface PagesConfig {
@@ -16,6 +18,8 @@ export interface PagesConfig {
   /** Seconds a page sign-in lasts; default 3600. */
   readonly sessionTtl?: number;
   readonly attemptLimits?: Partial<AttemptLimits>;
+  /** Without Redis: sign-ins in progress at an identity provider held at most (HANDOFF_MEMORY_MAX_PENDING). */
+  readonly memoryMaxPending?: number;
   /**
    * HANDOFF_CSRF_SECRET: the secret every instance binds form tokens with.
    * Unset (start-dev, tests): a random key for this process only.
@@ -51,7 +55,14 @@ export function verificationPagesSetup(
     : new MemorySessionStore();
   return {
     flow: deps.flow,
-    authenticator: createAuthenticator(c.authenticator ?? { kind: "local", users: [] }),
+    authenticator: createAuthenticator(c.authenticator ?? { kind: "local", users: [] }, {
+      issuer: deps.issuer,
+      // Sign-ins in progress live where the sessions do: every instance can take the callback.
+      transactions: () =>
+        deps.redis
+          ? new RedisSignInTransactionStore(deps.redis, deps.keyPrefix)
+          : new MemorySignInTransactionStore(c.memoryMaxPending),
+    }),
     sessions: new Sessions(sessionStore, { ttlSeconds: c.sessionTtl ?? 3600, secure }),
     limiter: deps.limiter,
     secure,
