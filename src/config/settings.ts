@@ -418,6 +418,13 @@ export const SETTINGS = {
     default: 60,
     doc: "authorization code life, seconds",
   }),
+  HANDOFF_TOKEN_RETRY_WINDOW: int({
+    group: "Tokens",
+    min: 0,
+    max: 600,
+    default: 60,
+    doc: "seconds after a device code is consumed in which a poll that follows a failed issuance (store fault, crash) gets the same token set, never a second; `0`: at most once ([docs/failure.md](docs/failure.md#exactly-once-across-faults))",
+  }),
   HANDOFF_DEFAULT_AUDIENCE: text({
     group: "Tokens",
     unset: "the issuer",

@@ -1,6 +1,11 @@
 /** The stored state of one device authorization request and its life cycle. */
 
-/** pending → approved | denied; approved → consumed (exactly once). Expiry ends every state. */
+/**
+ * pending → approved | denied; approved → consumed (exactly once). Expiry ends
+ * every state. A consumed code may be redeemed again for the same token set
+ * for a short while if the first issuance never reached the client
+ * (`Consumption`, docs/failure.md "Exactly once across faults").
+ */
 export type DeviceStatus = "pending" | "approved" | "denied" | "consumed";
 
 /** One device authorization request as the stores keep it. */
@@ -26,6 +31,26 @@ export interface DeviceAuthorization {
   /** Where the device's request came from, shown on the consent screen (RFC 8628 §5.4). */
   readonly ipAddress: string;
   readonly userAgent: string;
+  /**
+   * Random, minted with the request: with the device code it names the one
+   * token set the code is redeemed for (src/domain/issuance.ts). Absent in
+   * records written before it existed.
+   */
+  readonly issuanceNonce?: string;
+  /** Set when the code is consumed. */
+  readonly consumption?: Consumption;
+}
+
+/** The consumption of a device code: what a retry after a failed issuance needs. */
+export interface Consumption {
+  /** Epoch ms of the consumption: the issue time of the token set. */
+  readonly at: number;
+  /** Epoch ms of the latest attempt to issue it (the consumption, or a later retry). */
+  readonly attemptAt: number;
+  /** The `resource` values the consuming request named; a retry must name the same. */
+  readonly narrowTo: readonly string[];
+  /** The token set was handed to the transport: no retry gets it again. */
+  readonly confirmed: boolean;
 }
 
 /** What the token endpoint needs from an approved request. */

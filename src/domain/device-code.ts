@@ -53,8 +53,14 @@ export function mintDeviceCode(userCode: string, expiresAtMs: number): string {
   return `${routingTag(userCode)}.${exp}.${csprngBytes(RANDOM_BYTES).toString("base64url")}`;
 }
 
-/** Parses a device code into its store handle and expiry, or null if it is not one of ours. */
-export function parseDeviceCode(code: string): { handle: CodeHandle; expiresAtMs: number } | null {
+/**
+ * Parses a device code into its store handle and expiry, or null if it is not
+ * one of ours. `code` is the code itself: the key of its token set's names
+ * (src/domain/issuance.ts); never stored or logged.
+ */
+export function parseDeviceCode(
+  code: string,
+): { handle: CodeHandle; expiresAtMs: number; code: string } | null {
   const m = DEVICE_CODE_RE.exec(code);
   if (!m) return null;
   const [, tag, exp] = m as unknown as [string, string, string];
@@ -64,5 +70,6 @@ export function parseDeviceCode(code: string): { handle: CodeHandle; expiresAtMs
       hash: sha256("handoff/device-code", code).toString("base64url").slice(0, HANDLE_LENGTH),
     },
     expiresAtMs: Number.parseInt(exp, 36) * 1000,
+    code,
   };
 }

@@ -15,10 +15,11 @@ import {
 } from "./client.js";
 import type { DeviceAuthorization, DeviceStatus } from "./device-authorization.js";
 import { mintDeviceCode, parseDeviceCode, userCodeHandle } from "./device-code.js";
+import { issuanceSeed, mintIssuanceNonce } from "./issuance.js";
 import { OAuthError, type PollRefusal } from "./oauth-error.js";
 import type { AuthorizationQuota } from "./ports/authorization-quota.js";
 import type { DecisionNotifier } from "./ports/decision-notifier.js";
-import type { DeviceStore, PacingPolicy } from "./ports/device-store.js";
+import type { DeviceStore, PacingPolicy, RetryPolicy } from "./ports/device-store.js";
 import type { FlowEvents, PollOutcome } from "./ports/flow-events.js";
 import type { TokenIssuer, TokenSet } from "./ports/token-issuer.js";
 import { parseResources, type ResourceLimits } from "./resource.js";
@@ -37,7 +38,23 @@ export interface DeviceFlowOptions {
   readonly jitterToleranceMs: number;
   /** What `resource` values may be, and how many (RFC 8707; src/domain/resource.ts). */
   readonly resources: ResourceLimits;
+  /**
+   * Seconds after a consumption during which a poll that follows a failed
+   * issuance gets the same token set (docs/failure.md "Exactly once across
+   * faults"); 0: a consumed code is spent at once, whatever happened next.
+   */
+  readonly retryWindow?: number;
+  /**
+   * How long an issuance attempt may still be running, in ms: the deadlines
+   * of its store calls. A poll sooner than this after an attempt that did
+   * not release the code is a duplicate, not a retry. At least the base
+   * pace; that is the default.
+   */
+  readonly retryLeaseMs?: number;
 }
+
+/** The default of `DeviceFlowOptions.retryWindow` (HANDOFF_TOKEN_RETRY_WINDOW), seconds. */
+export const DEFAULT_RETRY_WINDOW = 60;
 
 export interface AuthorizeInput {
   readonly credentials: ClientCredentials;
@@ -161,6 +178,7 @@ const POLL_LABEL = {
   wrong_client: "invalid_grant",
   consumed: "invalid_grant",
   invalid_target: "invalid_target",
+  reissued: "issued",
 } as const satisfies Record<string, PollOutcome>;
 
 /** A device code as `parseDeviceCode` reads it. */
@@ -182,6 +200,7 @@ const USER_CODE_ATTEMPTS = 5;
 
 export class DeviceFlow {
   private readonly pacing: PacingPolicy;
+  private readonly retry: RetryPolicy;
   private readonly answers = new PacingAnswers();
   /** verification_uri with the query prefix for the code, built once (RFC 8628 §3.3.1). */
   private readonly completePrefix: string;
@@ -205,6 +224,14 @@ export class DeviceFlow {
     this.pacing = {
       minGapMs: base - Math.min(deps.options.jitterToleranceMs, base / 2),
       stepSeconds: SLOW_DOWN_STEP_SECONDS,
+    };
+    // A poll sooner than the lease after an attempt is no retry after its
+    // failure (a client waits the interval, or Retry-After, first): it is a
+    // duplicate racing an attempt that may still succeed, and stays `consumed`.
+    // An attempt that fails releases the code, so its retry need not wait.
+    this.retry = {
+      windowMs: (deps.options.retryWindow ?? DEFAULT_RETRY_WINDOW) * 1000,
+      leaseMs: Math.max(this.pacing.minGapMs, deps.options.retryLeaseMs ?? 0),
     };
     const uri = new URL(deps.options.verificationUri);
     this.completePrefix = `${uri.href}${uri.search === "" ? "?" : "&"}user_code=`;
@@ -251,6 +278,7 @@ export class DeviceFlow {
       ipAddress: input.ipAddress,
       // Shown on the consent page and packed into the store: bounded, no control characters.
       userAgent: input.userAgent.slice(0, 512).replace(CONTROL_CHARS, "\uFFFD"),
+      issuanceNonce: mintIssuanceNonce(),
     };
     // The quota is charged alongside the first write, not before it: one
     // store round trip on the hot path (the counter's keys never share the
@@ -372,6 +400,7 @@ export class DeviceFlow {
       now,
       mode === "poll" ? this.pacing : UNPACED,
       resources,
+      this.retry,
     );
     if (mode === "poll") {
       this.deps.events.polled(
@@ -381,11 +410,34 @@ export class DeviceFlow {
       );
     }
     switch (outcome.kind) {
-      case "issued": {
-        const tokens = await this.deps.tokens.issue(outcome.grant, {
-          resources,
-          refresh: client.grantTypes.includes(REFRESH_TOKEN_GRANT),
-        });
+      case "issued":
+      case "reissued": {
+        // The consumption is one store step and the tokens come after it; a
+        // fault between them (store, signing, a crash) must not lose the
+        // approval. The set is named by the code and its nonce, so this
+        // attempt and any retry of it give the same one, written at most once
+        // (docs/failure.md "Exactly once across faults").
+        const { issuance } = outcome;
+        let tokens: TokenSet;
+        try {
+          tokens = await this.deps.tokens.issue(outcome.grant, {
+            resources,
+            refresh: client.grantTypes.includes(REFRESH_TOKEN_GRANT),
+            issuance: {
+              seed: issuanceSeed(parsed.code, issuance.nonce),
+              issuedAt: issuance.issuedAt,
+              retryUntil: issuance.retryUntil,
+            },
+          });
+        } catch (e) {
+          // This attempt is over: its retry need not wait out the lease. Best
+          // effort: if the store cannot take this either, the lease ends it.
+          await this.deps.store.release(parsed.handle, now).catch(() => undefined);
+          throw e;
+        }
+        // Handed over from here: later polls are `consumed`. Best effort: if
+        // this write fails, a retry within the window gets the same set again.
+        await this.deps.store.confirm(parsed.handle, now).catch(() => undefined);
         const { clientId, subject } = outcome.grant;
         this.deps.events.record({ event: "issued", clientId, subject, grant: "device_code" });
         return { ok: true, tokens };

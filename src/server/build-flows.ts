@@ -48,6 +48,10 @@ export function buildFlows(
       interval: c.pollInterval,
       jitterToleranceMs: c.pollJitterMs,
       resources,
+      ...(c.tokenRetryWindow === undefined ? {} : { retryWindow: c.tokenRetryWindow }),
+      // An issuance attempt is two store calls after the consumption (the
+      // family, the confirmation), each within the deadline, and a signature.
+      ...(c.redis ? { retryLeaseMs: 2 * c.redisTimeoutMs + 1000 } : {}),
     },
     events,
     quota: authorizationQuota(stores.limiter, deps.telemetry.logger),

@@ -78,6 +78,8 @@ export interface HandoffConfig extends PagesConfig {
   readonly accessTokenTtl: number;
   /** Seconds an authorization code lives (RFC 6749 §4.1.2; at most 60). */
   readonly authorizationCodeTtl: number;
+  /** Seconds a retry after a failed issuance gets the same token set (docs/failure.md); default 60. */
+  readonly tokenRetryWindow?: number;
   /** Defaults to the issuer. */
   readonly defaultAudience?: string;
   /** RFC 8707 resources: count per request and per grant, length, http on loopback. */

@@ -235,6 +235,7 @@ export async function loadConfig(s: Settings, mode: Mode, logger: Logger): Promi
     waitHeartbeatMs: s.HANDOFF_WAIT_HEARTBEAT_MS,
     accessTokenTtl: s.HANDOFF_ACCESS_TOKEN_TTL,
     authorizationCodeTtl: s.HANDOFF_AUTHORIZATION_CODE_TTL,
+    tokenRetryWindow: s.HANDOFF_TOKEN_RETRY_WINDOW,
     refreshTokenIdleTtl: s.HANDOFF_REFRESH_TOKEN_IDLE_TTL,
     refreshTokenTtl: s.HANDOFF_REFRESH_TOKEN_TTL,
     refreshReuseWindow: s.HANDOFF_REFRESH_REUSE_WINDOW,

@@ -28,10 +28,14 @@ export const splitList = (s: string | undefined) => (s ? s.split(" ") : []);
 
 /**
  * Order: status, interval, last poll, expires, client, subject, granted,
- * created, scopes, resources, ip, user agent. The fields the scripts touch come
- * first; `granted` is "-" when absent so that "" can mean "granted nothing".
+ * created, scopes, resources, ip, user agent, then the issuance nonce and the
+ * consumption (at, attempt at, confirmed 1/0, resources named; all "" until
+ * the code is consumed). `granted` is "-" when absent so that "" can mean
+ * "granted nothing". A record written before the last five existed has 12
+ * fields; it reads as having no nonce and no consumption.
  */
 export function encodeRecord(a: DeviceAuthorization): string {
+  const c = a.consumption;
   return [
     STATUS_CODE[a.status],
     String(a.interval),
@@ -45,6 +49,11 @@ export function encodeRecord(a: DeviceAuthorization): string {
     joinList(a.resources),
     a.ipAddress,
     a.userAgent,
+    a.issuanceNonce ?? "",
+    c === undefined ? "" : c.at.toString(36),
+    c === undefined ? "" : c.attemptAt.toString(36),
+    c === undefined ? "" : c.confirmed ? "1" : "0",
+    c === undefined ? "" : joinList(c.narrowTo),
   ].join(SEPARATOR);
 }
 
@@ -63,6 +72,11 @@ export function decodeRecord(packed: string): DeviceAuthorization {
     resources,
     ip,
     ua,
+    nonce,
+    consumedAt,
+    attemptAt,
+    confirmed,
+    narrowTo,
   ] = f;
   return {
     status: STATUS_NAME[st ?? ""] ?? "pending",
@@ -77,5 +91,16 @@ export function decodeRecord(packed: string): DeviceAuthorization {
     resources: splitList(resources),
     ipAddress: ip ?? "",
     userAgent: ua ?? "",
+    ...(nonce ? { issuanceNonce: nonce } : {}),
+    ...(consumedAt
+      ? {
+          consumption: {
+            at: Number.parseInt(consumedAt, 36),
+            attemptAt: Number.parseInt(attemptAt || consumedAt, 36),
+            confirmed: confirmed === "1",
+            narrowTo: splitList(narrowTo),
+          },
+        }
+      : {}),
   };
 }

@@ -9,8 +9,9 @@ import type {
   DeviceStore,
   PacingPolicy,
   PollOutcome,
+  RetryPolicy,
 } from "../domain/ports/device-store.js";
-import { applyDecision, applyPoll } from "../domain/transitions.js";
+import { applyConfirm, applyDecision, applyPoll, applyRelease } from "../domain/transitions.js";
 import { sweepEvery, TtlMap } from "./ttl-map.js";
 
 const key = (h: CodeHandle) => `${h.tag}:${h.hash}`;
@@ -82,11 +83,38 @@ export class MemoryDeviceStore implements DeviceStore {
     now: number,
     pacing: PacingPolicy,
     narrowTo: readonly string[] = [],
+    retry?: RetryPolicy,
   ): Promise<PollOutcome> {
     const k = key(device);
-    const { outcome, next } = applyPoll(this.records.get(k, now), clientId, now, pacing, narrowTo);
-    if (next) this.records.set(k, next, next.expiresAt);
+    const state = this.records.get(k, now);
+    const { outcome, next } = applyPoll(state, clientId, now, pacing, narrowTo, retry);
+    if (next) {
+      // A consumption is kept while a retry of it may come, past the code's expiry.
+      const until =
+        outcome.kind === "issued"
+          ? Math.max(next.expiresAt, outcome.issuance.retryUntil)
+          : (this.records.expiryOf(k) ?? next.expiresAt);
+      this.records.set(k, next, until);
+    }
     return outcome;
+  }
+
+  async confirm(device: CodeHandle, now: number): Promise<void> {
+    this.settle(device, now, applyConfirm);
+  }
+
+  async release(device: CodeHandle, now: number): Promise<void> {
+    this.settle(device, now, applyRelease);
+  }
+
+  private settle(
+    device: CodeHandle,
+    now: number,
+    apply: (s: DeviceAuthorization | undefined) => DeviceAuthorization | undefined,
+  ): void {
+    const k = key(device);
+    const next = apply(this.records.get(k, now));
+    if (next) this.records.set(k, next, this.records.expiryOf(k) ?? next.expiresAt);
   }
 
   async findByUserCode(user: CodeHandle, now: number): Promise<DeviceAuthorization | null> {

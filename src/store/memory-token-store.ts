@@ -28,16 +28,27 @@ export class MemoryTokenStore implements TokenStore {
   private readonly families = new TtlMap<string, RefreshFamily>();
   /** Revoked access-token ids, kept until the token would have expired anyway. */
   private readonly revokedJtis = new TtlMap<string, number>();
+  /** Family ids created with `onceUntil`, until then (see TokenStore.createFamily). */
+  private readonly created = new TtlMap<string, true>();
   private readonly stopSweeping: () => void;
 
   constructor(
     private readonly clock: () => number = Date.now,
     sweepMs = 30_000,
   ) {
-    this.stopSweeping = sweepEvery(sweepMs, clock, [this.families, this.revokedJtis]);
+    this.stopSweeping = sweepEvery(sweepMs, clock, [this.families, this.revokedJtis, this.created]);
   }
 
-  async createFamily(familyId: string, family: RefreshFamily): Promise<void> {
+  async createFamily(
+    familyId: string,
+    family: RefreshFamily,
+    options: { readonly onceUntil?: number } = {},
+  ): Promise<void> {
+    const { onceUntil } = options;
+    if (onceUntil !== undefined) {
+      if (this.created.get(familyId, this.clock()) !== undefined) return;
+      this.created.set(familyId, true, onceUntil);
+    }
     this.families.set(familyId, family, endOf(family));
   }
 

@@ -2,12 +2,14 @@
 import type { DeviceAuthorization } from "../domain/device-authorization.js";
 import type { CodeHandle } from "../domain/device-code.js";
 import { OAuthError } from "../domain/oauth-error.js";
-import type {
-  DecideOutcome,
-  Decision,
-  DeviceStore,
-  PacingPolicy,
-  PollOutcome,
+import {
+  type DecideOutcome,
+  type Decision,
+  type DeviceStore,
+  NO_RETRY,
+  type PacingPolicy,
+  type PollOutcome,
+  type RetryPolicy,
 } from "../domain/ports/device-store.js";
 import {
   decodeRecord,
@@ -17,7 +19,7 @@ import {
   splitList,
 } from "./device-record-codec.js";
 import type { RedisConnection } from "./redis-connection.js";
-import { CREATE, DECIDE, FIND, POLL } from "./redis-scripts.js";
+import { CONFIRM, CREATE, DECIDE, FIND, POLL, RELEASE } from "./redis-scripts.js";
 
 type Reply = Array<string | number>;
 
@@ -31,6 +33,8 @@ interface ScriptCommands {
   handoffPoll(recordKey: string, ...args: Array<string | number>): Promise<Reply>;
   handoffFind(userKey: string, ...args: Array<string | number>): Promise<string | null>;
   handoffDecide(userKey: string, ...args: Array<string | number>): Promise<Reply>;
+  handoffConfirm(recordKey: string): Promise<number>;
+  handoffRelease(recordKey: string): Promise<number>;
 }
 
 /** Key names; `prefix` lets several deployments share one Redis. */
@@ -62,6 +66,8 @@ export class RedisDeviceStore implements DeviceStore {
     client.defineCommand("handoffPoll", { numberOfKeys: 1, lua: POLL });
     client.defineCommand("handoffFind", { numberOfKeys: 1, lua: FIND });
     client.defineCommand("handoffDecide", { numberOfKeys: 1, lua: DECIDE });
+    client.defineCommand("handoffConfirm", { numberOfKeys: 1, lua: CONFIRM });
+    client.defineCommand("handoffRelease", { numberOfKeys: 1, lua: RELEASE });
     this.cmd = client as unknown as ScriptCommands;
   }
 
@@ -91,6 +97,7 @@ export class RedisDeviceStore implements DeviceStore {
     now: number,
     pacing: PacingPolicy,
     narrowTo: readonly string[] = [],
+    retry: RetryPolicy = NO_RETRY,
   ): Promise<PollOutcome> {
     const r = await this.redis.guard(() =>
       this.cmd.handoffPoll(
@@ -100,6 +107,8 @@ export class RedisDeviceStore implements DeviceStore {
         pacing.minGapMs,
         pacing.stepSeconds,
         joinList(narrowTo),
+        retry.windowMs,
+        retry.leaseMs,
       ),
     );
     const kind = String(r[0]);
@@ -108,6 +117,8 @@ export class RedisDeviceStore implements DeviceStore {
       case "slow_down":
         return { kind, interval: Number(r[1]) };
       case "issued":
+      case "reissued": {
+        const issuedAt = Number.parseInt(String(r[5]), 36);
         return {
           kind,
           grant: {
@@ -116,7 +127,13 @@ export class RedisDeviceStore implements DeviceStore {
             scopes: splitList(String(r[2])),
             resources: splitList(String(r[3])),
           },
+          issuance: {
+            nonce: String(r[4] ?? ""),
+            issuedAt,
+            retryUntil: issuedAt + retry.windowMs,
+          },
         };
+      }
       case "unknown":
       case "wrong_client":
       case "expired":
@@ -127,6 +144,14 @@ export class RedisDeviceStore implements DeviceStore {
       default:
         throw new OAuthError("temporarily_unavailable", `unexpected store reply ${kind}`);
     }
+  }
+
+  async confirm(device: CodeHandle): Promise<void> {
+    await this.redis.guard(() => this.cmd.handoffConfirm(this.keys.record(device)));
+  }
+
+  async release(device: CodeHandle): Promise<void> {
+    await this.redis.guard(() => this.cmd.handoffRelease(this.keys.record(device)));
   }
 
   async findByUserCode(user: CodeHandle, now: number): Promise<DeviceAuthorization | null> {

@@ -39,6 +39,16 @@ local function b36(n)
   return out
 end
 local ST, INTERVAL, LAST, EXPIRES, CLIENT, SUBJECT, GRANTED, CREATED, SCOPES, RESOURCES = 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
+local NONCE, CONSUMED_AT, ATTEMPT_AT, CONFIRMED, NARROW, FIELDS = 13, 14, 15, 16, 17, 17
+-- A record written before the issuance fields existed has 12: give it the rest, empty.
+local function pad(f)
+  for i = #f + 1, FIELDS do f[i] = '' end
+  return f
+end
+local function granted_of(f)
+  if f[GRANTED] == '-' then return f[SCOPES] end
+  return f[GRANTED]
+end
 `;
 
 /** KEYS: user index, record. ARGV: expiresAt ms, record hash part, packed record → 1 | 0 (user code taken) */
@@ -50,17 +60,30 @@ return 1
 `;
 
 /**
- * KEYS: record. ARGV: clientId, now ms, minGapMs, stepSeconds, requested resources (space-joined).
+ * KEYS: record. ARGV: clientId, now ms, minGapMs, stepSeconds, requested
+ * resources (space-joined), retry window ms, retry lease ms.
  * → {'unknown'} | {'wrong_client'} | {'expired'} | {'invalid_target'} | {'denied'} | {'consumed'}
  *   | {'pending', interval} | {'slow_down', interval}
- *   | {'issued', subject, grantedScopes, resources}
+ *   | {'issued', subject, grantedScopes, resources, nonce, consumed at (b36)}
+ *   | {'reissued', subject, grantedScopes, resources, nonce, consumed at (b36)}
+ * A consumed record lives until max(expiry, consumption + window), PXAT.
  */
 export const POLL = `${LIB}
 local s = redis.call('GET', KEYS[1])
 if not s then return {'unknown'} end
-local f = fields(s)
+local f = pad(fields(s))
 if f[CLIENT] ~= ARGV[1] then return {'wrong_client'} end
 local now = tonumber(ARGV[2])
+local st = f[ST]
+if st == 'C' and f[CONSUMED_AT] ~= '' and f[CONFIRMED] ~= '1' and tonumber(ARGV[6]) > 0 then
+  local at = tonumber(f[CONSUMED_AT], 36)
+  local attempt = tonumber(f[ATTEMPT_AT], 36) or at
+  if now - at <= tonumber(ARGV[6]) and now - attempt >= tonumber(ARGV[7]) and f[NARROW] == ARGV[5] then
+    f[ATTEMPT_AT] = b36(now)
+    redis.call('SET', KEYS[1], table.concat(f, SEP), 'KEEPTTL')
+    return {'reissued', f[SUBJECT], granted_of(f), f[RESOURCES], f[NONCE], f[CONSUMED_AT]}
+  end
+end
 if tonumber(f[EXPIRES], 36) <= now then return {'expired'} end
 if ARGV[5] ~= '' then
   local bound = ' ' .. f[RESOURCES] .. ' '
@@ -68,14 +91,17 @@ if ARGV[5] ~= '' then
     if not string.find(bound, ' ' .. r .. ' ', 1, true) then return {'invalid_target'} end
   end
 end
-local st = f[ST]
 if st == 'A' then
+  local at = b36(now)
   f[ST] = 'C'
-  f[LAST] = b36(now)
-  redis.call('SET', KEYS[1], table.concat(f, SEP), 'KEEPTTL')
-  local granted = f[GRANTED]
-  if granted == '-' then granted = f[SCOPES] end
-  return {'issued', f[SUBJECT], granted, f[RESOURCES]}
+  f[LAST] = at
+  f[CONSUMED_AT] = at
+  f[ATTEMPT_AT] = at
+  f[CONFIRMED] = '0'
+  f[NARROW] = ARGV[5]
+  local keep = math.max(tonumber(f[EXPIRES], 36), now + tonumber(ARGV[6]))
+  redis.call('SET', KEYS[1], table.concat(f, SEP), 'PXAT', string.format('%d', keep))
+  return {'issued', f[SUBJECT], granted_of(f), f[RESOURCES], f[NONCE], at}
 elseif st == 'D' then return {'denied'}
 elseif st == 'C' then return {'consumed'}
 end
@@ -90,6 +116,28 @@ end
 f[LAST] = b36(now)
 redis.call('SET', KEYS[1], table.concat(f, SEP), 'KEEPTTL')
 return {reply, interval}
+`;
+
+/** KEYS: record. → 1 (released now) | 0 (nothing to release). Mirrors `applyRelease`. */
+export const RELEASE = `${LIB}
+local s = redis.call('GET', KEYS[1])
+if not s then return 0 end
+local f = pad(fields(s))
+if f[ST] ~= 'C' or f[CONSUMED_AT] == '' or f[CONFIRMED] == '1' or f[ATTEMPT_AT] == '0' then return 0 end
+f[ATTEMPT_AT] = '0'
+redis.call('SET', KEYS[1], table.concat(f, SEP), 'KEEPTTL')
+return 1
+`;
+
+/** KEYS: record. → 1 (confirmed now) | 0 (nothing to confirm). Mirrors `applyConfirm`. */
+export const CONFIRM = `${LIB}
+local s = redis.call('GET', KEYS[1])
+if not s then return 0 end
+local f = pad(fields(s))
+if f[ST] ~= 'C' or f[CONSUMED_AT] == '' or f[CONFIRMED] == '1' then return 0 end
+f[CONFIRMED] = '1'
+redis.call('SET', KEYS[1], table.concat(f, SEP), 'KEEPTTL')
+return 1
 `;
 
 /** KEYS: user index. ARGV: record key prefix (through the tag), now ms. → the packed record, or false */

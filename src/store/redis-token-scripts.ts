@@ -9,6 +9,9 @@
  * issued, ie current token idle expiry, cur current hash, n rotations,
  * j live access tokens ("jti exp jti exp …"), x:<hash> → rotation number and
  * g:<n> → hash for each remembered rotated-out token. Its TTL is `ie`.
+ * A family created for a device code's consumption also has
+ * `token:family:{fid}:once` until the retry window of that consumption ends:
+ * its id is never created twice.
  * Revoked access tokens: `token:revoked:{tag}:<jti>` holding, and PXAT, its expiry;
  * a family's jtis carry the family id as tag, so revoking a family touches
  * one slot. Scripts build keys only from KEYS and ARGV prefixes within it.
@@ -33,10 +36,16 @@ local function revoke_all(family, live, prefix)
 end
 `;
 
-/** KEYS: family. ARGV: idle expiry ms, field/value pairs… → 1 */
+/**
+ * KEYS: family, its once marker. ARGV: idle expiry ms, once-until ms (0: no
+ * marker), field/value pairs… → 1 (created) | 0 (created before: nothing written)
+ */
 export const CREATE_FAMILY = `
+if ARGV[2] ~= '0' then
+  if not redis.call('SET', KEYS[2], '1', 'NX', 'PXAT', ARGV[2]) then return 0 end
+end
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
 redis.call('PEXPIREAT', KEYS[1], ARGV[1])
 return 1
 `;

@@ -17,7 +17,11 @@ type Reply = string[];
 
 /** The scripts as ioredis custom commands (EVALSHA with EVAL fallback). */
 interface ScriptCommands {
-  handoffFamilyCreate(key: string, ...args: Array<string | number>): Promise<number>;
+  handoffFamilyCreate(
+    key: string,
+    onceKey: string,
+    ...args: Array<string | number>
+  ): Promise<number>;
   handoffFamilyRotate(key: string, ...args: Array<string | number>): Promise<Reply>;
   handoffFamilyRevoke(key: string, ...args: Array<string | number>): Promise<Reply>;
   handoffFamilyInspect(key: string, ...args: Array<string | number>): Promise<Reply>;
@@ -32,6 +36,10 @@ export class TokenKeys {
   constructor(private readonly prefix = "") {}
   family(familyId: string): string {
     return `${this.prefix}token:family:{${familyId}}`;
+  }
+  /** Marks the family id as created (see CREATE_FAMILY); same slot as the family. */
+  once(familyId: string): string {
+    return `${this.family(familyId)}:once`;
   }
   /** Everything up to the `jti`; the tag is the jti's own (the family id for family tokens). */
   revokedPrefix(tag: string): string {
@@ -76,14 +84,18 @@ export class RedisTokenStore implements TokenStore {
   ) {
     this.keys = new TokenKeys(options.keyPrefix);
     const { client } = redis;
-    client.defineCommand("handoffFamilyCreate", { numberOfKeys: 1, lua: CREATE_FAMILY });
+    client.defineCommand("handoffFamilyCreate", { numberOfKeys: 2, lua: CREATE_FAMILY });
     client.defineCommand("handoffFamilyRotate", { numberOfKeys: 1, lua: ROTATE });
     client.defineCommand("handoffFamilyRevoke", { numberOfKeys: 1, lua: REVOKE_FAMILY });
     client.defineCommand("handoffFamilyInspect", { numberOfKeys: 1, lua: INSPECT });
     this.cmd = client as unknown as ScriptCommands;
   }
 
-  async createFamily(familyId: string, f: RefreshFamily): Promise<void> {
+  async createFamily(
+    familyId: string,
+    f: RefreshFamily,
+    options: { readonly onceUntil?: number } = {},
+  ): Promise<void> {
     const fields: Array<string | number> = [
       "c", f.clientId,
       "u", f.subject,
@@ -98,7 +110,13 @@ export class RedisTokenStore implements TokenStore {
       "j", f.accessTokens.flatMap((t) => [t.jti, t.expiresAt]).join(" "),
     ]; // biome-ignore format: field/value pairs
     await this.redis.guard(() =>
-      this.cmd.handoffFamilyCreate(this.keys.family(familyId), f.idleExpiresAt, ...fields),
+      this.cmd.handoffFamilyCreate(
+        this.keys.family(familyId),
+        this.keys.once(familyId),
+        f.idleExpiresAt,
+        options.onceUntil ?? 0,
+        ...fields,
+      ),
     );
   }
 

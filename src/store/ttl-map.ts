@@ -62,6 +62,11 @@ export class TtlMap<K, V> {
     this.entries.delete(key);
   }
 
+  /** When the entry under `key` expires (expired or not), or undefined if there is none. */
+  expiryOf(key: K): number | undefined {
+    return this.entries.get(key)?.expiresAt;
+  }
+
   /** The keys of the entries live at `now`, in insertion order (for listings; O(n)). */
   *keys(now: number): IterableIterator<K> {
     for (const [key, e] of this.entries) if (e.expiresAt > now) yield key;

@@ -13,6 +13,7 @@ import {
   requireGrant,
 } from "../domain/client.js";
 import type { ApprovedGrant } from "../domain/device-authorization.js";
+import { issuanceNames } from "../domain/issuance.js";
 import { OAuthError } from "../domain/oauth-error.js";
 import type { FlowEvents } from "../domain/ports/flow-events.js";
 import type {
@@ -111,33 +112,49 @@ export class TokenLifecycle implements TokenIssuer, RevocableTokenIssuer {
     request: IssueRequest = {},
   ): Promise<{ tokens: TokenSet; revocation: string }> {
     const resources = narrowResources(request.resources ?? [], grant.resources);
-    const now = this.now();
-    const familyId = mintFamilyId();
-    const jti = mintJti(familyId);
+    const { issuance } = request;
+    // A consumption's set is derived, not drawn, and dated at the consumption:
+    // a retry of it (after a store fault, a signing failure or a crash) signs
+    // the same claims and writes the family at most once, so it gets this set
+    // again, never a second one (docs/failure.md "Exactly once across faults").
+    const now = issuance?.issuedAt ?? this.now();
+    const named = issuance === undefined ? undefined : issuanceNames(issuance.seed);
+    const familyId = named?.familyId ?? mintFamilyId();
+    const jti = named?.jti ?? mintJti(familyId);
     let refreshToken: string | undefined;
     if (request.refresh === true) {
-      refreshToken = mintRefreshToken(familyId);
+      refreshToken = named?.refreshToken ?? mintRefreshToken(familyId);
       const { refreshIdleTtl, refreshAbsoluteTtl } = this.deps.options;
       const absoluteExpiresAt = now + refreshAbsoluteTtl * 1000;
-      await this.deps.store.createFamily(familyId, {
-        clientId: grant.clientId,
-        subject: grant.subject,
-        scopes: grant.scopes,
-        // The family keeps the whole grant: a later refresh may pick other bound resources.
-        resources: grant.resources,
-        createdAt: now,
-        absoluteExpiresAt,
-        issuedAt: now,
-        idleExpiresAt: Math.min(now + refreshIdleTtl * 1000, absoluteExpiresAt),
-        currentHash: hashRefreshToken(refreshToken),
-        rotatedHashes: [],
-        accessTokens: [{ jti, expiresAt: this.accessExpiry(now) }],
-      });
+      await this.deps.store.createFamily(
+        familyId,
+        {
+          clientId: grant.clientId,
+          subject: grant.subject,
+          scopes: grant.scopes,
+          // The family keeps the whole grant: a later refresh may pick other bound resources.
+          resources: grant.resources,
+          createdAt: now,
+          absoluteExpiresAt,
+          issuedAt: now,
+          idleExpiresAt: Math.min(now + refreshIdleTtl * 1000, absoluteExpiresAt),
+          currentHash: hashRefreshToken(refreshToken),
+          rotatedHashes: [],
+          accessTokens: [{ jti, expiresAt: this.accessExpiry(now) }],
+        },
+        // Remembered past the last possible retry by as long again: a retry
+        // checked just before the window closed still finds the mark.
+        issuance === undefined
+          ? {}
+          : { onceUntil: issuance.retryUntil + (issuance.retryUntil - issuance.issuedAt) },
+      );
     }
     const tokens = await this.tokenSet(
       { ...grant, resources, jti, issuedAt: now },
       grant.scopes,
       refreshToken,
+      // A retry hands out the same access token: what is left of its life.
+      issuance === undefined ? undefined : this.accessExpiry(now),
     );
     const issued: IssuedTokens = {
       jti,
@@ -270,11 +287,17 @@ export class TokenLifecycle implements TokenIssuer, RevocableTokenIssuer {
     claims: Parameters<AccessTokenIssuer["sign"]>[0],
     scopes: readonly string[],
     refreshToken: string | undefined,
+    /** Epoch ms the access token expires at, when it was not signed just now. */
+    expiresAt?: number,
   ): Promise<TokenSet> {
+    const { ttlSeconds } = this.deps.accessTokens;
     return {
       accessToken: await this.deps.accessTokens.sign(claims),
       tokenType: "Bearer",
-      expiresIn: this.deps.accessTokens.ttlSeconds,
+      expiresIn:
+        expiresAt === undefined
+          ? ttlSeconds
+          : Math.max(0, Math.min(ttlSeconds, Math.ceil((expiresAt - this.now()) / 1000))),
       scope: scopes.join(" "),
       ...(refreshToken === undefined ? {} : { refreshToken }),
     };

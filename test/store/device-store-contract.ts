@@ -6,10 +6,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DeviceAuthorization } from "../../src/domain/device-authorization.js";
 import { mintDeviceCode, parseDeviceCode, userCodeHandle } from "../../src/domain/device-code.js";
-import type { DeviceStore, PacingPolicy } from "../../src/domain/ports/device-store.js";
+import type {
+  DeviceStore,
+  PacingPolicy,
+  RetryPolicy,
+} from "../../src/domain/ports/device-store.js";
 import { mintUserCode } from "../../src/domain/user-code.js";
 
 const PACING: PacingPolicy = { minGapMs: 4000, stepSeconds: 5 };
+const RETRY: RetryPolicy = { windowMs: 30_000, leaseMs: 4000 };
 const T0 = 1_800_000_000_000;
 
 /** A request (also for adapter-specific tests); pass `userCode` to mint a second device code for the same user code (same tag, as the domain does). */
@@ -145,9 +150,112 @@ export function deviceStoreContract(
           scopes: ["read"],
           resources: ["https://mcp.example.com/"],
         },
+        // No nonce in this record; no retry policy given: the window is closed at once.
+        issuance: { nonce: "", issuedAt: now, retryUntil: now },
       });
       expect(await store.poll(r.device, "cli", now + 10_000, PACING)).toEqual({ kind: "consumed" });
       expect((await store.findByUserCode(r.user, Date.now()))?.status).toBe("consumed");
+    });
+
+    it("a consumed code whose issuance was not confirmed is reissued on time, with the same issuance (docs/failure.md)", async () => {
+      const r = newRequest({ expiresAt: Date.now() + 60_000, issuanceNonce: "n0nce" });
+      await store.create(r.device, r.user, r.record);
+      await store.decide(
+        r.user,
+        { approve: true, subject: "alice", grantedScopes: ["read"] },
+        Date.now(),
+      );
+      const t = Date.now();
+      const first = await store.poll(r.device, "cli", t, PACING, [], RETRY);
+      const issuance = { nonce: "n0nce", issuedAt: t, retryUntil: t + RETRY.windowMs };
+      expect(first).toMatchObject({ kind: "issued", issuance });
+      // Sooner than the lease: a duplicate racing the attempt, not a retry.
+      expect(await store.poll(r.device, "cli", t + 100, PACING, [], RETRY)).toEqual({
+        kind: "consumed",
+      });
+      // Another request (other resources) is not a retry of this one.
+      expect(
+        await store.poll(r.device, "cli", t + 5000, PACING, ["https://mcp.example.com/"], RETRY),
+      ).toEqual({ kind: "consumed" });
+      const again = await store.poll(r.device, "cli", t + 5000, PACING, [], RETRY);
+      expect(again).toEqual({
+        kind: "reissued",
+        grant: {
+          clientId: "cli",
+          subject: "alice",
+          scopes: ["read"],
+          resources: ["https://mcp.example.com/"],
+        },
+        issuance,
+      });
+      // The lease starts again from the retry.
+      expect(await store.poll(r.device, "cli", t + 5100, PACING, [], RETRY)).toEqual({
+        kind: "consumed",
+      });
+      expect((await store.poll(r.device, "cli", t + 9200, PACING, [], RETRY)).kind).toBe(
+        "reissued",
+      );
+      // Past the window: spent.
+      expect(await store.poll(r.device, "cli", t + RETRY.windowMs + 1, PACING, [], RETRY)).toEqual({
+        kind: "consumed",
+      });
+      expect(await store.poll(r.device, "other", t + 5000, PACING, [], RETRY)).toEqual({
+        kind: "wrong_client",
+      });
+    });
+
+    it("a released attempt may be retried at once; a release after a confirmation changes nothing", async () => {
+      const r = newRequest({ expiresAt: Date.now() + 60_000, issuanceNonce: "n" });
+      await store.create(r.device, r.user, r.record);
+      await store.decide(r.user, { approve: true, subject: "dan", grantedScopes: [] }, Date.now());
+      const t = Date.now();
+      expect((await store.poll(r.device, "cli", t, PACING, [], RETRY)).kind).toBe("issued");
+      await store.release(r.device, t + 10);
+      expect((await store.poll(r.device, "cli", t + 20, PACING, [], RETRY)).kind).toBe("reissued");
+      // The retry holds the lease again.
+      expect(await store.poll(r.device, "cli", t + 30, PACING, [], RETRY)).toEqual({
+        kind: "consumed",
+      });
+      await store.confirm(r.device, t + 40);
+      await store.release(r.device, t + 50);
+      expect(await store.poll(r.device, "cli", t + 60, PACING, [], RETRY)).toEqual({
+        kind: "consumed",
+      });
+    });
+
+    it("a confirmed issuance is never reissued", async () => {
+      const r = newRequest({ expiresAt: Date.now() + 60_000, issuanceNonce: "n" });
+      await store.create(r.device, r.user, r.record);
+      await store.decide(r.user, { approve: true, subject: "bob", grantedScopes: [] }, Date.now());
+      const t = Date.now();
+      expect((await store.poll(r.device, "cli", t, PACING, [], RETRY)).kind).toBe("issued");
+      await store.confirm(r.device, t);
+      expect(await store.poll(r.device, "cli", t + 5000, PACING, [], RETRY)).toEqual({
+        kind: "consumed",
+      });
+      // Confirming what is not consumed changes nothing.
+      const p = newRequest({ expiresAt: Date.now() + 60_000 });
+      await store.create(p.device, p.user, p.record);
+      await store.confirm(p.device, t);
+      expect((await store.findByUserCode(p.user, Date.now()))?.status).toBe("pending");
+      await store.confirm(newRequest().device, t); // unknown: no error
+    });
+
+    it("a consumed record outlives its code's expiry for the retry window", async () => {
+      const r = newRequest({ expiresAt: Date.now() + 400 });
+      await store.create(r.device, r.user, r.record);
+      await store.decide(
+        r.user,
+        { approve: true, subject: "carol", grantedScopes: [] },
+        Date.now(),
+      );
+      const t = Date.now();
+      expect((await store.poll(r.device, "cli", t, PACING, [], RETRY)).kind).toBe("issued");
+      await new Promise((done) => setTimeout(done, 600));
+      // The code has expired, its consumption has not: a retry still gets the set.
+      expect((await store.poll(r.device, "cli", t + 5000, PACING, [], RETRY)).kind).toBe(
+        "reissued",
+      );
     });
 
     it("concurrent polls after approval: exactly one issued", async () => {

@@ -191,6 +191,26 @@ export function tokenStoreContract(
       );
     });
 
+    it("created with onceUntil, a family id is written once: a second create neither resets a rotation nor revives a revocation (docs/failure.md)", async () => {
+      const f = newFamily();
+      const onceUntil = Date.now() + 60_000;
+      await store.createFamily(f.familyId, f.family, { onceUntil });
+      const first = rotation(f.token, f.now + 1);
+      expect((await store.rotate(f.familyId, first.r)).kind).toBe("rotated");
+      await store.createFamily(f.familyId, f.family, { onceUntil });
+      // Not reset: the first token is still rotated out.
+      expect(await store.inspect(f.familyId, hashRefreshToken(f.token), f.now + 2)).toBeNull();
+      expect(
+        await store.inspect(f.familyId, hashRefreshToken(first.next), f.now + 2),
+      ).not.toBeNull();
+
+      await store.revokeFamily(f.familyId, hashRefreshToken(first.next), "cli", f.now + 3);
+      await store.createFamily(f.familyId, f.family, { onceUntil });
+      // Not revived.
+      expect(await store.inspect(f.familyId, hashRefreshToken(f.token), f.now + 4)).toBeNull();
+      expect((await store.rotate(f.familyId, rotation(f.token, f.now + 5).r)).kind).toBe("unknown");
+    });
+
     it("RFC 7009 §2.1: revoking by any token of the family revokes it and its access tokens", async () => {
       const f = newFamily();
       await store.createFamily(f.familyId, f.family);

@@ -18,6 +18,32 @@ export interface PacingPolicy {
   readonly stepSeconds: number;
 }
 
+/**
+ * When a consumed code may be redeemed again for the same token set
+ * (docs/failure.md "Exactly once across faults"): only if its issuance was
+ * never confirmed, no sooner than `leaseMs` after the last attempt unless
+ * that attempt released it on failing (a poll closer than that is a
+ * duplicate of an attempt that may still be running, not a retry after its
+ * failure), and no later than `windowMs` after the consumption.
+ */
+export interface RetryPolicy {
+  readonly windowMs: number;
+  readonly leaseMs: number;
+}
+
+/** No second redemption at all: a consumed code is `consumed`. */
+export const NO_RETRY: RetryPolicy = { windowMs: 0, leaseMs: 0 };
+
+/** What names the token set of one consumption; the same for every retry of it. */
+export interface IssuanceRef {
+  /** The request's issuance nonce ("" for a record from before nonces). */
+  readonly nonce: string;
+  /** Epoch ms of the consumption. */
+  readonly issuedAt: number;
+  /** Epoch ms until which a retry may come (consumption + window). */
+  readonly retryUntil: number;
+}
+
 export type PollOutcome =
   | { readonly kind: "unknown" }
   | { readonly kind: "invalid_target" }
@@ -27,7 +53,9 @@ export type PollOutcome =
   | { readonly kind: "slow_down"; readonly interval: number }
   | { readonly kind: "denied" }
   | { readonly kind: "consumed" }
-  | { readonly kind: "issued"; readonly grant: ApprovedGrant };
+  | { readonly kind: "issued"; readonly grant: ApprovedGrant; readonly issuance: IssuanceRef }
+  /** A retry after an issuance that was never confirmed: the same grant, the same issuance. */
+  | { readonly kind: "reissued"; readonly grant: ApprovedGrant; readonly issuance: IssuanceRef };
 
 /** A person's decision, already validated against the request. */
 export interface Decision {
@@ -66,7 +94,8 @@ export interface DeviceStore {
 
   /**
    * Applies one poll (see `applyPoll`): resource check, pacing, state check
-   * and consumption in one step.
+   * and consumption in one step. A consumed record stays at least until
+   * `now + retry.windowMs`, its code's expiry notwithstanding.
    */
   poll(
     device: CodeHandle,
@@ -74,7 +103,14 @@ export interface DeviceStore {
     now: number,
     pacing: PacingPolicy,
     narrowTo?: readonly string[],
+    retry?: RetryPolicy,
   ): Promise<PollOutcome>;
+
+  /** Marks a consumption's token set delivered (see `applyConfirm`): no retry gets it again. */
+  confirm(device: CodeHandle, now: number): Promise<void>;
+
+  /** Ends the lease of a failed attempt (see `applyRelease`): a retry may come at once. */
+  release(device: CodeHandle, now: number): Promise<void>;
 
   /** The live request a user code points to, or null. */
   findByUserCode(user: CodeHandle, now: number): Promise<DeviceAuthorization | null>;

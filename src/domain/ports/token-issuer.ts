@@ -1,5 +1,6 @@
 /** The token issuer port: what the flows need to turn an approved grant into tokens. */
 import type { ApprovedGrant } from "../device-authorization.js";
+import type { Issuance } from "../issuance.js";
 
 /** Issues tokens for an approved grant (implemented in src/tokens). */
 export interface TokenIssuer {
@@ -12,6 +13,13 @@ export interface IssueRequest {
   readonly resources?: readonly string[];
   /** Issue a refresh token too: the client has the refresh_token grant. */
   readonly refresh?: boolean;
+  /**
+   * The set is the one of this consumption: its ids, refresh token and issue
+   * time come from it, and the family is written at most once, so a retry
+   * gets the same set (docs/failure.md "Exactly once across faults").
+   * Without it everything is drawn fresh.
+   */
+  readonly issuance?: Issuance;
 }
 
 /** RFC 6749 §5.1 success, transport-neutral. */

@@ -76,8 +76,18 @@ export type RevokeOutcome =
  * step touches is in one slot.
  */
 export interface TokenStore {
-  /** Stores a new family under `familyId`, with its first access token. */
-  createFamily(familyId: string, family: RefreshFamily): Promise<void>;
+  /**
+   * Stores a new family under `familyId`, with its first access token. With
+   * `onceUntil` (epoch ms) the id is also remembered until then, and a second
+   * create of it in that time writes nothing, even if the family has since
+   * been rotated or revoked: a retried issuance never resets or revives one
+   * (docs/failure.md "Exactly once across faults").
+   */
+  createFamily(
+    familyId: string,
+    family: RefreshFamily,
+    options?: { readonly onceUntil?: number },
+  ): Promise<void>;
 
   /** One refresh (see `applyRotation`): check, swap and reuse detection in one step. */
   rotate(familyId: string, rotation: Rotation): Promise<RotateOutcome>;

@@ -1,0 +1,59 @@
+/**
+ * The names of one redemption's token set, derived instead of drawn, so that
+ * a retry after a failed issuance gets the same set and never a second one
+ * (docs/failure.md "Exactly once across faults").
+ *
+ * The key is the redeemed code itself (a 256-bit CSPRNG secret that only the
+ * client holds; the store keeps only its hash) with the request's issuance
+ * nonce (random, in the store): deriving needs both, so neither a dump of the
+ * store nor a device code leaked after its record is gone gives the refresh
+ * token. HMAC-SHA256 with distinct labels gives independent values.
+ */
+import { createHmac } from "node:crypto";
+import { csprngBytes } from "./csprng-pool.js";
+
+/** Bytes of a request's issuance nonce (128 bits, base64url in the record). */
+const NONCE_BYTES = 16;
+
+/** A new issuance nonce for a device authorization request. */
+export function mintIssuanceNonce(): string {
+  return csprngBytes(NONCE_BYTES).toString("base64url");
+}
+
+/** What TokenLifecycle needs to issue the one token set of a consumption. */
+export interface Issuance {
+  /** HMAC key for the set's ids and secret: see `issuanceSeed`. */
+  readonly seed: Buffer;
+  /** Epoch ms of the consumption: the tokens' issue time, the same on every retry. */
+  readonly issuedAt: number;
+  /** Epoch ms until which a retry of this consumption may still come. */
+  readonly retryUntil: number;
+}
+
+/** The seed of a code's token set: HMAC-SHA256 keyed by the code, over the nonce. */
+export function issuanceSeed(code: string, nonce: string): Buffer {
+  return createHmac("sha256", code).update("handoff/issuance\0").update(nonce).digest();
+}
+
+/** `bytes` of the value named `label` under `seed`, base64url. */
+export function deriveFromSeed(seed: Buffer, label: string, bytes: number): string {
+  return createHmac("sha256", seed)
+    .update(`handoff/issuance/${label}`)
+    .digest()
+    .subarray(0, bytes)
+    .toString("base64url");
+}
+
+/** The family id, first refresh token and first `jti` of a consumption (the formats of refresh-token.ts). */
+export function issuanceNames(seed: Buffer): {
+  readonly familyId: string;
+  readonly refreshToken: string;
+  readonly jti: string;
+} {
+  const familyId = deriveFromSeed(seed, "family", 16);
+  return {
+    familyId,
+    refreshToken: `${familyId}.${deriveFromSeed(seed, "refresh-token", 32)}`,
+    jti: `${familyId}.${deriveFromSeed(seed, "jti", 16)}`,
+  };
+}
