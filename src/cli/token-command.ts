@@ -4,25 +4,32 @@
  * for `Authorization: Bearer $(handoff token …)`. Only the token goes to
  * stdout; errors go to stderr with a non-zero exit code.
  */
-import { DeviceSession } from "../client/device-session.js";
+import { DeviceSession, type SessionOptions } from "../client/device-session.js";
 import { describeError, exitCodeFor } from "./exit-codes.js";
 import { type LoginArgs, parseLoginArgs } from "./login-args.js";
 
-export function openSession(args: LoginArgs): Promise<DeviceSession> {
-  return DeviceSession.open({
+function sessionOptions(args: LoginArgs): SessionOptions {
+  return {
     ...(args.issuer !== undefined ? { issuer: args.issuer } : {}),
     ...(args.mcp !== undefined ? { mcp: args.mcp } : {}),
     clientId: args.clientId,
     scope: args.scope,
     ...(args.resource ? { resource: args.resource } : {}),
-  });
+  };
+}
+
+export function openSession(args: LoginArgs): Promise<DeviceSession> {
+  return DeviceSession.open(sessionOptions(args));
 }
 
 /** Runs `handoff token`; resolves with the exit code. */
 export async function tokenCommand(argv: readonly string[]): Promise<number> {
   try {
     const args = parseLoginArgs(argv);
-    const t = await (await openSession(args)).cachedToken();
+    // A fresh cached token needs no network (no discovery): it works while the server is away.
+    const t =
+      (await DeviceSession.freshFromCache(sessionOptions(args))) ??
+      (await (await openSession(args)).cachedToken());
     process.stdout.write(
       args.json
         ? `${JSON.stringify({

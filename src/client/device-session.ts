@@ -27,6 +27,11 @@ export interface SessionOptions extends ClientIdentity {
   readonly fetch?: typeof fetch;
 }
 
+/** Good for at least the refresh margin (default 60 s) more. */
+function isFresh(t: Tokens, marginSeconds = 60): boolean {
+  return t.expiresAt - marginSeconds * 1000 > Date.now();
+}
+
 type LoginHooks = Pick<DeviceLoginOptions, "prompt" | "onWaiting" | "signal" | "useWaitToken">;
 
 export class DeviceSession {
@@ -55,12 +60,28 @@ export class DeviceSession {
     );
   }
 
+  /**
+   * The cached token when it is fresh, with no network call at all (no
+   * discovery): for `--issuer` only, since the cache entry is named by the
+   * issuer. `undefined` when a refresh or a sign-in is needed; then `open`.
+   */
+  static async freshFromCache(o: SessionOptions): Promise<Tokens | undefined> {
+    if (o.issuer === undefined || o.mcp !== undefined) return undefined;
+    const cache = o.cache ?? new TokenCache();
+    // discoverIssuer accepts the metadata's issuer with or without the trailing slash.
+    for (const issuer of new Set([o.issuer, o.issuer.replace(/\/$/, "")])) {
+      const t = await cache.read({ issuer, clientId: o.clientId, resource: o.resource ?? [] });
+      if (t !== undefined && isFresh(t, o.refreshMarginSeconds)) return t;
+    }
+    return undefined;
+  }
+
   private get key(): CacheKey {
     return { issuer: this.metadata.issuer, clientId: this.o.clientId, resource: this.resource };
   }
 
   private fresh(t: Tokens | undefined): boolean {
-    return t !== undefined && t.expiresAt - (this.o.refreshMarginSeconds ?? 60) * 1000 > Date.now();
+    return t !== undefined && isFresh(t, this.o.refreshMarginSeconds);
   }
 
   /** The cached token, refreshed if needed; `login_required` when neither works. */

@@ -78,6 +78,24 @@ describe("handoff token", () => {
     expect(await introspect(shortTokens, printed)).toMatchObject({ active: true });
   }, 60_000);
 
+  it("a fresh token needs no network: it prints with the server gone; one that needs a refresh then exits 5", async () => {
+    const env = cleanEnv();
+    const gone = await startTestServer();
+    const file = await loggedIn(gone, env);
+    const shortEnv = cleanEnv();
+    const shortGone = await startTestServer({ accessTokenTtl: 30 });
+    await loggedIn(shortGone, shortEnv);
+    await gone.close();
+    await shortGone.close();
+    const fresh = await runToEnd(["token", ...selectors(gone)], env);
+    expect(fresh.code, fresh.stderr).toBe(0);
+    expect(fresh.stdout).toBe(`${readCache(file).accessToken}\n`);
+    const stale = await runToEnd(["token", ...selectors(shortGone)], shortEnv);
+    expect(stale.code).toBe(5);
+    expect(stale.stdout).toBe("");
+    expect(stale.stderr).toContain("cannot reach");
+  }, 90_000);
+
   it("not signed in: nothing on stdout, a message on stderr, exit 6", async () => {
     const r = await runToEnd(["token", ...selectors(server)], cleanEnv());
     expect(r.code).toBe(6);
