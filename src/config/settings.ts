@@ -201,6 +201,18 @@ export const SETTINGS = {
     unset: "`http://localhost:$PORT`",
     doc: "the issuer URL, also the base of every advertised endpoint; must be https in production unless loopback",
   }),
+  HANDOFF_TLS_CERT_FILE: text({
+    group: "Server",
+    unset: "unset (cleartext)",
+    allowed: "a path",
+    doc: "PEM certificate chain: the port then speaks TLS, HTTP/1.1 and HTTP/2 by ALPN; re-read on `SIGHUP` (set with `HANDOFF_TLS_KEY_FILE`)",
+  }),
+  HANDOFF_TLS_KEY_FILE: text({
+    group: "Server",
+    unset: "unset",
+    allowed: "a path",
+    doc: "PEM private key of `HANDOFF_TLS_CERT_FILE`; re-read on `SIGHUP`",
+  }),
   HANDOFF_LOG_LEVEL: oneOf({
     group: "Server",
     values: ["fatal", "error", "warn", "info", "debug", "trace", "silent"],

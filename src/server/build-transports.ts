@@ -87,6 +87,9 @@ export async function buildTransports(
     createContextValues().set(peerAddressKey, addresses.of(req));
   const rpcOptions = { routes, contextValues, interceptors, readMaxBytes: RPC_READ_MAX_BYTES };
 
+  // fastify's request handler, captured from its server factory for the HTTP/2 server.
+  let httpHandler: http.RequestListener | undefined;
+  const rpcPaths = rpcPathsOf(routes);
   const app = await createHttpApp({
     flow: flows.device,
     codeFlow: flows.code,
@@ -116,8 +119,8 @@ export async function buildTransports(
       }),
     showRefusal: showAuthorizationRefusal,
     serverFactory: (fastifyHandler) => {
+      httpHandler = fastifyHandler;
       const rpc = closeUnreadH1Requests(connectNodeAdapter(rpcOptions));
-      const rpcPaths = rpcPathsOf(routes);
       return http.createServer(
         {
           headersTimeout: c.headersTimeoutMs ?? 10_000,
@@ -134,9 +137,14 @@ export async function buildTransports(
       );
     },
   });
-  const h2 = http2.createServer(
-    { settings: { maxConcurrentStreams: 256 } },
-    connectNodeAdapter(rpcOptions),
+  // HTTP/2 carries the RPCs, and everything else too: over TLS a browser picks
+  // h2 by ALPN for the pages, so a non-RPC path goes to fastify (which answers
+  // HTTP/2 requests through Node's compatibility API, per request) as on HTTP/1.1.
+  const h2rpc = connectNodeAdapter(rpcOptions);
+  const h2 = http2.createServer({ settings: { maxConcurrentStreams: 256 } }, (req, res) =>
+    rpcPaths.has(pathOf(req.url ?? "")) || !httpHandler
+      ? h2rpc(req, res)
+      : (httpHandler as unknown as (q: typeof req, s: typeof res) => void)(req, res),
   );
   // A session idle this long is destroyed: Node does that only when no 'timeout'
   // listener exists (a no-op one kept idle sessions forever). It also bounds a

@@ -6,6 +6,7 @@ import type { ResourceLimits } from "../domain/resource.js";
 import type { SafeFetchOptions } from "../outbound/metadata-document-fetch.js";
 import type { RedisTarget } from "../store/redis-connection.js";
 import type { KeyRing } from "../tokens/signing-keys.js";
+import type { TlsFiles } from "./tls-front.js";
 import type { PagesConfig } from "./verification-setup.js";
 
 /** Caps on the fields of a self-described client (registration, metadata documents). */
@@ -119,4 +120,6 @@ export interface HandoffConfig extends PagesConfig {
   readonly refreshReuseWindow?: number;
   readonly logLevel: string;
   readonly logDestination?: pino.DestinationStream;
+  /** TLS on the one port (HTTP/1.1 and HTTP/2 by ALPN), re-read on SIGHUP; absent: cleartext. */
+  readonly tls?: TlsFiles;
 }

@@ -53,6 +53,8 @@ export interface RunningHandoff {
   readonly metrics: HandoffMetrics;
   /** Re-reads signingKeysFile now (what SIGHUP does); false if it could not. */
   reloadSigningKeys(): Promise<boolean>;
+  /** Re-reads the TLS certificate and key now (what SIGHUP does); false if they did not load. */
+  reloadTls(): Promise<boolean>;
   readonly logger: pino.Logger;
   close(graceMs?: number): Promise<void>;
 }
@@ -68,10 +70,27 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
     tokens = buildTokens(c, { stores, clients, resources, telemetry });
     const flows = buildFlows(c, { stores, clients, tokens, resources, telemetry });
     const transports = await buildTransports(c, { stores, clients, tokens, flows, telemetry });
-    const { sniffer, port } = await listen(c, transports, logger).catch(async (e: unknown) => {
+    const { sniffer, port, tls } = await listen(c, transports, logger).catch(async (e: unknown) => {
       await transports.app.close();
       throw e;
     });
+    // A renewed certificate without a restart: SIGHUP (README "TLS in-process").
+    const reloadTls = async (): Promise<boolean> => {
+      if (!tls) return false;
+      try {
+        await tls.reload();
+        logger.info("tls: certificate and key reloaded");
+        return true;
+      } catch (e) {
+        logger.error(
+          { err: (e as Error).message },
+          "tls: reload failed; the pair in service stays",
+        );
+        return false;
+      }
+    };
+    const onSighup = () => void reloadTls();
+    if (tls) process.on("SIGHUP", onSighup);
     logger.info({ issuer: c.issuer, port, store: telemetry.backend }, "listening");
 
     const { app, sessions } = transports;
@@ -90,6 +109,7 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
       events: telemetry.events,
       metrics: telemetry.metrics,
       reloadSigningKeys: () => built.reloadSigningKeys(),
+      reloadTls,
       logger,
       /**
        * Stops accepting, lets requests in flight finish for up to `graceMs`,
@@ -108,6 +128,7 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
         await Promise.all([stopped, appClosed]);
         clearTimeout(timer);
         built.close();
+        process.off("SIGHUP", onSighup);
         await stores.close();
       },
     };

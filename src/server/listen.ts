@@ -7,9 +7,12 @@ import type { AddressInfo } from "node:net";
 import type { Transports } from "./build-transports.js";
 import type { HandoffConfig } from "./handoff-config.js";
 import { createProtocolSniffer, type Sniffer } from "./protocol-sniffer.js";
+import { readTlsMaterial, TlsFront } from "./tls-front.js";
 
 export interface Listening {
   readonly sniffer: Sniffer;
+  /** In TLS mode: what SIGHUP reloads. */
+  readonly tls: TlsFront | undefined;
   /** The port bound (the one asked for, or the one chosen for port 0). */
   readonly port: number;
 }
@@ -23,18 +26,21 @@ export async function listen(
   log?: { warn(fields: Record<string, unknown>, message: string): void },
 ): Promise<Listening> {
   const max = c.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-  const sniffer = createProtocolSniffer(
-    { h1: t.app.server, h2: t.h2 },
-    {
-      firstBytesTimeoutMs: c.headersTimeoutMs ?? 10_000,
-      maxConnections: max,
-      onDropped: (dropped) =>
-        log?.warn(
-          { limit: "connections", dropped, max },
-          "open connections at HANDOFF_MAX_CONNECTIONS: new ones closed",
-        ),
-    },
-  );
+  const targets = { h1: t.app.server, h2: t.h2 };
+  const firstBytesTimeoutMs = c.headersTimeoutMs ?? 10_000;
+  const tls = c.tls
+    ? new TlsFront(c.tls, await readTlsMaterial(c.tls), targets, firstBytesTimeoutMs)
+    : undefined;
+  const sniffer = createProtocolSniffer(targets, {
+    firstBytesTimeoutMs,
+    maxConnections: max,
+    onDropped: (dropped) =>
+      log?.warn(
+        { limit: "connections", dropped, max },
+        "open connections at HANDOFF_MAX_CONNECTIONS: new ones closed",
+      ),
+    ...(tls ? { tls } : {}),
+  });
   // Node's HTTP server starts tracking connections (which enforces headersTimeout
   // and requestTimeout against slow clients, and lets closeIdleConnections work)
   // on its own 'listening' event. The sniffer listens instead, so run that setup.
@@ -46,5 +52,5 @@ export async function listen(
       resolve();
     });
   });
-  return { sniffer, port: (sniffer.server.address() as AddressInfo).port };
+  return { sniffer, tls, port: (sniffer.server.address() as AddressInfo).port };
 }

@@ -19,6 +19,7 @@ import type {
   RegistrationConfig,
 } from "./handoff-server.js";
 import { pagesConfig } from "./pages-config.js";
+import { readTlsMaterial } from "./tls-front.js";
 import { trustProxyProblem, weakTokenProblems } from "./weak-settings.js";
 
 export type Mode = "development" | "production";
@@ -219,13 +220,26 @@ export async function loadConfig(s: Settings, mode: Mode, logger: Logger): Promi
       "memory store: pending authorizations, refresh tokens and limits are lost at restart and not shared between instances (set REDIS_URL or REDIS_CLUSTER_NODES)",
     );
   }
+  if (Boolean(s.HANDOFF_TLS_CERT_FILE) !== Boolean(s.HANDOFF_TLS_KEY_FILE)) {
+    const [missing, given] = s.HANDOFF_TLS_CERT_FILE
+      ? ["HANDOFF_TLS_KEY_FILE", "HANDOFF_TLS_CERT_FILE"]
+      : ["HANDOFF_TLS_CERT_FILE", "HANDOFF_TLS_KEY_FILE"];
+    throw new Error(`${missing}: required with ${given}`);
+  }
+  const tls =
+    s.HANDOFF_TLS_CERT_FILE && s.HANDOFF_TLS_KEY_FILE
+      ? { certFile: s.HANDOFF_TLS_CERT_FILE, keyFile: s.HANDOFF_TLS_KEY_FILE }
+      : undefined;
+  // Fails here, naming the setting, rather than at the first connection.
+  if (tls) await readTlsMaterial(tls);
   const registration = registrationConfig(s, mode);
   const metadataDocuments = await metadataDocumentsConfig(s, mode);
   const pages = await pagesConfig(s, mode, logger);
   return {
     host,
     port: s.PORT,
-    issuer: s.HANDOFF_ISSUER ?? `http://localhost:${s.PORT}`,
+    issuer: s.HANDOFF_ISSUER ?? `${tls ? "https" : "http"}://localhost:${s.PORT}`,
+    ...(tls ? { tls } : {}),
     ...(s.HANDOFF_VERIFICATION_URI ? { verificationUri: s.HANDOFF_VERIFICATION_URI } : {}),
     deviceCodeTtl: s.HANDOFF_DEVICE_CODE_TTL,
     pollInterval: s.HANDOFF_POLL_INTERVAL,

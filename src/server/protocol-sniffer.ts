@@ -25,6 +25,8 @@ export interface SnifferOptions {
   readonly maxConnections?: number;
   /** Told, at most once a minute, how many connections were closed so. */
   readonly onDropped?: (count: number) => void;
+  /** TLS mode (src/server/tls-front.ts): every connection goes to TLS, and ALPN picks the server. */
+  readonly tls?: { accept(socket: net.Socket): void };
 }
 
 /** The servers a sniffed connection is handed to; set once they exist. */
@@ -44,6 +46,10 @@ export function createProtocolSniffer(targets: SniffTargets, options: SnifferOpt
   const server = net.createServer({ pauseOnConnect: false }, (socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
+    if (options.tls) {
+      options.tls.accept(socket);
+      return;
+    }
     let seen = Buffer.alloc(0);
     const timer = setTimeout(() => socket.destroy(), options.firstBytesTimeoutMs);
     timer.unref();
