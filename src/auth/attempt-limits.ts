@@ -1,7 +1,8 @@
 /**
  * Limits on guessing at the verification page (RFC 8628 §5.1): wrong user
- * codes per source address, per session and globally; failed sign-ins per
- * source address, per account and globally. The counters live in the store,
+ * codes per source address, per person and globally; failed sign-ins per
+ * source address, per account and globally, where the per-account and
+ * global delays only slow callers that have failed themselves. The counters live in the store,
  * so every instance shares them. docs/verification-page.md works out the odds.
  */
 import { createHash } from "node:crypto";
@@ -108,17 +109,31 @@ export class AttemptLimiter {
     this.global = (free) => ({ free, windowMs, ...global });
   }
 
-  /** Counters for entering a user code. `sessionKey` is already a hash of the session id. */
-  codeSlots(ip: string, sessionKey: string): AttemptSlot[] {
+  /**
+   * Counters for entering a user code: per address, per signed-in person
+   * (`personKey`, a hash of the subject: all their sessions together, so a
+   * new sign-in buys no fresh allowance) and globally. The global delay
+   * slows only an address or a person that has already guessed wrong in its
+   * window (issue 9, item 6): a guesser cannot make honest people with the
+   * right code wait. docs/verification-page.md gives the odds.
+   */
+  codeSlots(ip: string, personKey: string): AttemptSlot[] {
     const k = `${this.keyPrefix}ratelimit:{code}:`;
     return [
       { key: `${k}ip:${addressKey(ip)}`, policy: this.local(this.limits.codePerAddress) },
-      { key: `${k}session:${sessionKey}`, policy: this.local(this.limits.codePerSession) },
-      { key: `${k}global`, policy: this.global(this.limits.codeGlobal) },
+      { key: `${k}person:${personKey}`, policy: this.local(this.limits.codePerSession) },
+      { key: `${k}global`, policy: this.global(this.limits.codeGlobal), gates: [0, 1] },
     ];
   }
 
-  /** Counters for a sign-in; the account is keyed by a hash of its lower-cased name. */
+  /**
+   * Counters for a sign-in; the account is keyed by a hash of its lower-cased
+   * name. The per-address delay binds always. The per-account and global
+   * delays bind only an address that has failed a sign-in in its window
+   * (issue 9, item 6): wrong passwords sent by others, from however many
+   * addresses, never keep out a person who types the right one from an
+   * address with a clean record. docs/verification-page.md gives the price.
+   */
   signInSlots(ip: string, username: string): AttemptSlot[] {
     const k = `${this.keyPrefix}ratelimit:{signin}:`;
     return [
@@ -126,8 +141,9 @@ export class AttemptLimiter {
       {
         key: `${k}user:${digest(username.toLowerCase())}`,
         policy: this.local(this.limits.signInPerAccount),
+        gates: [0],
       },
-      { key: `${k}global`, policy: this.global(this.limits.signInGlobal) },
+      { key: `${k}global`, policy: this.global(this.limits.signInGlobal), gates: [0] },
     ];
   }
 

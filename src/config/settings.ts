@@ -602,14 +602,14 @@ export const SETTINGS = {
     min: 1,
     max: 100_000,
     default: 5,
-    doc: "wrong user codes per session (per person behind a trusted proxy)",
+    doc: "wrong user codes per signed-in person, all their sessions together (the name is historical)",
   }),
   HANDOFF_CODE_LIMIT_GLOBAL: int({
     group: "Limits",
     min: 1,
     max: 10_000_000,
     default: 1000,
-    doc: "wrong user codes from everyone together",
+    doc: "wrong user codes from everyone together; its delay holds only addresses and people that have guessed wrong",
   }),
   HANDOFF_SIGNIN_LIMIT_PER_ADDRESS: int({
     group: "Limits",
@@ -623,14 +623,14 @@ export const SETTINGS = {
     min: 1,
     max: 100_000,
     default: 5,
-    doc: "failed sign-ins per user name",
+    doc: "failed sign-ins per user name; its delay holds only addresses that have failed, never the right password from a clean one",
   }),
   HANDOFF_SIGNIN_LIMIT_GLOBAL: int({
     group: "Limits",
     min: 1,
     max: 10_000_000,
     default: 1000,
-    doc: "failed sign-ins from everyone together",
+    doc: "failed sign-ins from everyone together; its delay holds only addresses that have failed",
   }),
   // Failed authentications of a confidential client (RFC 6749 §10.10: guessing credentials).
   HANDOFF_CLIENT_AUTH_LIMIT_PER_ADDRESS: int({

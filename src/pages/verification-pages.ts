@@ -159,7 +159,8 @@ export async function verificationPages(
     user: SignedIn,
     op: () => Promise<T>,
   ): Promise<{ value: T } | { retryAfterMs: number }> {
-    const slots = limiter.codeSlots(request.ip, user.key);
+    // Per person, not per session: signing in again buys no fresh allowance.
+    const slots = limiter.codeSlots(request.ip, sessionKeyOf(user.subject));
     const verdict = await limiter.attempt(slots);
     if (!verdict.allowed) {
       request.log.warn(

@@ -10,10 +10,14 @@
  * `{…}` hash tag, so the multi-key script is Cluster-safe.
  */
 
-/** Shared by both scripts: the live state of KEYS[i] with policy ARGV[base+1..base+4]. */
+/**
+ * Shared by both scripts: the live state of KEYS[i] with policy
+ * ARGV[base+1..base+4]; ARGV[base+5] is the slot's gates ("" or 1-based
+ * slot numbers joined by commas).
+ */
 const LIVE = `
 local function live(i, now)
-  local b = 1 + (i - 1) * 4
+  local b = 1 + (i - 1) * 5
   local free, basems, cap, window = tonumber(ARGV[b+1]), tonumber(ARGV[b+2]), tonumber(ARGV[b+3]), tonumber(ARGV[b+4])
   local f = redis.call('HMGET', KEYS[i], 's', 'n', 'u', 'p')
   local s, n, u, p = tonumber(f[1]), tonumber(f[2]), tonumber(f[3]), tonumber(f[4])
@@ -27,15 +31,27 @@ end
 `;
 
 /**
- * KEYS: counters. ARGV: now ms, then per key: free, base delay ms, max delay ms, window ms.
+ * KEYS: counters. ARGV: now ms, then per key: free, base delay ms, max delay ms, window ms, gates.
  * → {1, 0} charged | {0, retry-after ms} refused, nothing charged
  */
 export const ATTEMPT = `${LIVE}
 local now = tonumber(ARGV[1])
 local wait = 0
+local failed = {}
+for i = 1, #KEYS do
+  local s, n = live(i, now)
+  failed[i] = s ~= nil and n > 0
+end
 for i = 1, #KEYS do
   local s, n, u = live(i, now)
-  if s and u > now then wait = math.max(wait, u - now) end
+  if s and u > now then
+    local gates = ARGV[1 + (i - 1) * 5 + 5]
+    local applies = gates == ''
+    for g in string.gmatch(gates, '%d+') do
+      if failed[tonumber(g)] then applies = true end
+    end
+    if applies then wait = math.max(wait, u - now) end
+  end
 end
 if wait > 0 then return {0, wait} end
 for i = 1, #KEYS do

@@ -21,10 +21,13 @@ export class MemoryAttemptCounter implements AttemptCounter {
   }
 
   async attempt(slots: readonly AttemptSlot[], now: number): Promise<AttemptVerdict> {
+    const live = slots.map(({ key, policy }) => liveState(this.states.get(key, now), policy, now));
     let wait = 0;
-    for (const { key, policy } of slots) {
-      const s = liveState(this.states.get(key, now), policy, now);
-      if (s && s.until > now) wait = Math.max(wait, s.until - now);
+    for (const [i, s] of live.entries()) {
+      if (!s || s.until <= now) continue;
+      const gates = slots[i]?.gates;
+      const applies = gates === undefined || gates.some((g) => (live[g]?.failures ?? 0) > 0);
+      if (applies) wait = Math.max(wait, s.until - now);
     }
     if (wait > 0) return { allowed: false, retryAfterMs: wait };
     for (const { key, policy } of slots) {

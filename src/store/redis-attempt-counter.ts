@@ -12,11 +12,12 @@ type Command = (...args: Array<string | number>) => Promise<unknown>;
 
 /** ARGV for one script call over `slots` (the keys go first, as the command's keys). */
 function scriptArgs(slots: readonly AttemptSlot[], now: number): Array<string | number> {
-  const policies = slots.flatMap(({ policy: p }) => [
+  const policies = slots.flatMap(({ policy: p, gates }) => [
     p.free,
     p.baseDelayMs,
     p.maxDelayMs,
     p.windowMs,
+    (gates ?? []).map((g) => g + 1).join(","),
   ]);
   return [...slots.map((s) => s.key), now, ...policies];
 }

@@ -59,12 +59,13 @@ describe("addressKey", () => {
 
 describe("every limit refuses past its allowance", () => {
   const cases: Array<[keyof AttemptLimits, (l: AttemptLimiter, i: number) => AttemptSlot[]]> = [
-    ["codePerAddress", (l, i) => l.codeSlots("192.0.2.1", `session-${i}`)],
-    ["codePerSession", (l, i) => l.codeSlots(`192.0.2.${i}`, "one-session")],
-    ["codeGlobal", (l, i) => l.codeSlots(`192.0.2.${i}`, `session-${i}`)],
+    ["codePerAddress", (l, i) => l.codeSlots("192.0.2.1", `person-${i}`)],
+    ["codePerSession", (l, i) => l.codeSlots(`192.0.2.${i}`, "one-person")],
+    // The global and per-account delays bind callers that have failed: two addresses here.
+    ["codeGlobal", (l, i) => l.codeSlots(`192.0.2.${i % 2}`, `person-${i}`)],
     ["signInPerAddress", (l, i) => l.signInSlots("192.0.2.1", `user${i}`)],
-    ["signInPerAccount", (l, i) => l.signInSlots(`192.0.2.${i}`, i % 2 ? "Alice" : "alice")],
-    ["signInGlobal", (l, i) => l.signInSlots(`192.0.2.${i}`, `user${i}`)],
+    ["signInPerAccount", (l, i) => l.signInSlots(`192.0.2.${i % 2}`, i % 2 ? "Alice" : "alice")],
+    ["signInGlobal", (l, i) => l.signInSlots(`192.0.2.${i % 2}`, `user${i}`)],
   ];
   for (const [name, slotsFor] of cases) {
     it(`${name}: 3 allowed failures, a 4th that starts a delay, then a refusal`, async () => {
@@ -90,7 +91,7 @@ describe("every limit refuses past its allowance", () => {
     const prefixed = new AttemptLimiter(new MemoryAttemptCounter(), DEFAULT_ATTEMPT_LIMITS, "p:");
     expect(prefixed.codeSlots("192.0.2.1", "s").map((s) => s.key)).toEqual([
       "p:ratelimit:{code}:ip:192.0.2.1",
-      "p:ratelimit:{code}:session:s",
+      "p:ratelimit:{code}:person:s",
       "p:ratelimit:{code}:global",
     ]);
     const user = limiter.signInSlots("192.0.2.1", "Alice")[1]?.key ?? "";
@@ -100,25 +101,92 @@ describe("every limit refuses past its allowance", () => {
   });
 });
 
+describe("issue 9, item 6: the counters limit the guesser, not the victim", () => {
+  const wide = { signInPerAddress: 1000, codePerAddress: 1000, codePerSession: 1000 };
+
+  it("a global sign-in limit reached by random user names from two addresses: a fresh address with the right password is let through; the guessers' addresses are not", async () => {
+    const { limiter, close } = limiterAt({ ...wide, signInGlobal: 3 });
+    for (let i = 0; i < 6; i++)
+      await limiter.attempt(limiter.signInSlots(`198.51.100.${i % 2}`, `r${i}`));
+    expect((await limiter.attempt(limiter.signInSlots("198.51.100.0", "alice"))).allowed).toBe(
+      false,
+    );
+    expect((await limiter.attempt(limiter.signInSlots("203.0.113.9", "alice"))).allowed).toBe(true);
+    close();
+  });
+
+  it("one wrong password per round from rotating addresses delays those addresses, never the account's owner from a clean one", async () => {
+    const { limiter, close } = limiterAt({ ...wide, signInPerAccount: 2 });
+    // The account's free failures, used up.
+    for (let i = 0; i < 2; i++)
+      await limiter.attempt(limiter.signInSlots("198.51.100.200", "alice"));
+    for (let round = 0; round < 5; round++) {
+      // A fresh address each time is let through: one guess each (the price, docs/verification-page.md) …
+      const guess = limiter.signInSlots(`198.51.100.${round}`, "alice");
+      expect((await limiter.attempt(guess)).allowed).toBe(true);
+      // … and is then held by the account's delay.
+      expect((await limiter.attempt(guess)).allowed).toBe(false);
+      const owner = limiter.signInSlots("203.0.113.9", "Alice");
+      expect((await limiter.attempt(owner)).allowed).toBe(true);
+      await limiter.forgive(owner); // the right password
+    }
+    close();
+  });
+
+  it("a global user-code limit reached by one person's wrong codes: someone else, clean, still gets the code checked", async () => {
+    const { limiter, close } = limiterAt({ ...wide, codeGlobal: 3 });
+    for (let i = 0; i < 6; i++)
+      await limiter.attempt(limiter.codeSlots(`198.51.100.${i}`, "mallory"));
+    expect((await limiter.attempt(limiter.codeSlots("198.51.100.77", "mallory"))).allowed).toBe(
+      false,
+    );
+    expect((await limiter.attempt(limiter.codeSlots("203.0.113.9", "alice"))).allowed).toBe(true);
+    close();
+  });
+});
+
 describe("RFC 8628 §5.1: the odds with the default limits", () => {
   const space = USER_CODE_ALPHABET.length ** USER_CODE_LENGTH;
 
-  it("one address, a new session per guess: 20 guesses in a code's 15-minute life", async () => {
-    const n = await guessesWithin(CODE_LIFE_MS, (l, i) => l.codeSlots("192.0.2.1", `s${i}`));
+  it("one address, another account for every guess: 20 guesses in a code's 15-minute life", async () => {
+    const n = await guessesWithin(CODE_LIFE_MS, (l, i) => l.codeSlots("192.0.2.1", `p${i}`));
     expect(n).toBe(20);
   });
 
-  it("one session: 15 guesses in a code's life", async () => {
-    const n = await guessesWithin(CODE_LIFE_MS, (l) => l.codeSlots("192.0.2.1", "s"));
+  it("one person, any number of sessions and addresses: 15 guesses in a code's life", async () => {
+    const n = await guessesWithin(CODE_LIFE_MS, (l, i) =>
+      l.codeSlots(`10.0.${i >> 8}.${i & 255}`, "p"),
+    );
     expect(n).toBe(15);
   });
 
-  it("any number of addresses and sessions: 1,020 guesses in a code's life, odds below 1.2e-9 per code", async () => {
-    const n = await guessesWithin(CODE_LIFE_MS, (l, i) =>
-      l.codeSlots(`10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, `s${i}`),
-    );
-    expect(n).toBe(1020);
+  it("P accounts, a fresh address for every guess: 15 P up to about 68 accounts, then 1,020 (at most 1,020 + P); odds below 1.2e-9 per code", async () => {
+    const counts: number[] = [];
+    const accountCounts = [10, 100, 1000];
+    for (const accounts of accountCounts) {
+      counts.push(
+        await guessesWithin(CODE_LIFE_MS, (l, i) =>
+          l.codeSlots(`10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, `p${i % accounts}`),
+        ),
+      );
+    }
+    expect(counts[0]).toBe(150);
+    for (const [i, n] of counts.entries())
+      expect(n).toBeLessThanOrEqual(1020 + (accountCounts[i] ?? 0));
+    expect(Math.max(...counts)).toBe(1020);
     expect(space).toBe(852_891_037_441);
-    expect(n / space).toBeLessThan(1.2e-9);
+    expect(1020 / space).toBeLessThan(1.2e-9);
+  });
+
+  it("sign-in: one account, A addresses: 15 + about one per address (the price of never refusing a clean address)", async () => {
+    const counts: number[] = [];
+    for (const addresses of [1, 10, 100]) {
+      counts.push(
+        await guessesWithin(CODE_LIFE_MS, (l, i) =>
+          l.signInSlots(`10.0.0.${i % addresses}`, "alice"),
+        ),
+      );
+    }
+    expect(counts).toEqual([15, 15, 102]);
   });
 });

@@ -123,6 +123,27 @@ describe("RFC 8628 §5.1 user-code guessing", () => {
     expect(statuses).toEqual([400, 400, 400, 429]);
   });
 
+  it("issue 9, item 6: a global user-code limit reached by one guesser from four addresses; someone else's right code gets the consent screen", async () => {
+    const server = await serverWith({ codeGlobal: 2 }, { trustProxy: "127.0.0.1" });
+    const device = await authorizeDevice(server);
+    const statuses: number[] = [];
+    for (const [i, code] of WRONG.slice(0, 4).entries()) {
+      const c = new FormClient(server.issuer, { "x-forwarded-for": `198.51.100.${i + 1}` });
+      await c.signIn(BOB);
+      statuses.push(await enter(c, code));
+    }
+    expect(statuses).toEqual([400, 400, 400, 429]);
+    // The guesser stays held, from any address, even with a right code …
+    const guesser = new FormClient(server.issuer, { "x-forwarded-for": "198.51.100.99" });
+    await guesser.signIn(BOB);
+    expect(await enter(guesser, device.user_code)).toBe(429);
+    // … while an honest person, from a clean address, is shown the request.
+    const honest = new FormClient(server.issuer, { "x-forwarded-for": "203.0.113.9" });
+    await honest.signIn(ALICE);
+    expect(await enter(honest, device.user_code)).toBe(200);
+    expect(honest.lastPage).toContain("Approve");
+  });
+
   it("RFC 8628 §5.1: guessing through the decision form is charged the same way", async () => {
     const server = await serverWith({ codePerSession: 1 });
     const c = new FormClient(server.issuer);
@@ -218,14 +239,33 @@ describe("failed sign-ins", () => {
     expect(statuses).toEqual([401, 401, 401, 429]);
   });
 
-  it("are limited globally, whatever the address", async () => {
-    const server = await serverWith({ signInGlobal: 2 }, { trustProxy: "127.0.0.1" });
-    const statuses = [];
-    for (const [i, name] of ["carol", "dave", "erin", "frank"].entries()) {
-      const c = new FormClient(server.issuer, { "x-forwarded-for": `203.0.113.${i + 1}` });
-      statuses.push(await signIn(c, name, "x"));
+  it("issue 9, item 6: a global limit reached by random user names from two addresses holds those addresses; the right password from a fresh address signs in", async () => {
+    const server = await serverWith({ signInGlobal: 3 }, { trustProxy: "127.0.0.1" });
+    const from = (ip: string) => new FormClient(server.issuer, { "x-forwarded-for": ip });
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      statuses.push(await signIn(from(`198.51.100.${i % 2}`), `random-${i}`, "x"));
     }
-    expect(statuses).toEqual([401, 401, 401, 429]);
+    // Three free failures and one that starts the global delay; then the guessers are held.
+    expect(statuses).toEqual([401, 401, 401, 401, 429, 429, 429, 429]);
+    expect(await signIn(from("198.51.100.0"), ALICE.username, ALICE.password)).toBe(429);
+    expect(await signIn(from("203.0.113.50"), ALICE.username, ALICE.password)).toBe(303);
+    expect(await signIn(from("203.0.113.51"), BOB.username, BOB.password)).toBe(303);
+  });
+
+  it("issue 9, item 6: one wrong password per round from rotating addresses never keeps the account's owner out", async () => {
+    const server = await serverWith({ signInPerAccount: 2 }, { trustProxy: "127.0.0.1" });
+    const from = (ip: string) => new FormClient(server.issuer, { "x-forwarded-for": ip });
+    for (let round = 0; round < 5; round++) {
+      const guesser = `198.51.100.${round + 1}`;
+      // A fresh address is always checked: one guess (docs/verification-page.md gives the price) …
+      expect(await signIn(from(guesser), ALICE.username, `wrong-${round}`)).toBe(401);
+      // … then, once the account's allowance is spent, that address is held, the right password too.
+      if (round >= 2) {
+        expect(await signIn(from(guesser), ALICE.username, ALICE.password)).toBe(429);
+      }
+      expect(await signIn(from("203.0.113.9"), ALICE.username, ALICE.password)).toBe(303);
+    }
   });
 
   it("a right password refunds its charge: sign-ins that succeed never add up to a limit", async () => {

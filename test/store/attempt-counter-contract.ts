@@ -135,6 +135,23 @@ export function attemptCounterContract(
       expect(await allowed(b, 0)).toBe(true);
     });
 
+    it("a gated slot's delay binds only a caller whose gate slot has a failure (issue 9, item 6)", async () => {
+      const global = { ...slot({ free: 0 }), gates: [0] };
+      const guesser = slot({ free: 10 });
+      const honest = slot({ free: 10 });
+      expect(await allowed([guesser, global], 0)).toBe(true); // starts the global delay
+      expect(await wait([guesser, global], 100)).toBe(900); // the guesser has failed: held
+      expect(await allowed([honest, global], 100)).toBe(true); // a clean record: let through
+      await counter.forgive([honest, global], T0 + 100); // it was right: clean again
+      expect(await allowed([honest, global], 200)).toBe(true);
+      // A gate on several slots: any one of them with a failure closes it.
+      const person = slot({ free: 10 });
+      const both = { ...slot({ free: 0 }), gates: [0, 1] };
+      expect(await allowed([slot({ free: 10 }), person, both], 0)).toBe(true);
+      expect(await allowed([slot({ free: 10 }), person, both], 0)).toBe(false);
+      expect(await allowed([slot({ free: 10 }), slot({ free: 10 }), both], 0)).toBe(true);
+    });
+
     it("forgiving a counter that does not exist is harmless", async () => {
       const s = [slot({ free: 0 })];
       await counter.forgive(s, T0);

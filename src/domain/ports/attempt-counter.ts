@@ -22,6 +22,14 @@ export interface AttemptSlot {
   /** The store key, already prefixed (`ratelimit:{…}:…`). */
   readonly key: string;
   readonly policy: AttemptPolicy;
+  /**
+   * When set, this slot's delay refuses an attempt only if one of the slots
+   * at these indexes (of the same attempt) already has a failure in its
+   * window: a per-account or global delay then slows those who have failed,
+   * never a caller with a clean record (docs/verification-page.md). The slot
+   * is charged either way.
+   */
+  readonly gates?: readonly number[];
 }
 
 /** An attempt let through (and charged), or refused until a delay ends. */
@@ -37,9 +45,10 @@ export type AttemptVerdict =
  */
 export interface AttemptCounter {
   /**
-   * In one atomic step: if any slot is still waiting out a delay, refuses
-   * (nothing is charged) with the longest wait; otherwise charges one attempt
-   * to every slot and sets each slot's next delay.
+   * In one atomic step: if any slot is still waiting out a delay (and its
+   * gates, if any, are closed by a failure), refuses (nothing is charged)
+   * with the longest such wait; otherwise charges one attempt to every slot
+   * and sets each slot's next delay.
    */
   attempt(slots: readonly AttemptSlot[], now: number): Promise<AttemptVerdict>;
   /** Refunds an attempt that turned out not to be a failure. */
