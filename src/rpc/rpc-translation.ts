@@ -1,8 +1,7 @@
-/** What every RPC handler shares: credentials from request fields, token responses, one error translation. */
+/** What every RPC handler shares: credentials from request fields, token responses (errors: src/rpc/error-interceptor.ts). */
 import { createContextKey, type HandlerContext } from "@connectrpc/connect";
 import type { ClientCredentials } from "../domain/client.js";
 import type { TokenSet } from "../domain/ports/token-issuer.js";
-import { toConnectError } from "./connect-error.js";
 
 /** The caller's network address, set per request by the server adapter. */
 export const peerAddressKey = createContextKey<string>("", { description: "peer address" });
@@ -32,13 +31,4 @@ export function tokenResponse(t: TokenSet) {
     scope: t.scope,
     refreshToken: t.refreshToken ?? "",
   };
-}
-
-/** Runs a handler body and converts whatever it throws, once, for every method. */
-export async function translated<T>(body: () => Promise<T>): Promise<T> {
-  try {
-    return await body();
-  } catch (e) {
-    throw toConnectError(e);
-  }
 }

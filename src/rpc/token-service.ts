@@ -1,4 +1,4 @@
-/** TokenService over Connect, gRPC and gRPC-Web: proto in, the token lifecycle, proto out. */
+/** TokenService over Connect, gRPC and gRPC-Web: proto in, the token lifecycle, proto out (errors: src/rpc/error-interceptor.ts). */
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
@@ -12,7 +12,7 @@ import { OAuthError } from "../domain/oauth-error.js";
 import type { CallerCredentials } from "../tokens/token-caller.js";
 import type { TokenLifecycle } from "../tokens/token-lifecycle.js";
 import type { TokenTypeHint as DomainHint } from "../tokens/token-revocation.js";
-import { clientCredentials, tokenResponse, translated } from "./rpc-translation.js";
+import { clientCredentials, tokenResponse } from "./rpc-translation.js";
 
 const HINT: Record<TokenTypeHint, DomainHint | undefined> = {
   [TokenTypeHint.UNSPECIFIED]: undefined,
@@ -39,50 +39,47 @@ function requireToken(token: string): string {
 export function tokenService(lifecycle: TokenLifecycle) {
   return (router: ConnectRouter) =>
     router.service(TokenService, {
-      refresh: (req, ctx) =>
-        translated(async () => {
-          if (req.refreshToken === "") {
-            throw new OAuthError("invalid_request", "refresh_token is required");
-          }
-          const t = await lifecycle.refresh({
-            credentials: clientCredentials(req.clientId, req.clientSecret, ctx),
-            refreshToken: req.refreshToken,
-            scopes: req.scopes,
-            resources: req.resources,
-          });
-          return tokenResponse(t);
-        }),
+      refresh: async (req, ctx) => {
+        if (req.refreshToken === "") {
+          throw new OAuthError("invalid_request", "refresh_token is required");
+        }
+        const t = await lifecycle.refresh({
+          credentials: clientCredentials(req.clientId, req.clientSecret, ctx),
+          refreshToken: req.refreshToken,
+          scopes: req.scopes,
+          resources: req.resources,
+        });
+        return tokenResponse(t);
+      },
 
-      revoke: (req, ctx) =>
-        translated(async () => {
-          await lifecycle.revoke(
-            callerOf(ctx, req.clientId, req.clientSecret),
-            requireToken(req.token),
-            HINT[req.tokenTypeHint],
-          );
-          return {};
-        }),
+      revoke: async (req, ctx) => {
+        await lifecycle.revoke(
+          callerOf(ctx, req.clientId, req.clientSecret),
+          requireToken(req.token),
+          HINT[req.tokenTypeHint],
+        );
+        return {};
+      },
 
-      introspect: (req, ctx) =>
-        translated(async () => {
-          const r = await lifecycle.introspect(
-            callerOf(ctx, req.clientId, req.clientSecret),
-            requireToken(req.token),
-            HINT[req.tokenTypeHint],
-          );
-          if (!r.active) return create(IntrospectResponseSchema, { active: false });
-          return create(IntrospectResponseSchema, {
-            active: true,
-            scope: r.scope,
-            clientId: r.client_id,
-            sub: r.sub,
-            aud: [...r.aud],
-            iss: r.iss,
-            exp: timestampFromMs(r.exp * 1000),
-            iat: timestampFromMs(r.iat * 1000),
-            jti: r.jti ?? "",
-            tokenType: r.token_type,
-          });
-        }),
+      introspect: async (req, ctx) => {
+        const r = await lifecycle.introspect(
+          callerOf(ctx, req.clientId, req.clientSecret),
+          requireToken(req.token),
+          HINT[req.tokenTypeHint],
+        );
+        if (!r.active) return create(IntrospectResponseSchema, { active: false });
+        return create(IntrospectResponseSchema, {
+          active: true,
+          scope: r.scope,
+          clientId: r.client_id,
+          sub: r.sub,
+          aud: [...r.aud],
+          iss: r.iss,
+          exp: timestampFromMs(r.exp * 1000),
+          iat: timestampFromMs(r.iat * 1000),
+          jti: r.jti ?? "",
+          tokenType: r.token_type,
+        });
+      },
     });
 }

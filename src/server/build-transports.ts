@@ -15,6 +15,8 @@ import { showAuthorizationRefusal } from "../pages/authorization-pages.js";
 import { verificationPages } from "../pages/verification-pages.js";
 import { accessLogInterceptor } from "../rpc/access-log.js";
 import { deviceAuthService } from "../rpc/device-auth-service.js";
+import { errorInterceptor } from "../rpc/error-interceptor.js";
+import { REQUEST_COMPRESSION } from "../rpc/request-compression.js";
 import { peerAddressKey } from "../rpc/rpc-translation.js";
 import { tokenService } from "../rpc/token-service.js";
 import type { Clients } from "./build-clients.js";
@@ -80,12 +82,20 @@ export async function buildTransports(
     accessLogInterceptor(logger, (procedure, outcome, seconds) =>
       metrics.observeRpc(procedure, outcome, seconds),
     ),
+    // Innermost: the one place domain errors become ConnectErrors (the log sees the result).
+    errorInterceptor(),
   ];
   // One rule for the client's address behind a proxy, HTTP and RPC alike.
   const addresses = new ClientAddresses(c.trustProxy);
   const contextValues = (req: http.IncomingMessage | http2.Http2ServerRequest) =>
     createContextValues().set(peerAddressKey, addresses.of(req));
-  const rpcOptions = { routes, contextValues, interceptors, readMaxBytes: RPC_READ_MAX_BYTES };
+  const rpcOptions = {
+    routes,
+    contextValues,
+    interceptors,
+    acceptCompression: [...REQUEST_COMPRESSION],
+    readMaxBytes: RPC_READ_MAX_BYTES,
+  };
 
   // fastify's request handler, captured from its server factory for the HTTP/2 server.
   let httpHandler: http.RequestListener | undefined;
