@@ -589,6 +589,22 @@ describe.each([
       expect(res.headers.get("location")).toBeNull();
     });
 
+    it("issue 9, item 7: a decision with an attacker's planted CSRF cookie and token is refused: no code is issued", async () => {
+      const attacker = new FormClient(server.issuer);
+      await attacker.get("/device/sign-in");
+      await toConsent(authorizeQuery());
+      const saved = browser.cookie("handoff_csrf") ?? "";
+      browser.plantCookie("handoff_csrf", attacker.cookie("handoff_csrf") ?? "");
+      const res = await browser.post("/device/authorize", {
+        _csrf: attacker.csrf(),
+        request: authorizeQuery(),
+        decision: "approve",
+      });
+      browser.plantCookie("handoff_csrf", saved);
+      expect(res.status).toBe(403);
+      expect(res.headers.get("location")).toBeNull();
+    });
+
     it("a decision without the CSRF token changes nothing", async () => {
       await toConsent(authorizeQuery());
       const res = await browser.post("/device/authorize", {
