@@ -96,7 +96,8 @@ export function terminalScreen(
         "",
       ];
       const complete = p.verificationUriComplete ? printable(p.verificationUriComplete) : undefined;
-      const qr = complete ? await qrLines(complete, out) : [];
+      // A QR code is a convenience: if it cannot be drawn, the code and the URI still are.
+      const qr = complete ? await qrLines(complete, out).catch(() => []) : [];
       if (qr.length > 0) {
         lines.push(`  ${dim("Or scan this with your phone (the code is filled in):")}`, "");
         lines.push(...qr.map((l) => `  ${l}`), "");
