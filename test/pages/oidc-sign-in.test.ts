@@ -159,6 +159,7 @@ describe.each(["memory", "redis"] as const)(
       expect(q.get("iss")).toBe(idp.issuer);
       expect(server.logs()).not.toContain(code);
       expect(server.logs()).not.toContain(state);
+      expect(server.logs()).not.toContain(IDP_CLIENT_SECRET);
       expect(server.logs()).toContain("signed in through the identity provider");
       await context.close();
     });
@@ -303,6 +304,19 @@ describe.each(["memory", "redis"] as const)(
       await signInVia(page, "/device", "unverified");
       await page.getByRole("heading", { name: "Verify your e-mail address first" }).waitFor();
       expect(await signedInAtHandoff(context)).toBe(false);
+      await context.close();
+    });
+
+    it("OIDC Core §3.1.2.6: Cancel at the provider comes back as error=access_denied: a page saying so, no session", async () => {
+      const { context, page } = await freshBrowser();
+      await page.goto(`${server.issuer}/device`);
+      await expect.poll(() => page.url()).toContain(idp.issuer);
+      const answer = page.waitForResponse((r) => r.url().includes(CALLBACK));
+      await page.getByRole("link", { name: "[ Cancel ]" }).click();
+      expect((await answer).status()).toBe(403);
+      await page.getByRole("heading", { name: "Sign-in was not completed" }).waitFor();
+      expect(await signedInAtHandoff(context)).toBe(false);
+      expect(server.logs()).toContain('"reason":"provider_error:access_denied"');
       await context.close();
     });
 
