@@ -46,10 +46,13 @@ export function userCodeHandle(userCode: string): CodeHandle {
  * The tag lets the store find both keys in one hash slot. The expiry (Unix
  * seconds, base 36) lets a poll that arrives after the record's TTL removed it
  * be answered `expired_token` rather than `invalid_grant` (RFC 8628 §3.5). It
- * is not authenticated: forging it can only turn one error into another.
+ * is rounded down, never up: a code must not claim to outlive its record, or a
+ * poll in the gap (the record gone, the named second not over) would be
+ * `invalid_grant`. It is not authenticated: forging it can only turn one error
+ * into another.
  */
 export function mintDeviceCode(userCode: string, expiresAtMs: number): string {
-  const exp = Math.ceil(expiresAtMs / 1000).toString(36);
+  const exp = Math.floor(expiresAtMs / 1000).toString(36);
   return `${routingTag(userCode)}.${exp}.${csprngBytes(RANDOM_BYTES).toString("base64url")}`;
 }
 

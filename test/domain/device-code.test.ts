@@ -22,10 +22,10 @@ describe("device codes (RFC 8628 §5.2)", () => {
     expect(parsed?.handle.tag).toBe(userCodeHandle(userCode).tag);
   });
 
-  it("carry their expiry, to the second, so an expired code gets expired_token (RFC 8628 §3.5)", () => {
-    const exp = 1_900_000_000_123;
+  it("carry their expiry, to the second and rounded down, so an expired code gets expired_token (RFC 8628 §3.5)", () => {
+    const exp = 1_900_000_000_923;
     expect(parseDeviceCode(mintDeviceCode(mintUserCode(), exp))?.expiresAtMs).toBe(
-      1_900_000_001_000,
+      1_900_000_000_000,
     );
   });
 

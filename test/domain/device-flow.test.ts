@@ -155,4 +155,29 @@ describe("DeviceFlow", () => {
       code: "invalid_grant",
     });
   });
+
+  it("RFC 8628 §3.5: a code whose record just expired, within the second its expiry names, is expired_token (never invalid_grant)", async () => {
+    // Mid-second, so the expiry in the code and the record's differ by 700 ms.
+    let now = 1_800_000_000_300;
+    const f = new DeviceFlow({
+      clients: new StaticClientRegistry([PUBLIC_CLIENT]),
+      store: new MemoryDeviceStore({ maxPending: 10, clock: () => now }),
+      tokens: { issue: async () => Promise.reject(new Error("not approved")) },
+      options: {
+        verificationUri: "https://a.example/d",
+        expiresIn: 60,
+        interval: 5,
+        jitterToleranceMs: 0,
+        resources: DEFAULT_RESOURCE_LIMITS,
+      },
+      events: NO_FLOW_EVENTS,
+      clock: () => now,
+    });
+    const { deviceCode } = await f.authorize({ credentials, ipAddress: "", userAgent: "" });
+    now += 60_000 + 100; // the record is gone; the second of expiry is not over
+    expect(await f.poll(credentials, deviceCode)).toMatchObject({
+      ok: false,
+      refusal: { code: "expired_token" },
+    });
+  });
 });
