@@ -7,6 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { isIPv6 } from "node:net";
+import { SETTING_DEFAULTS, type Settings } from "../config/settings.js";
 import type {
   AttemptCounter,
   AttemptPolicy,
@@ -44,22 +45,27 @@ export interface AttemptLimits {
   readonly firstDelayMs?: number;
 }
 
-/** The defaults (README table: HANDOFF_*_LIMIT_* settings). */
-export const DEFAULT_ATTEMPT_LIMITS: AttemptLimits = {
-  codePerAddress: 10,
-  codePerSession: 5,
-  codeGlobal: 1000,
-  signInPerAddress: 10,
-  signInPerAccount: 5,
-  signInGlobal: 1000,
-  clientAuthPerAddress: 10,
-  authorizePerAddress: 60,
-  authorizePerClient: 10_000,
-  registrationPerAddress: 10,
-  registrationGlobal: 1000,
-  metadataFetchPerAddress: 20,
-  windowSeconds: 900,
-};
+/** The limits the HANDOFF_*_LIMIT_* settings (and HANDOFF_LIMIT_WINDOW) give. */
+export function attemptLimitsOf(s: Settings): AttemptLimits {
+  return {
+    codePerAddress: s.HANDOFF_CODE_LIMIT_PER_ADDRESS,
+    codePerSession: s.HANDOFF_CODE_LIMIT_PER_SESSION,
+    codeGlobal: s.HANDOFF_CODE_LIMIT_GLOBAL,
+    signInPerAddress: s.HANDOFF_SIGNIN_LIMIT_PER_ADDRESS,
+    signInPerAccount: s.HANDOFF_SIGNIN_LIMIT_PER_ACCOUNT,
+    signInGlobal: s.HANDOFF_SIGNIN_LIMIT_GLOBAL,
+    clientAuthPerAddress: s.HANDOFF_CLIENT_AUTH_LIMIT_PER_ADDRESS,
+    authorizePerAddress: s.HANDOFF_AUTHORIZE_LIMIT_PER_ADDRESS,
+    authorizePerClient: s.HANDOFF_AUTHORIZE_LIMIT_PER_CLIENT,
+    registrationPerAddress: s.HANDOFF_REGISTRATION_LIMIT_PER_ADDRESS,
+    registrationGlobal: s.HANDOFF_REGISTRATION_LIMIT_GLOBAL,
+    metadataFetchPerAddress: s.HANDOFF_CIMD_FETCH_LIMIT_PER_ADDRESS,
+    windowSeconds: s.HANDOFF_LIMIT_WINDOW,
+  };
+}
+
+/** The defaults, as the settings declare them (README table). */
+export const DEFAULT_ATTEMPT_LIMITS: AttemptLimits = attemptLimitsOf(SETTING_DEFAULTS);
 
 /** Delays per source and per session/account: 2 s, doubling, at most 5 minutes. */
 const LOCAL_DELAY = { baseDelayMs: 2_000, maxDelayMs: 300_000 };

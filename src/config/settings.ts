@@ -18,6 +18,7 @@ import {
   DEVICE_CODE_GRANT,
   REFRESH_TOKEN_GRANT,
 } from "../domain/client.js";
+import { DEFAULT_RESOURCE_LIMITS } from "../domain/resource.js";
 import { SIGNING_ALGORITHMS } from "../tokens/signing-keys.js";
 
 /** The README table's sections, in order. */
@@ -373,21 +374,21 @@ export const SETTINGS = {
     group: "Device flow",
     min: 1,
     max: 100,
-    default: 20,
+    default: DEFAULT_RESOURCE_LIMITS.perRequest,
     doc: "`resource` values one request may send, duplicates included (RFC 8707); more is `invalid_target`",
   }),
   HANDOFF_RESOURCES_PER_GRANT: int({
     group: "Device flow",
     min: 1,
     max: 100,
-    default: 10,
+    default: DEFAULT_RESOURCE_LIMITS.perGrant,
     doc: "distinct resources one grant may bind (they become the token's `aud`)",
   }),
   HANDOFF_RESOURCE_MAX_LENGTH: int({
     group: "Device flow",
     min: 16,
     max: 4096,
-    default: 512,
+    default: DEFAULT_RESOURCE_LIMITS.maxLength,
     doc: "characters of one `resource`, as sent and normalised",
   }),
   HANDOFF_HTTP_LOOPBACK_RESOURCES: flag({
@@ -855,3 +856,10 @@ export function readSettings(env: Record<string, string | undefined>): Settings 
   }
   return result.data;
 }
+
+/**
+ * Every setting at its declared default, as a deployment that sets nothing
+ * gets them. Code that needs a default (tests, DEFAULT_ATTEMPT_LIMITS) reads
+ * it here instead of repeating the number.
+ */
+export const SETTING_DEFAULTS: Settings = readSettings({});

@@ -18,7 +18,12 @@ export interface ResourceLimits {
   readonly httpOnLoopback: boolean;
 }
 
-/** The defaults behind HANDOFF_RESOURCES_PER_REQUEST, _PER_GRANT, HANDOFF_RESOURCE_MAX_LENGTH. */
+/**
+ * The defaults of HANDOFF_RESOURCES_PER_REQUEST, _PER_GRANT and
+ * HANDOFF_RESOURCE_MAX_LENGTH: src/config/settings.ts declares those settings
+ * with these values (the domain imports nothing of ours, so the numbers live
+ * here once).
+ */
 export const DEFAULT_RESOURCE_LIMITS: ResourceLimits = {
   perRequest: 20,
   perGrant: 10,

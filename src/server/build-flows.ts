@@ -43,12 +43,12 @@ export function buildFlows(
     tokens: tokens.lifecycle,
     notifier: stores.notifier,
     options: {
-      verificationUri: c.verificationUri ?? `${c.issuer}/device`,
+      verificationUri: c.verificationUri,
       expiresIn: c.deviceCodeTtl,
       interval: c.pollInterval,
       jitterToleranceMs: c.pollJitterMs,
       resources,
-      ...(c.tokenRetryWindow === undefined ? {} : { retryWindow: c.tokenRetryWindow }),
+      retryWindow: c.tokenRetryWindow,
       // An issuance attempt is two store calls after the consumption (the
       // family, the confirmation), each within the deadline, and a signature.
       ...(c.redis ? { retryLeaseMs: 2 * c.redisTimeoutMs + 1000 } : {}),

@@ -3,7 +3,7 @@
  * shares them), else memory; the composition root is the only place that
  * chooses an adapter (docs/architecture.md).
  */
-import { AttemptLimiter, DEFAULT_ATTEMPT_LIMITS } from "../auth/attempt-limits.js";
+import { AttemptLimiter } from "../auth/attempt-limits.js";
 import type { AuthorizationCodeStore } from "../domain/ports/authorization-code-store.js";
 import type { ClientStore } from "../domain/ports/client-store.js";
 import type { DecisionNotifier } from "../domain/ports/decision-notifier.js";
@@ -65,7 +65,7 @@ export function buildStores(c: HandoffConfig, t: Telemetry): Stores {
       t.timed(redis ? new RedisAttemptCounter(redis) : new MemoryAttemptCounter(), "attempt"),
       t.events,
     ),
-    { ...DEFAULT_ATTEMPT_LIMITS, ...c.attemptLimits },
+    c.attemptLimits,
     keyPrefix,
   );
   const clients: ClientStore = redis

@@ -6,7 +6,7 @@
 import type { ResourceLimits } from "../domain/resource.js";
 import { AccessTokenIssuer } from "../tokens/access-token.js";
 import { SigningKeyFile } from "../tokens/signing-key-file.js";
-import { DEFAULT_KEEP_ROTATED, TokenLifecycle } from "../tokens/token-lifecycle.js";
+import { TokenLifecycle } from "../tokens/token-lifecycle.js";
 import type { Clients } from "./build-clients.js";
 import type { Stores } from "./build-stores.js";
 import type { Telemetry } from "./build-telemetry.js";
@@ -34,12 +34,12 @@ export function buildTokens(
     accessTokens: new AccessTokenIssuer(c.keys, {
       issuer: c.issuer,
       ttlSeconds: c.accessTokenTtl,
-      defaultAudience: c.defaultAudience ?? c.issuer,
+      defaultAudience: c.defaultAudience,
     }),
     options: {
-      refreshIdleTtl: c.refreshTokenIdleTtl ?? 14 * 86_400,
-      refreshAbsoluteTtl: c.refreshTokenTtl ?? 30 * 86_400,
-      keepRotated: c.refreshReuseWindow ?? DEFAULT_KEEP_ROTATED,
+      refreshIdleTtl: c.refreshTokenIdleTtl,
+      refreshAbsoluteTtl: c.refreshTokenTtl,
+      keepRotated: c.refreshReuseWindow,
       serviceToken: c.serviceToken,
       resources: deps.resources,
     },
@@ -48,7 +48,7 @@ export function buildTokens(
   const keyFile = c.signingKeysFile
     ? new SigningKeyFile(c.signingKeysFile, c.keys, deps.telemetry.logger)
     : undefined;
-  keyFile?.watch(c.signingKeysWatchMs ?? 30_000);
+  keyFile?.watch(c.signingKeysWatchMs);
   const onSighup = () => void keyFile?.reload();
   if (keyFile) process.on("SIGHUP", onSighup);
   return {

@@ -31,6 +31,8 @@ import { closeUnreadH1Requests } from "./unread-body.js";
 import { verificationPagesSetup } from "./verification-setup.js";
 
 const RPC_READ_MAX_BYTES = 64 * 1024;
+/** An idle HTTP/2 session is destroyed after this (not a setting; a test shortens it). */
+const HTTP2_IDLE_TIMEOUT_MS = 60_000;
 
 export interface Transports {
   /** fastify, whose server (HTTP/1.1) also routes the RPC paths to Connect. */
@@ -133,11 +135,11 @@ export async function buildTransports(
       const rpc = closeUnreadH1Requests(connectNodeAdapter(rpcOptions));
       return http.createServer(
         {
-          headersTimeout: c.headersTimeoutMs ?? 10_000,
-          requestTimeout: c.requestTimeoutMs ?? 30_000,
+          headersTimeout: c.headersTimeoutMs,
+          requestTimeout: c.requestTimeoutMs,
           keepAliveTimeout: 5_000,
           // How often those timeouts are checked (Node's default is every 30 s).
-          connectionsCheckingInterval: Math.min(1000, c.headersTimeoutMs ?? 1000),
+          connectionsCheckingInterval: Math.min(1000, c.headersTimeoutMs),
         },
         // Routing is decided here, once: an RPC's exact path (Connect, gRPC-Web,
         // Connect GET) goes to Connect, everything else, an unknown /handoff.* path
@@ -160,7 +162,7 @@ export async function buildTransports(
   // listener exists (a no-op one kept idle sessions forever). It also bounds a
   // session Node has sent GOAWAY on but keeps open, even after the client's FIN
   // (found by test/fuzz/raw-connections.test.ts: a DATA frame on stream 0).
-  h2.setTimeout(c.http2IdleTimeoutMs ?? 60_000);
+  h2.setTimeout(c.http2IdleTimeoutMs ?? HTTP2_IDLE_TIMEOUT_MS);
   const sessions = new Set<http2.ServerHttp2Session>();
   h2.on("session", (session) => {
     sessions.add(session);

@@ -65,8 +65,8 @@ export interface HandoffConfig extends PagesConfig {
    * defaults it to http://localhost:<PORT>).
    */
   readonly issuer: string;
-  /** Defaults to <issuer>/device. */
-  readonly verificationUri?: string;
+  /** Where people enter the user code (RFC 8628 §3.2); load-config defaults it to <issuer>/device. */
+  readonly verificationUri: string;
   readonly deviceCodeTtl: number;
   readonly pollInterval: number;
   readonly pollJitterMs: number;
@@ -79,19 +79,19 @@ export interface HandoffConfig extends PagesConfig {
   readonly accessTokenTtl: number;
   /** Seconds an authorization code lives (RFC 6749 §4.1.2; at most 60). */
   readonly authorizationCodeTtl: number;
-  /** Seconds a retry after a failed issuance gets the same token set (docs/failure.md); default 60. */
-  readonly tokenRetryWindow?: number;
-  /** Defaults to the issuer. */
-  readonly defaultAudience?: string;
+  /** Seconds a retry after a failed issuance gets the same token set (docs/failure.md). */
+  readonly tokenRetryWindow: number;
+  /** The `aud` of a token whose grant names no resource; load-config defaults it to the issuer. */
+  readonly defaultAudience: string;
   /** RFC 8707 resources: count per request and per grant, length, http on loopback. */
-  readonly resourceLimits?: ResourceLimits;
+  readonly resourceLimits: ResourceLimits;
   readonly bodyLimit: number;
   /** A client must send its request headers within this (slowloris), and the whole request within requestTimeoutMs. */
-  readonly headersTimeoutMs?: number;
-  readonly requestTimeoutMs?: number;
-  /** Open connections per instance (HTTP/1.1, and HTTP/2 sessions); past it new ones are closed. Default 10,000. */
-  readonly maxConnections?: number;
-  /** An HTTP/2 session idle this long is destroyed. Default 60 s. */
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  /** Open connections per instance (HTTP/1.1, and HTTP/2 sessions); past it new ones are closed. */
+  readonly maxConnections: number;
+  /** Tests only: an HTTP/2 session idle this long is destroyed (default 60 s, src/server/build-transports.ts). */
   readonly http2IdleTimeoutMs?: number;
   readonly trustProxy?: string;
   readonly serviceToken?: string;
@@ -110,14 +110,14 @@ export interface HandoffConfig extends PagesConfig {
   readonly keys: KeyRing;
   /** The private JWK set file behind `keys`: reloaded on SIGHUP and when it changes. */
   readonly signingKeysFile?: string;
-  /** How often to check signingKeysFile for changes, in ms; 0: on SIGHUP only. Default 30 s. */
-  readonly signingKeysWatchMs?: number;
-  /** Seconds a refresh token lives unused. Default 14 days. */
-  readonly refreshTokenIdleTtl?: number;
-  /** Seconds a refresh-token family lives at most, however often rotated. Default 30 days. */
-  readonly refreshTokenTtl?: number;
-  /** Rotated-out refresh tokens a family remembers for reuse detection. Default 1000. */
-  readonly refreshReuseWindow?: number;
+  /** How often to check signingKeysFile for changes, in ms; 0: on SIGHUP only. */
+  readonly signingKeysWatchMs: number;
+  /** Seconds a refresh token lives unused. */
+  readonly refreshTokenIdleTtl: number;
+  /** Seconds a refresh-token family lives at most, however often rotated. */
+  readonly refreshTokenTtl: number;
+  /** Rotated-out refresh tokens a family remembers for reuse detection. */
+  readonly refreshReuseWindow: number;
   readonly logLevel: string;
   readonly logDestination?: pino.DestinationStream;
   /** TLS on the one port (HTTP/1.1 and HTTP/2 by ALPN), re-read on SIGHUP; absent: cleartext. */

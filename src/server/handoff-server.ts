@@ -10,7 +10,6 @@ import type { DeviceFlow } from "../domain/device-flow.js";
 import type { ClientStore } from "../domain/ports/client-store.js";
 import type { DeviceStore } from "../domain/ports/device-store.js";
 import type { FlowEvents } from "../domain/ports/flow-events.js";
-import { DEFAULT_RESOURCE_LIMITS } from "../domain/resource.js";
 import type { TokenWaits } from "../domain/token-wait.js";
 import type { HandoffMetrics } from "../telemetry/metrics.js";
 import type { TokenLifecycle } from "../tokens/token-lifecycle.js";
@@ -65,7 +64,7 @@ export async function startHandoff(c: HandoffConfig): Promise<RunningHandoff> {
   const stores = buildStores(c, telemetry);
   let tokens: Tokens | undefined;
   try {
-    const resources = c.resourceLimits ?? DEFAULT_RESOURCE_LIMITS;
+    const resources = c.resourceLimits;
     const clients = buildClients(c, stores, telemetry);
     tokens = buildTokens(c, { stores, clients, resources, telemetry });
     const flows = buildFlows(c, { stores, clients, tokens, resources, telemetry });

@@ -17,17 +17,14 @@ export interface Listening {
   readonly port: number;
 }
 
-/** HANDOFF_MAX_CONNECTIONS's default (src/config/settings.ts). */
-export const DEFAULT_MAX_CONNECTIONS = 10_000;
-
 export async function listen(
   c: HandoffConfig,
   t: Transports,
   log?: { warn(fields: Record<string, unknown>, message: string): void },
 ): Promise<Listening> {
-  const max = c.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  const max = c.maxConnections;
   const targets = { h1: t.app.server, h2: t.h2 };
-  const firstBytesTimeoutMs = c.headersTimeoutMs ?? 10_000;
+  const firstBytesTimeoutMs = c.headersTimeoutMs;
   const tls = c.tls
     ? new TlsFront(c.tls, await readTlsMaterial(c.tls), targets, firstBytesTimeoutMs)
     : undefined;

@@ -235,12 +235,13 @@ export async function loadConfig(s: Settings, mode: Mode, logger: Logger): Promi
   const registration = registrationConfig(s, mode);
   const metadataDocuments = await metadataDocumentsConfig(s, mode);
   const pages = await pagesConfig(s, mode, logger);
+  const issuer = s.HANDOFF_ISSUER ?? `${tls ? "https" : "http"}://localhost:${s.PORT}`;
   return {
     host,
     port: s.PORT,
-    issuer: s.HANDOFF_ISSUER ?? `${tls ? "https" : "http"}://localhost:${s.PORT}`,
+    issuer,
     ...(tls ? { tls } : {}),
-    ...(s.HANDOFF_VERIFICATION_URI ? { verificationUri: s.HANDOFF_VERIFICATION_URI } : {}),
+    verificationUri: s.HANDOFF_VERIFICATION_URI ?? `${issuer}/device`,
     deviceCodeTtl: s.HANDOFF_DEVICE_CODE_TTL,
     pollInterval: s.HANDOFF_POLL_INTERVAL,
     pollJitterMs: s.HANDOFF_POLL_JITTER_MS,
@@ -261,7 +262,7 @@ export async function loadConfig(s: Settings, mode: Mode, logger: Logger): Promi
       maxLength: s.HANDOFF_RESOURCE_MAX_LENGTH,
       httpOnLoopback: s.HANDOFF_HTTP_LOOPBACK_RESOURCES ?? mode === "development",
     },
-    ...(s.HANDOFF_DEFAULT_AUDIENCE ? { defaultAudience: s.HANDOFF_DEFAULT_AUDIENCE } : {}),
+    defaultAudience: s.HANDOFF_DEFAULT_AUDIENCE ?? issuer,
     bodyLimit: s.HANDOFF_BODY_LIMIT,
     headersTimeoutMs: s.HANDOFF_HEADERS_TIMEOUT_MS,
     requestTimeoutMs: s.HANDOFF_REQUEST_TIMEOUT_MS,
@@ -272,18 +273,11 @@ export async function loadConfig(s: Settings, mode: Mode, logger: Logger): Promi
     ...(redis ? { redis } : {}),
     redisKeyPrefix: s.HANDOFF_REDIS_KEY_PREFIX,
     redisTimeoutMs: s.HANDOFF_REDIS_TIMEOUT_MS,
-    memoryMaxPending: s.HANDOFF_MEMORY_MAX_PENDING,
     clients,
     ...(registration ? { registration } : {}),
     ...(metadataDocuments ? { metadataDocuments } : {}),
     keys,
     logLevel: s.HANDOFF_LOG_LEVEL,
     ...pages,
-    attemptLimits: {
-      ...pages.attemptLimits,
-      registrationPerAddress: s.HANDOFF_REGISTRATION_LIMIT_PER_ADDRESS,
-      registrationGlobal: s.HANDOFF_REGISTRATION_LIMIT_GLOBAL,
-      metadataFetchPerAddress: s.HANDOFF_CIMD_FETCH_LIMIT_PER_ADDRESS,
-    },
   };
 }

@@ -1,5 +1,6 @@
 /** Verification-page settings (HANDOFF_AUTHENTICATOR and friends) turned into server configuration. */
 import type { Logger } from "pino";
+import { attemptLimitsOf } from "../auth/attempt-limits.js";
 import type { AuthenticatorConfig } from "../auth/authenticator-config.js";
 import { proxyList } from "../auth/trusted-header-authenticator.js";
 import { loadUsersFile } from "../auth/users-file.js";
@@ -57,17 +58,6 @@ export async function pagesConfig(s: Settings, mode: string, logger: Logger): Pr
     sessionTtl: s.HANDOFF_SESSION_TTL,
     ...(s.HANDOFF_CSRF_SECRET === undefined ? {} : { csrfSecret: s.HANDOFF_CSRF_SECRET }),
     memoryMaxPending: s.HANDOFF_MEMORY_MAX_PENDING,
-    attemptLimits: {
-      codePerAddress: s.HANDOFF_CODE_LIMIT_PER_ADDRESS,
-      codePerSession: s.HANDOFF_CODE_LIMIT_PER_SESSION,
-      codeGlobal: s.HANDOFF_CODE_LIMIT_GLOBAL,
-      signInPerAddress: s.HANDOFF_SIGNIN_LIMIT_PER_ADDRESS,
-      signInPerAccount: s.HANDOFF_SIGNIN_LIMIT_PER_ACCOUNT,
-      signInGlobal: s.HANDOFF_SIGNIN_LIMIT_GLOBAL,
-      clientAuthPerAddress: s.HANDOFF_CLIENT_AUTH_LIMIT_PER_ADDRESS,
-      authorizePerAddress: s.HANDOFF_AUTHORIZE_LIMIT_PER_ADDRESS,
-      authorizePerClient: s.HANDOFF_AUTHORIZE_LIMIT_PER_CLIENT,
-      windowSeconds: s.HANDOFF_LIMIT_WINDOW,
-    },
+    attemptLimits: attemptLimitsOf(s),
   };
 }

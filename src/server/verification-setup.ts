@@ -13,13 +13,13 @@ import { RedisSignInTransactionStore } from "../store/redis-sign-in-transaction-
 
 /** The verification-page part of the server configuration (HandoffConfig extends it). */
 export interface PagesConfig {
-  /** Default: local users, none (the pages then only say who may sign in: nobody). */
-  readonly authenticator?: AuthenticatorConfig;
-  /** Seconds a page sign-in lasts; default 3600. */
-  readonly sessionTtl?: number;
-  readonly attemptLimits?: Partial<AttemptLimits>;
+  /** Who may sign in (local users with none: the pages then say nobody may). */
+  readonly authenticator: AuthenticatorConfig;
+  /** Seconds a page sign-in lasts. */
+  readonly sessionTtl: number;
+  readonly attemptLimits: AttemptLimits;
   /** Without Redis: sign-ins in progress at an identity provider held at most (HANDOFF_MEMORY_MAX_PENDING). */
-  readonly memoryMaxPending?: number;
+  readonly memoryMaxPending: number;
   /**
    * HANDOFF_CSRF_SECRET: the secret every instance binds form tokens with.
    * Unset (start-dev, tests): a random key for this process only.
@@ -55,7 +55,7 @@ export function verificationPagesSetup(
     : new MemorySessionStore();
   return {
     flow: deps.flow,
-    authenticator: createAuthenticator(c.authenticator ?? { kind: "local", users: [] }, {
+    authenticator: createAuthenticator(c.authenticator, {
       issuer: deps.issuer,
       // Sign-ins in progress live where the sessions do: every instance can take the callback.
       transactions: () =>
@@ -63,7 +63,7 @@ export function verificationPagesSetup(
           ? new RedisSignInTransactionStore(deps.redis, deps.keyPrefix)
           : new MemorySignInTransactionStore(c.memoryMaxPending),
     }),
-    sessions: new Sessions(sessionStore, { ttlSeconds: c.sessionTtl ?? 3600, secure }),
+    sessions: new Sessions(sessionStore, { ttlSeconds: c.sessionTtl, secure }),
     limiter: deps.limiter,
     secure,
     csrfKey: csrfKeyOf(c.csrfSecret),

@@ -72,9 +72,6 @@ interface IssuedTokens {
   readonly refreshHash?: string;
 }
 
-/** Rotated-out hashes a family remembers by default (reuse detection window). */
-export const DEFAULT_KEEP_ROTATED = 1000;
-
 /** The token operations both transports call; also the flows' token issuer. */
 export class TokenLifecycle implements TokenIssuer, RevocableTokenIssuer {
   constructor(

@@ -1,5 +1,8 @@
 /** Starts a real handoff server on a free loopback port for a test. */
 import { Writable } from "node:stream";
+import { type AttemptLimits, DEFAULT_ATTEMPT_LIMITS } from "../../src/auth/attempt-limits.js";
+import { SETTING_DEFAULTS } from "../../src/config/settings.js";
+import { DEFAULT_RESOURCE_LIMITS } from "../../src/domain/resource.js";
 import {
   type HandoffConfig,
   type RunningHandoff,
@@ -25,13 +28,18 @@ export interface TestServer extends RunningHandoff {
 
 let sharedKeys: KeyRing | undefined;
 
+/** What a test may set: any part of the configuration; the attempt limits one by one. */
+export type TestServerOptions = Partial<Omit<HandoffConfig, "attemptLimits">> & {
+  readonly attemptLimits?: Partial<AttemptLimits>;
+};
+
 /**
  * The server listens last, after the issuer (which names the port) is built
  * in: so a port is picked first, and picked again in the rare case another
  * process took it meanwhile. A test that names its issuer or port gets those.
  */
 async function startOnFreePort(
-  overrides: Partial<HandoffConfig>,
+  overrides: TestServerOptions,
   config: (port: number) => HandoffConfig,
 ): Promise<RunningHandoff> {
   if (overrides.issuer !== undefined || overrides.port !== undefined) {
@@ -47,7 +55,7 @@ async function startOnFreePort(
 }
 
 /** A test server: memory store unless `redis` is given; short interval for fast pacing tests. */
-export async function startTestServer(overrides: Partial<HandoffConfig> = {}): Promise<TestServer> {
+export async function startTestServer(overrides: TestServerOptions = {}): Promise<TestServer> {
   sharedKeys ??= new KeyRing([await generateSigningKey("ES256")]);
   const keys = sharedKeys;
   let logText = "";
@@ -57,36 +65,55 @@ export async function startTestServer(overrides: Partial<HandoffConfig> = {}): P
       cb();
     },
   });
-  const config = (port: number): HandoffConfig => ({
-    host: "127.0.0.1",
-    port,
-    issuer: `http://localhost:${port}`,
-    deviceCodeTtl: 60,
-    pollInterval: 1,
-    pollJitterMs: 200,
-    waitMaxStreams: 1000,
-    waitRecheckMs: 1000,
-    waitHeartbeatMs: 15_000,
-    accessTokenTtl: 300,
-    authorizationCodeTtl: 60,
-    bodyLimit: 4096,
-    serviceToken: SERVICE_TOKEN,
-    redisKeyPrefix: "",
-    redisTimeoutMs: 1000,
-    memoryMaxPending: 10_000,
-    clients: TEST_CLIENTS,
-    keys,
-    logLevel: "trace",
-    logDestination,
-    ...overrides,
-    // Tests make many device authorizations from one loopback address; the
-    // tests of that limit set it (test/http/device-authorization-limits.test.ts).
-    attemptLimits: {
-      authorizePerAddress: 1_000_000,
-      authorizePerClient: 1_000_000,
-      ...overrides.attemptLimits,
-    },
-  });
+  // What the settings give when unset (src/config/settings.ts), then what tests want shorter.
+  const D = SETTING_DEFAULTS;
+  const config = (port: number): HandoffConfig => {
+    const issuer = overrides.issuer ?? `http://localhost:${port}`;
+    return {
+      host: "127.0.0.1",
+      port,
+      issuer,
+      verificationUri: `${issuer}/device`,
+      defaultAudience: issuer,
+      deviceCodeTtl: 60,
+      pollInterval: 1,
+      pollJitterMs: 200,
+      waitMaxStreams: 1000,
+      waitRecheckMs: 1000,
+      waitHeartbeatMs: 15_000,
+      accessTokenTtl: 300,
+      authorizationCodeTtl: 60,
+      refreshTokenIdleTtl: D.HANDOFF_REFRESH_TOKEN_IDLE_TTL,
+      refreshTokenTtl: D.HANDOFF_REFRESH_TOKEN_TTL,
+      refreshReuseWindow: D.HANDOFF_REFRESH_REUSE_WINDOW,
+      signingKeysWatchMs: D.HANDOFF_SIGNING_KEYS_WATCH_MS,
+      resourceLimits: DEFAULT_RESOURCE_LIMITS,
+      bodyLimit: 4096,
+      headersTimeoutMs: D.HANDOFF_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: D.HANDOFF_REQUEST_TIMEOUT_MS,
+      maxConnections: D.HANDOFF_MAX_CONNECTIONS,
+      tokenRetryWindow: D.HANDOFF_TOKEN_RETRY_WINDOW,
+      serviceToken: SERVICE_TOKEN,
+      redisKeyPrefix: "",
+      redisTimeoutMs: 1000,
+      memoryMaxPending: 10_000,
+      clients: TEST_CLIENTS,
+      keys,
+      logLevel: "trace",
+      logDestination,
+      authenticator: { kind: "local", users: [] },
+      sessionTtl: D.HANDOFF_SESSION_TTL,
+      ...overrides,
+      attemptLimits: {
+        ...DEFAULT_ATTEMPT_LIMITS,
+        // Tests make many device authorizations from one loopback address; the
+        // tests of that limit set it (test/http/device-authorization-limits.test.ts).
+        authorizePerAddress: 1_000_000,
+        authorizePerClient: 1_000_000,
+        ...overrides.attemptLimits,
+      },
+    };
+  };
   const server = await startOnFreePort(overrides, config);
   return Object.assign(server, {
     logs: () => logText,
