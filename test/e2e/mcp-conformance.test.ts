@@ -23,7 +23,7 @@ import {
 } from "../pages/page-fixtures.js";
 import { freePort } from "../support/free-port.js";
 import { startTestServer, type TestServer } from "../support/handoff-server.js";
-import { registrationConfig } from "../support/registration-fixtures.js";
+import { codeGrantDocuments, registrationConfig } from "../support/registration-fixtures.js";
 import { CODE_CLIENT } from "../support/test-clients.js";
 
 const require = createRequire(import.meta.url);
@@ -127,17 +127,7 @@ beforeAll(async () => {
   server = await startTestServer({
     authenticator: await testUsers(),
     registration: registrationConfig(),
-    metadataDocuments: {
-      timeoutMs: 2000,
-      maxBytes: 5120,
-      cacheMinTtl: 1,
-      cacheMaxTtl: 3600,
-      cacheMaxEntries: 100,
-      maxConcurrentFetches: 16,
-      grants: ["authorization_code", "refresh_token"],
-      limits: { maxRedirectUris: 10, maxUriLength: 1024, maxNameLength: 128 },
-      allowLoopback: false,
-    },
+    metadataDocuments: codeGrantDocuments(),
   });
   browser = await launchChromium();
 });

@@ -1,50 +1,16 @@
-/**
- * An MCP CLI on the MCP SDK signs in headlessly through handoff:
- * examples/mcp-device-client (the SDK's Client and StreamableHTTPClientTransport
- * with handoff/client's deviceFlowAuthProvider) against examples/mcp-server,
- * both child processes, and a handoff test server; the person's approval
- * comes through the Approve RPC. The second run uses the cached token; a
- * token the MCP server refuses (401) sends the SDK through the provider's
- * sign-in again.
- */
-import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Decision } from "../../gen/handoff/v1/device_auth_pb.js";
 import { deviceFlowAuthProvider } from "../../src/client/index.js";
 import { DEFAULT_RESOURCE_LIMITS } from "../../src/domain/resource.js";
-import { cacheFiles, cleanEnv, root, runPiped } from "../cli/support/cli-process.js";
+import { cacheFiles, cleanEnv, runPiped } from "../cli/support/cli-process.js";
 import { SERVICE_TOKEN, startTestServer, type TestServer } from "../support/handoff-server.js";
+import { type McpExample, startMcpExample } from "../support/mcp-example.js";
 import { bearer, type DeviceAuthClient, deviceAuthClients } from "../support/rpc-clients.js";
 
-/** Starts examples/mcp-server against `issuer` (as `npm run mcp-example` does); resolves with its resource URI. */
-async function startExampleServer(
-  issuer: string,
-): Promise<{ child: ChildProcess; resource: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "examples/mcp-server/server.ts"], {
-    cwd: root,
-    env: { ...process.env, HANDOFF_ISSUER: issuer, MCP_PORT: "0" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let err = "";
-  child.stderr?.on("data", (d) => {
-    err += String(d);
-  });
-  const resource = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    child.stdout?.on("data", (d) => {
-      out += String(d);
-      const m = /listening \d+ (\S+)/.exec(out);
-      if (m?.[1]) resolve(m[1]);
-    });
-    child.once("exit", (code) => reject(new Error(`example exited ${code}: ${err}`)));
-  });
-  return { child, resource };
-}
-
 let server: TestServer;
-let example: { child: ChildProcess; resource: string };
+let example: McpExample;
 let rpc: DeviceAuthClient;
 
 beforeAll(async () => {
@@ -52,7 +18,7 @@ beforeAll(async () => {
   server = await startTestServer({
     resourceLimits: { ...DEFAULT_RESOURCE_LIMITS, httpOnLoopback: true },
   });
-  example = await startExampleServer(server.issuer);
+  example = await startMcpExample(server.issuer);
   rpc = deviceAuthClients(server.issuer, [bearer(SERVICE_TOKEN)])[
     "Connect over HTTP/1.1"
   ] as DeviceAuthClient;

@@ -1,14 +1,3 @@
-/**
- * A real MCP client signs in to a real MCP server through handoff: the MCP
- * TypeScript SDK's own client (`StreamableHTTPClientTransport` with an
- * `OAuthClientProvider`, which runs the SDK's `auth()`) against
- * examples/mcp-server (a child process, as `npm run mcp-example` starts it).
- * Discovery from the 401 (RFC 9728) → RFC 8414 → (RFC 7591 registration, or a
- * Client ID Metadata Document served over https on loopback) →
- * authorization in headless Chromium (sign in, consent, Approve) → code
- * exchange with PKCE → `tools/call whoami` answers with the signed-in subject.
- */
-import { type ChildProcess, spawn } from "node:child_process";
 import http from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
@@ -31,30 +20,13 @@ import {
   testUsers,
 } from "../pages/page-fixtures.js";
 import { SERVICE_TOKEN, startTestServer, type TestServer } from "../support/handoff-server.js";
-import { registrationConfig, WIDE_REGISTRATION_LIMITS } from "../support/registration-fixtures.js";
+import { type McpExample, startMcpExample } from "../support/mcp-example.js";
+import {
+  codeGrantDocuments,
+  registrationConfig,
+  WIDE_REGISTRATION_LIMITS,
+} from "../support/registration-fixtures.js";
 import { generateTestCertificate } from "../support/test-ca.js";
-
-/** Starts examples/mcp-server against `issuer`; resolves with its resource URI. */
-async function startExample(issuer: string): Promise<{ child: ChildProcess; resource: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "examples/mcp-server/server.ts"], {
-    env: { ...process.env, HANDOFF_ISSUER: issuer, MCP_PORT: "0" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let err = "";
-  child.stderr?.on("data", (d) => {
-    err += String(d);
-  });
-  const resource = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    child.stdout?.on("data", (d) => {
-      out += String(d);
-      const m = /listening \d+ (\S+)/.exec(out);
-      if (m?.[1]) resolve(m[1]);
-    });
-    child.once("exit", (code) => reject(new Error(`example exited ${code}: ${err}`)));
-  });
-  return { child, resource };
-}
 
 /** A loopback redirect target (RFC 8252 §7.3) that hands over what the browser brings back. */
 async function callbackServer() {
@@ -140,7 +112,7 @@ class TestProvider implements OAuthClientProvider {
 }
 
 let server: TestServer;
-let example: { child: ChildProcess; resource: string };
+let example: McpExample;
 let browser: Browser;
 const cert = generateTestCertificate();
 let documents: https.Server;
@@ -165,25 +137,14 @@ beforeAll(async () => {
   documentUrl = `https://localhost:${(documents.address() as AddressInfo).port}/client.json`;
   server = await startTestServer({
     // Loopback and the test CA are allowed for this test only (the setting is dev/test-only).
-    metadataDocuments: {
-      timeoutMs: 2000,
-      maxBytes: 5120,
-      cacheMinTtl: 1,
-      cacheMaxTtl: 3600,
-      cacheMaxEntries: 100,
-      maxConcurrentFetches: 16,
-      grants: ["authorization_code", "refresh_token"],
-      limits: { maxRedirectUris: 10, maxUriLength: 1024, maxNameLength: 128 },
-      allowLoopback: true,
-      ca: cert.cert,
-    },
+    metadataDocuments: codeGrantDocuments(cert.cert),
     authenticator: await testUsers(),
     // The example serves http://localhost:<port>/mcp: an http resource on loopback.
     resourceLimits: { ...DEFAULT_RESOURCE_LIMITS, httpOnLoopback: true },
     registration: registrationConfig(),
     attemptLimits: WIDE_REGISTRATION_LIMITS,
   });
-  example = await startExample(server.issuer);
+  example = await startMcpExample(server.issuer);
   browser = await launchChromium();
 });
 

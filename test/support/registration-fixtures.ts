@@ -1,6 +1,9 @@
 /** Registration settings and a VS Code-like client for tests that register clients. */
 import { DEFAULT_ATTEMPT_LIMITS } from "../../src/auth/attempt-limits.js";
-import type { RegistrationConfig } from "../../src/server/handoff-server.js";
+import type {
+  MetadataDocumentsConfig,
+  RegistrationConfig,
+} from "../../src/server/handoff-server.js";
 import { DEVICE_GRANT, type TestServer } from "./handoff-server.js";
 
 export const INITIAL_TOKEN = "initial-access-token-0123456789abcdefghij";
@@ -46,4 +49,21 @@ export function register(
     headers: { "content-type": "application/json", ...headers },
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
+}
+
+/** Client ID Metadata Documents on, for MCP clients' code grant; `ca` trusts a test CA on loopback. */
+export function codeGrantDocuments(ca?: string): MetadataDocumentsConfig {
+  return {
+    timeoutMs: 2000,
+    maxBytes: 5120,
+    cacheMinTtl: 1,
+    cacheMaxTtl: 3600,
+    cacheMaxEntries: 100,
+    maxConcurrentFetches: 16,
+    grants: ["authorization_code", "refresh_token"],
+    limits: { maxRedirectUris: 10, maxUriLength: 1024, maxNameLength: 128 },
+    // Loopback document hosts are a development/test-only setting.
+    allowLoopback: ca !== undefined,
+    ...(ca === undefined ? {} : { ca }),
+  };
 }
