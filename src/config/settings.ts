@@ -369,6 +369,16 @@ export const SETTINGS = {
     ],
     doc: "bearer credential for `GET /metrics` (Prometheus, docs/operations.md); not the service token",
   }),
+  HANDOFF_ADMIN_TOKEN: text({
+    group: "Device flow",
+    unset: "unset: `ClientService` refuses every call",
+    allowed: "32+ characters",
+    check: [
+      (v) => v.length >= 32,
+      "must be at least 32 characters (generate one with: openssl rand -base64 32)",
+    ],
+    doc: 'bearer credential of `ClientService` and `handoff clients` (README "Administering clients"); not the service token',
+  }),
   // RFC 8707 resources (src/domain/resource.ts): count, length, and http on loopback.
   HANDOFF_RESOURCES_PER_REQUEST: int({
     group: "Device flow",

@@ -393,6 +393,11 @@ export class DeviceFlow {
     mode: "poll" | "recheck",
     resources: readonly string[] = [],
   ): Promise<PollResult> {
+    // A stream authenticated its client when it opened; a client disabled
+    // since (ClientService.DisableClient) gets nothing more from it.
+    if (mode === "recheck" && !(await this.deps.clients.find(client.id))?.active) {
+      throw new OAuthError("invalid_client", "client authentication failed");
+    }
     const now = this.now();
     const outcome = await this.deps.store.poll(
       parsed.handle,

@@ -5,6 +5,7 @@
  */
 import { clientAuthThrottle } from "../auth/client-auth-throttle.js";
 import { metadataFetchBudget } from "../auth/metadata-fetch-budget.js";
+import { ClientAdministration } from "../domain/client-administration.js";
 import { ClientDirectory } from "../domain/client-directory.js";
 import { MetadataDocumentClients } from "../domain/metadata-document-clients.js";
 import { SafeMetadataDocumentFetcher } from "../outbound/metadata-document-fetch.js";
@@ -18,6 +19,8 @@ export interface Clients {
   readonly documents: MetadataDocumentClients | undefined;
   /** Every scope a configured client has: the metadata's scopes_supported. */
   readonly scopesSupported: readonly string[];
+  /** ClientService's operations on the store's clients (the clients file stays read-only). */
+  readonly admin: ClientAdministration;
 }
 
 export function buildClients(c: HandoffConfig, stores: Stores, t: Telemetry): Clients {
@@ -54,5 +57,16 @@ export function buildClients(c: HandoffConfig, stores: Stores, t: Telemetry): Cl
     ...(documents ? { documents } : {}),
     throttle: clientAuthThrottle(stores.limiter, t.logger),
   });
-  return { directory, documents, scopesSupported };
+  const admin = new ClientAdministration({
+    store: stores.clients,
+    configured: c.clients,
+    events: t.events,
+    // The defaults of HANDOFF_CLIENT_MAX_REDIRECT_URIS, _URI_LENGTH, _NAME_LENGTH.
+    limits: c.clientMetadataLimits ?? {
+      maxRedirectUris: 10,
+      maxUriLength: 1024,
+      maxNameLength: 128,
+    },
+  });
+  return { directory, documents, scopesSupported, admin };
 }

@@ -14,6 +14,7 @@ import { createHttpApp } from "../http/http-app.js";
 import { showAuthorizationRefusal } from "../pages/authorization-pages.js";
 import { verificationPages } from "../pages/verification-pages.js";
 import { accessLogInterceptor } from "../rpc/access-log.js";
+import { clientService } from "../rpc/client-service.js";
 import { deviceAuthService } from "../rpc/device-auth-service.js";
 import { errorInterceptor } from "../rpc/error-interceptor.js";
 import { REQUEST_COMPRESSION } from "../rpc/request-compression.js";
@@ -74,9 +75,16 @@ export async function buildTransports(
     heartbeatMs: c.waitHeartbeatMs,
   });
   const tokenRoutes = tokenService(tokens.lifecycle);
+  const clientRoutes = clientService({
+    admin: clients.admin,
+    flow: flows.device,
+    tokens: tokens.lifecycle,
+    adminToken: c.adminToken,
+  });
   const routes = (router: ConnectRouter) => {
     deviceRoutes(router);
     tokenRoutes(router);
+    clientRoutes(router);
     requestFaultsAsInvalidArgument(router);
     deadlinesWithinTimerRange(router);
   };

@@ -97,6 +97,10 @@ export interface HandoffConfig extends PagesConfig {
   readonly serviceToken?: string;
   /** Bearer credential for `GET /metrics`; unset: no metrics endpoint. */
   readonly metricsToken?: string;
+  /** Bearer credential of ClientService (README "Administering clients"); unset: it refuses every call. */
+  readonly adminToken?: string;
+  /** Caps on administered clients' fields (HANDOFF_CLIENT_MAX_*); default: those settings' defaults. */
+  readonly clientMetadataLimits?: ClientMetadataLimits;
   readonly redis?: RedisTarget;
   readonly redisKeyPrefix: string;
   readonly redisTimeoutMs: number;

@@ -20,7 +20,7 @@ import type {
 } from "./handoff-server.js";
 import { pagesConfig } from "./pages-config.js";
 import { readTlsMaterial } from "./tls-front.js";
-import { trustProxyProblem, weakTokenProblems } from "./weak-settings.js";
+import { sharedAdminTokenProblems, trustProxyProblem, weakTokenProblems } from "./weak-settings.js";
 
 export type Mode = "development" | "production";
 
@@ -156,6 +156,11 @@ export async function loadConfig(s: Settings, mode: Mode, logger: Logger): Promi
         HANDOFF_SERVICE_TOKEN: s.HANDOFF_SERVICE_TOKEN,
         HANDOFF_METRICS_TOKEN: s.HANDOFF_METRICS_TOKEN,
         HANDOFF_CSRF_SECRET: s.HANDOFF_CSRF_SECRET,
+        HANDOFF_ADMIN_TOKEN: s.HANDOFF_ADMIN_TOKEN,
+      }),
+      ...sharedAdminTokenProblems(s.HANDOFF_ADMIN_TOKEN, {
+        HANDOFF_SERVICE_TOKEN: s.HANDOFF_SERVICE_TOKEN,
+        HANDOFF_METRICS_TOKEN: s.HANDOFF_METRICS_TOKEN,
       }),
     ];
     if (problems.length > 0) {
@@ -270,6 +275,8 @@ export async function loadConfig(s: Settings, mode: Mode, logger: Logger): Promi
     ...(s.HANDOFF_TRUST_PROXY ? { trustProxy: s.HANDOFF_TRUST_PROXY } : {}),
     ...(serviceToken ? { serviceToken } : {}),
     ...(s.HANDOFF_METRICS_TOKEN ? { metricsToken: s.HANDOFF_METRICS_TOKEN } : {}),
+    ...(s.HANDOFF_ADMIN_TOKEN ? { adminToken: s.HANDOFF_ADMIN_TOKEN } : {}),
+    clientMetadataLimits: metadataLimits(s),
     ...(redis ? { redis } : {}),
     redisKeyPrefix: s.HANDOFF_REDIS_KEY_PREFIX,
     redisTimeoutMs: s.HANDOFF_REDIS_TIMEOUT_MS,

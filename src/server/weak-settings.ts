@@ -45,6 +45,21 @@ export function weakTokenProblems(tokens: Record<string, string | undefined>): s
 }
 
 /**
+ * The admin token must be a credential of its own: one shared with the
+ * service token (which every internal caller holds) or the metrics scrape
+ * would hand client administration to them.
+ */
+export function sharedAdminTokenProblems(
+  admin: string | undefined,
+  others: Record<string, string | undefined>,
+): string[] {
+  if (admin === undefined) return [];
+  return Object.entries(others)
+    .filter(([, v]) => v !== undefined && v === admin)
+    .map(([name]) => `HANDOFF_ADMIN_TOKEN: is the same as ${name}; give it a token of its own`);
+}
+
+/**
  * Users `handoff start` refuses: the dev seed's password (`demo`, for any
  * user: one scrypt each, off the event loop, at start only), and hashes
  * cheaper than `handoff users add` writes. A short password cannot be seen

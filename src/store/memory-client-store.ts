@@ -36,13 +36,17 @@ export class MemoryClientStore implements ClientStore {
     const now = this.clock();
     const existing = this.clients.get(id, now);
     if (mode === "create" && existing) return "exists";
-    if (mode === "replace" && !existing) return "missing";
+    if (mode !== "create" && !existing) return "missing";
     if (client.expiresAt > 0 && !existing && maxExpiring > 0) {
       for (const e of this.expiring)
         if (this.clients.get(e, now) === undefined) this.expiring.delete(e);
       if (this.expiring.size >= maxExpiring) return "full";
     }
-    this.clients.set(id, client, until(client));
+    const kept =
+      mode === "update" && existing
+        ? { ...client, client: { ...client.client, active: existing.client.active } }
+        : client;
+    this.clients.set(id, kept, until(kept));
     if (client.expiresAt > 0) this.expiring.add(id);
     else this.expiring.delete(id);
     return "stored";

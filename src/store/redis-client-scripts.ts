@@ -24,7 +24,7 @@ end
 `;
 
 /**
- * KEYS: record, ids, exp. ARGV: id, mode (create|replace), json, active,
+ * KEYS: record, ids, exp. ARGV: id, mode (create|replace|update), json, active,
  * idle ms, expiry ms, now ms, max expiring, record-key prefix.
  * → 'stored' | 'exists' | 'missing' | 'full'
  */
@@ -33,14 +33,16 @@ local now = tonumber(ARGV[7])
 prune(KEYS[2], KEYS[3], ARGV[9], now)
 local exists = redis.call('EXISTS', KEYS[1]) == 1
 if ARGV[2] == 'create' and exists then return 'exists' end
-if ARGV[2] == 'replace' and not exists then return 'missing' end
+if ARGV[2] ~= 'create' and not exists then return 'missing' end
+local active = ARGV[4]
+if ARGV[2] == 'update' then active = redis.call('HGET', KEYS[1], 'a') end
 local expiry = tonumber(ARGV[6])
 local cap = tonumber(ARGV[8])
 if expiry > 0 and not exists and cap > 0 and redis.call('ZCARD', KEYS[3]) >= cap then
   return 'full'
 end
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'r', ARGV[3], 'a', ARGV[4], 'i', ARGV[5], 'e', ARGV[6])
+redis.call('HSET', KEYS[1], 'r', ARGV[3], 'a', active, 'i', ARGV[5], 'e', ARGV[6])
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
 if expiry > 0 then
   redis.call('PEXPIREAT', KEYS[1], ARGV[6])

@@ -254,6 +254,17 @@ export class TokenLifecycle implements TokenIssuer, RevocableTokenIssuer {
     }
   }
 
+  /**
+   * An operator's revocation (ClientService.RevokeGrant, already authorised by
+   * the admin credential): as a service's RFC 7009 call, on any client's token.
+   * False when the token was unknown, expired or already revoked.
+   */
+  async revokeForOperator(token: string): Promise<boolean> {
+    const revoked = await revokeToken(this.deps, { kind: "service" }, token, this.now());
+    if (revoked !== null) this.deps.events.record({ event: "revoked", ...revoked, by: "service" });
+    return revoked !== null;
+  }
+
   /** RFC 7662 §2: authenticates the caller (a confidential client or a service) and inspects. */
   async introspect(
     creds: CallerCredentials,

@@ -134,6 +134,27 @@ describe("handoff start refuses weak settings (issue 9, item 10)", () => {
     }
   });
 
+  it("refuses a weak HANDOFF_ADMIN_TOKEN, and one shared with the service token", async () => {
+    for (const [admin, problem] of [
+      ["b".repeat(32), "HANDOFF_ADMIN_TOKEN: too predictable"],
+      [STRONG, "HANDOFF_ADMIN_TOKEN: is the same as HANDOFF_SERVICE_TOKEN"],
+    ] as const) {
+      const { env } = await productionEnv({
+        HANDOFF_SERVICE_TOKEN: STRONG,
+        HANDOFF_ADMIN_TOKEN: admin,
+      });
+      expect(
+        await refusal(loadConfig(readSettings(env), "production", capture().logger)),
+      ).toContain(problem);
+    }
+    const { env } = await productionEnv({
+      HANDOFF_SERVICE_TOKEN: STRONG,
+      HANDOFF_ADMIN_TOKEN: CSRF_SECRET.split("").reverse().join(""),
+    });
+    const config = await loadConfig(readSettings(env), "production", capture().logger);
+    expect(config.adminToken).toBe([...CSRF_SECRET].reverse().join(""));
+  });
+
   it("refuses a users file with demo/demo or a hash cheaper than `users add` writes", async () => {
     const { dir, env } = await productionEnv({ HANDOFF_SERVICE_TOKEN: STRONG });
     const file = join(dir, "users.json");

@@ -70,6 +70,18 @@ export function clientStoreContract(
       expect((await store.get(c.client.id, Date.now()))?.client.name).toBe("Renamed");
     });
 
+    it("update is replace that keeps the stored active flag (a racing Disable is never undone)", async () => {
+      const c = stored();
+      expect(await store.put(c, "update", 0)).toBe("missing");
+      await store.put(c, "create", 0);
+      await store.setDisabled(c.client.id, true);
+      // The caller read the client before the Disable: its copy still says active.
+      const renamed = { ...c, client: { ...c.client, name: "Renamed", active: true } };
+      expect(await store.put(renamed, "update", 0)).toBe("stored");
+      const now = await store.get(c.client.id, Date.now());
+      expect(now?.client).toMatchObject({ name: "Renamed", active: false });
+    });
+
     it("disables and re-enables a client; false for an unknown one", async () => {
       const c = stored();
       await store.put(c, "create", 0);

@@ -25,8 +25,12 @@ export interface StoredClient {
   readonly metadata: Readonly<Record<string, string>>;
 }
 
-/** `create` refuses an existing id; `replace` refuses a missing one (an update). */
-export type PutMode = "create" | "replace";
+/**
+ * `create` refuses an existing id; `replace` refuses a missing one; `update`
+ * is `replace` that keeps the stored active flag, so an administrative change
+ * racing a Disable never re-enables the client.
+ */
+export type PutMode = "create" | "replace" | "update";
 
 /** What a put did. `full`: the space already holds `maxExpiring` expiring clients. */
 export type PutOutcome = "stored" | "exists" | "missing" | "full";

@@ -59,7 +59,13 @@ export type SecurityEvent =
   | {
       readonly event: "client_changed";
       readonly clientId: string;
-      readonly change: "created" | "updated" | "disabled" | "secret_rotated" | "deleted";
+      readonly change:
+        | "created"
+        | "updated"
+        | "disabled"
+        | "enabled"
+        | "secret_rotated"
+        | "deleted";
     };
 
 /** The grants tokens are issued under (for the per-grant counter). */
