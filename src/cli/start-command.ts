@@ -3,7 +3,7 @@ import { readSettings } from "../config/settings.js";
 import { startHandoff } from "../server/handoff-server.js";
 import { isLoopbackHost, loadConfig, type Mode } from "../server/load-config.js";
 import { asyncStdout, createLogger, flushLogs } from "../server/logger.js";
-import { devBanner } from "./banner.js";
+import { devBanner, signInHint } from "./banner.js";
 
 export async function startCommand(mode: Mode): Promise<void> {
   const settings = readSettings(process.env);
@@ -15,7 +15,9 @@ export async function startCommand(mode: Mode): Promise<void> {
   if (mode === "development") {
     const store = config.redis ? ("url" in config.redis ? "redis" : "redis cluster") : "memory";
     const exposed = isLoopbackHost(config.host) ? undefined : config.host;
-    process.stdout.write(devBanner(server.issuer, store, config.serviceToken, exposed));
+    process.stdout.write(
+      devBanner(server.issuer, store, config.serviceToken, exposed, signInHint(settings)),
+    );
   }
   let stopping = false;
   const stop = (signal: string) => {
