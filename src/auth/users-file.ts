@@ -1,6 +1,7 @@
 /** The local users file: JSON with scrypt password hashes, read at start and written by `handoff users add`. */
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { rename, writeFile } from "node:fs/promises";
 import { z } from "zod";
+import { parseJsonConfig, readConfigFile, requireUnique } from "../config/json-config-file.js";
 
 /** One local user; `username` becomes the `sub` of tokens approved by this user. */
 export interface LocalUser {
@@ -28,37 +29,15 @@ const UsersFile = z
 
 /** Parses the users file's text; throws an Error naming the bad entry. */
 export function parseUsers(text: string, source: string): LocalUser[] {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${source}: not valid JSON (${(e as Error).message})`);
-  }
-  const result = UsersFile.safeParse(json);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const where = issue?.path.join(".") ?? "";
-    throw new Error(`${source}: ${where ? `${where}: ` : ""}${issue?.message ?? "invalid"}`);
-  }
-  const seen = new Set<string>();
-  return result.data.users.map((u) => {
-    if (seen.has(u.username)) throw new Error(`${source}: duplicate username ${u.username}`);
-    seen.add(u.username);
-    return { username: u.username, passwordHash: u.password_hash };
-  });
+  const { users } = parseJsonConfig(UsersFile, text, source);
+  requireUnique(users, (u) => u.username, "username", source);
+  return users.map((u) => ({ username: u.username, passwordHash: u.password_hash }));
 }
 
 /** Reads a users file; a missing file is an empty list only when `allowMissing`. */
 export async function loadUsersFile(path: string, allowMissing = false): Promise<LocalUser[]> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (allowMissing && code === "ENOENT") return [];
-    throw new Error(`HANDOFF_USERS_FILE: cannot read ${path} (${code ?? "error"})`);
-  }
-  return parseUsers(text, `HANDOFF_USERS_FILE (${path})`);
+  const text = await readConfigFile("HANDOFF_USERS_FILE", path, { allowMissing });
+  return text === undefined ? [] : parseUsers(text, `HANDOFF_USERS_FILE (${path})`);
 }
 
 /** Adds a user or replaces their hash, writing the file atomically and readable by its owner only. */

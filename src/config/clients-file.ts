@@ -1,5 +1,4 @@
-/** The clients file: JSON, validated with zod, errors naming the client and field. */
-import { readFile } from "node:fs/promises";
+/** The clients file: JSON, validated with zod (src/config/json-config-file.ts), errors naming the client and field. */
 import { z } from "zod";
 import {
   AUTHORIZATION_CODE_GRANT,
@@ -11,6 +10,7 @@ import {
 } from "../domain/client.js";
 import { checkRedirectUri, isRedirectUriProblem } from "../domain/redirect-uri.js";
 import { checkScopeTokens } from "../domain/scope.js";
+import { parseJsonConfig, readConfigFile, requireUnique } from "./json-config-file.js";
 
 const GRANTS = [DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT, AUTHORIZATION_CODE_GRANT] as const;
 
@@ -66,45 +66,23 @@ const ClientsFile = z.object({ clients: z.array(ClientEntry) }).strict();
 
 /** Parses the clients file's text into clients; throws an Error naming the bad entry. */
 export function parseClients(text: string, source: string): Client[] {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${source}: not valid JSON (${(e as Error).message})`);
-  }
-  const result = ClientsFile.safeParse(json);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const where = issue?.path.join(".") ?? "";
-    throw new Error(`${source}: ${where ? `${where}: ` : ""}${issue?.message ?? "invalid"}`);
-  }
-  const seen = new Set<string>();
-  return result.data.clients.map((c) => {
-    if (seen.has(c.client_id)) throw new Error(`${source}: duplicate client_id ${c.client_id}`);
-    seen.add(c.client_id);
-    return {
-      id: c.client_id,
-      name: c.client_name ?? c.client_id,
-      ...(c.client_secret_hash === undefined ? {} : { secretHash: c.client_secret_hash }),
-      grantTypes: c.grant_types,
-      scopes: c.scopes,
-      defaultScopes: c.default_scopes,
-      redirectUris: c.redirect_uris,
-      active: c.active,
-    };
-  });
+  const { clients } = parseJsonConfig(ClientsFile, text, source);
+  requireUnique(clients, (c) => c.client_id, "client_id", source);
+  return clients.map((c) => ({
+    id: c.client_id,
+    name: c.client_name ?? c.client_id,
+    ...(c.client_secret_hash === undefined ? {} : { secretHash: c.client_secret_hash }),
+    grantTypes: c.grant_types,
+    scopes: c.scopes,
+    defaultScopes: c.default_scopes,
+    redirectUris: c.redirect_uris,
+    active: c.active,
+  }));
 }
 
 /** Reads and parses a clients file. */
 export async function loadClientsFile(path: string): Promise<Client[]> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (e) {
-    throw new Error(
-      `HANDOFF_CLIENTS_FILE: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? "error"})`,
-    );
-  }
+  const text = await readConfigFile("HANDOFF_CLIENTS_FILE", path);
   return parseClients(text, `HANDOFF_CLIENTS_FILE (${path})`);
 }
 
