@@ -31,6 +31,12 @@ const USAGE = `usage: handoff <command>
 
   exit codes of login/token/logout: 0 ok, 2 usage, 3 denied, 4 expired,
   5 server unreachable or refused, 6 not signed in, 130 cancelled (Ctrl-C)
+
+  clients add|list|get|disable|enable|rotate-secret|remove --server URL [--token-file F] [--json]
+                         administer clients through ClientService (handoff clients --help);
+                         the admin token from --token-file or HANDOFF_ADMIN_TOKEN
+  exit codes of clients: 0 ok, 2 usage, 5 unreachable, 6 admin token refused, 7 no such client,
+  8 read-only or taken, 9 metadata refused
 `;
 
 /** Exit code of a command line that makes no sense (docs/client.md lists them all). */
@@ -57,6 +63,14 @@ async function main(argv: string[]): Promise<void> {
     case "logout": {
       const { logoutCommand } = await import("./logout-command.js");
       return exitWith(await logoutCommand(argv.slice(1)));
+    }
+    case "clients": {
+      const { clientsCommand, CLIENTS_USAGE } = await import("./clients-command.js");
+      if (sub === "--help" || sub === "-h" || sub === "help") {
+        process.stdout.write(CLIENTS_USAGE);
+        return;
+      }
+      return exitWith(await clientsCommand(argv.slice(1)));
     }
     case "start-dev":
     case "start": {
