@@ -47,6 +47,8 @@ const server = await startHandoff({
   ...(process.env.REDIS_URL ? { redis: { url: process.env.REDIS_URL } } : {}),
   redisKeyPrefix: "",
   redisTimeoutMs: 2000,
+  redisWaitReplicas: D.HANDOFF_REDIS_WAIT_REPLICAS,
+  redisWaitTimeoutMs: D.HANDOFF_REDIS_WAIT_TIMEOUT_MS,
   memoryMaxPending: 2_000_000,
   // The load comes from one loopback address: the per-address and per-client
   // counters are still charged on every authorization, never reached.

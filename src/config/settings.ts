@@ -287,6 +287,21 @@ export const SETTINGS = {
     default: 2000,
     doc: "deadline of every store call: one that Redis has not answered within it fails as `temporarily_unavailable` (503 / `UNAVAILABLE`), queued or not ([docs/failure.md](docs/failure.md))",
   }),
+  HANDOFF_REDIS_WAIT_REPLICAS: int({
+    group: "State",
+    min: 0,
+    max: 16,
+    default: 0,
+    note: "off",
+    doc: "replicas that must hold an authorization, a decision, a consumption, a refresh rotation or a revocation before it is answered (Redis `WAIT`, so a failover cannot undo it); fewer within the timeout is answered and counted ([docs/failure.md](docs/failure.md#replication))",
+  }),
+  HANDOFF_REDIS_WAIT_TIMEOUT_MS: int({
+    group: "State",
+    min: 1,
+    max: 30_000,
+    default: 100,
+    doc: "how long one `WAIT` may hold a write's answer; below `HANDOFF_REDIS_TIMEOUT_MS`",
+  }),
   HANDOFF_MEMORY_MAX_PENDING: int({
     group: "State",
     min: 1,
@@ -858,6 +873,14 @@ export function readSettings(env: Record<string, string | undefined>): Settings 
   if (!result.success) {
     const lines = result.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
     throw new Error(`invalid configuration:\n${lines.join("\n")}`);
+  }
+  if (
+    result.data.HANDOFF_REDIS_WAIT_REPLICAS > 0 &&
+    result.data.HANDOFF_REDIS_WAIT_TIMEOUT_MS >= result.data.HANDOFF_REDIS_TIMEOUT_MS
+  ) {
+    throw new Error(
+      "invalid configuration:\n  HANDOFF_REDIS_WAIT_TIMEOUT_MS: must be below HANDOFF_REDIS_TIMEOUT_MS (the deadline of the whole store call, WAIT included)",
+    );
   }
   if (result.data.REDIS_URL && result.data.REDIS_CLUSTER_NODES) {
     throw new Error(

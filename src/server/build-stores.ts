@@ -48,7 +48,13 @@ export interface Stores {
 }
 
 export function buildStores(c: HandoffConfig, t: Telemetry): Stores {
-  const redis = c.redis ? connectRedis(c.redis, c.redisTimeoutMs, t.logger) : undefined;
+  const redis = c.redis
+    ? connectRedis(c.redis, c.redisTimeoutMs, t.logger, {
+        replicas: c.redisWaitReplicas,
+        timeoutMs: c.redisWaitTimeoutMs,
+        onShort: (e) => t.metrics.replicationShort(e.skipped),
+      })
+    : undefined;
   const keyPrefix = c.redisKeyPrefix;
   const device: DeviceStore = t.timed(
     redis

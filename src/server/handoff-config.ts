@@ -104,6 +104,10 @@ export interface HandoffConfig extends PagesConfig {
   readonly redis?: RedisTarget;
   readonly redisKeyPrefix: string;
   readonly redisTimeoutMs: number;
+  /** Replicas a durable write must reach before it is answered (Redis WAIT); 0: off. */
+  readonly redisWaitReplicas: number;
+  /** WAIT's timeout, ms (below redisTimeoutMs). */
+  readonly redisWaitTimeoutMs: number;
   /** Without Redis: live device authorizations held at most (past it, temporarily_unavailable). */
   readonly memoryMaxPending: number;
   readonly clients: readonly Client[];

@@ -280,6 +280,8 @@ export async function loadConfig(s: Settings, mode: Mode, logger: Logger): Promi
     ...(redis ? { redis } : {}),
     redisKeyPrefix: s.HANDOFF_REDIS_KEY_PREFIX,
     redisTimeoutMs: s.HANDOFF_REDIS_TIMEOUT_MS,
+    redisWaitReplicas: s.HANDOFF_REDIS_WAIT_REPLICAS,
+    redisWaitTimeoutMs: s.HANDOFF_REDIS_WAIT_TIMEOUT_MS,
     clients,
     ...(registration ? { registration } : {}),
     ...(metadataDocuments ? { metadataDocuments } : {}),

@@ -38,7 +38,7 @@ export class RedisAuthorizationCodeStore implements AuthorizationCodeStore {
   }
 
   async create(handle: string, r: AuthorizationCodeRecord): Promise<boolean> {
-    const created = await this.redis.guard(() =>
+    const created = await this.redis.guardDurable(this.prefix + handle, () =>
       this.cmd.handoffCreateCode(
         this.prefix + handle,
         r.expiresAt,
@@ -52,16 +52,19 @@ export class RedisAuthorizationCodeStore implements AuthorizationCodeStore {
   }
 
   async redeem(handle: string, d: Redemption): Promise<RedeemOutcome> {
-    const r = await this.redis.guard(() =>
-      this.cmd.handoffRedeemCode(
-        this.prefix + handle,
-        d.clientId,
-        d.redirectUri,
-        d.challenge,
-        d.now,
-        d.retainUntil,
-        joinList(d.narrowTo),
-      ),
+    const r = await this.redis.guardDurable(
+      this.prefix + handle,
+      () =>
+        this.cmd.handoffRedeemCode(
+          this.prefix + handle,
+          d.clientId,
+          d.redirectUri,
+          d.challenge,
+          d.now,
+          d.retainUntil,
+          joinList(d.narrowTo),
+        ),
+      (reply) => reply[0] === "redeemed",
     );
     const kind = String(r[0]);
     switch (kind) {
@@ -90,7 +93,7 @@ export class RedisAuthorizationCodeStore implements AuthorizationCodeStore {
   }
 
   async attach(handle: string, issuedTokens: string): Promise<AttachOutcome> {
-    const r = await this.redis.guard(() =>
+    const r = await this.redis.guardDurable(this.prefix + handle, () =>
       this.cmd.handoffAttachCode(this.prefix + handle, issuedTokens),
     );
     return { kind: r === "replayed" ? "replayed" : "attached" };

@@ -67,6 +67,12 @@ export class HandoffMetrics {
     ["backend", "store", "operation"],
     this.registry,
   );
+  private readonly replicationShortWrites = new BoundCounter(
+    "handoff_redis_replication_short_total",
+    "Durable writes answered with fewer replicas than HANDOFF_REDIS_WAIT_REPLICAS (waited: WAIT timed out; skipped: the node's replicas were already short).",
+    ["wait"],
+    this.registry,
+  );
   private readonly openStreams = new Gauge({
     name: "handoff_open_streams",
     help: "Long-lived RPC streams (WaitToken) open now.",
@@ -100,6 +106,11 @@ export class HandoffMetrics {
   /** The failure counter of one store operation, bound once by the caller. */
   storeErrorCounter(backend: string, store: string, operation: string): CounterChild {
     return this.storeErrors.labels(backend, store, operation);
+  }
+
+  /** A durable write answered with fewer replicas than asked (docs/failure.md "Replication"). */
+  replicationShort(skipped: boolean): void {
+    this.replicationShortWrites.labels(skipped ? "skipped" : "waited").inc();
   }
 
   /** The events-port adapter: counters for every event, poll outcome, refusal and stream. */

@@ -96,6 +96,8 @@ export async function startTestServer(overrides: TestServerOptions = {}): Promis
       serviceToken: SERVICE_TOKEN,
       redisKeyPrefix: "",
       redisTimeoutMs: 1000,
+      redisWaitReplicas: D.HANDOFF_REDIS_WAIT_REPLICAS,
+      redisWaitTimeoutMs: D.HANDOFF_REDIS_WAIT_TIMEOUT_MS,
       memoryMaxPending: 10_000,
       clients: TEST_CLIENTS,
       keys,
