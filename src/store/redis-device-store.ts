@@ -72,7 +72,7 @@ export class RedisDeviceStore implements DeviceStore {
   }
 
   async create(device: CodeHandle, user: CodeHandle, a: DeviceAuthorization): Promise<boolean> {
-    const created = await this.redis.guard(() =>
+    const created = await this.redis.guardDurable(this.keys.record(device), () =>
       this.cmd.handoffCreate(
         this.keys.userCode(user),
         this.keys.record(device),
@@ -99,17 +99,20 @@ export class RedisDeviceStore implements DeviceStore {
     narrowTo: readonly string[] = [],
     retry: RetryPolicy = NO_RETRY,
   ): Promise<PollOutcome> {
-    const r = await this.redis.guard(() =>
-      this.cmd.handoffPoll(
-        this.keys.record(device),
-        clientId,
-        now,
-        pacing.minGapMs,
-        pacing.stepSeconds,
-        joinList(narrowTo),
-        retry.windowMs,
-        retry.leaseMs,
-      ),
+    const r = await this.redis.guardDurable(
+      this.keys.record(device),
+      () =>
+        this.cmd.handoffPoll(
+          this.keys.record(device),
+          clientId,
+          now,
+          pacing.minGapMs,
+          pacing.stepSeconds,
+          joinList(narrowTo),
+          retry.windowMs,
+          retry.leaseMs,
+        ),
+      (reply) => reply[0] === "issued", // the consumption; pacing stamps and leases are not
     );
     const kind = String(r[0]);
     switch (kind) {
@@ -162,7 +165,7 @@ export class RedisDeviceStore implements DeviceStore {
   }
 
   async decide(user: CodeHandle, d: Decision, now: number): Promise<DecideOutcome> {
-    const r = await this.redis.guard(() =>
+    const r = await this.redis.guardDurable(this.keys.userCode(user), () =>
       this.cmd.handoffDecide(
         this.keys.userCode(user),
         this.keys.recordPrefix(user.tag),

@@ -109,7 +109,7 @@ export class RedisTokenStore implements TokenStore {
       "n", 0,
       "j", f.accessTokens.flatMap((t) => [t.jti, t.expiresAt]).join(" "),
     ]; // biome-ignore format: field/value pairs
-    await this.redis.guard(() =>
+    await this.redis.guardDurable(this.keys.family(familyId), () =>
       this.cmd.handoffFamilyCreate(
         this.keys.family(familyId),
         this.keys.once(familyId),
@@ -121,7 +121,7 @@ export class RedisTokenStore implements TokenStore {
   }
 
   async rotate(familyId: string, r: Rotation): Promise<RotateOutcome> {
-    const reply = await this.redis.guard(() =>
+    const reply = await this.redis.guardDurable(this.keys.family(familyId), () =>
       this.cmd.handoffFamilyRotate(
         this.keys.family(familyId),
         r.presentedHash,
@@ -156,7 +156,7 @@ export class RedisTokenStore implements TokenStore {
     clientId: string | undefined,
     now: number,
   ): Promise<RevokeOutcome> {
-    const reply = await this.redis.guard(() =>
+    const reply = await this.redis.guardDurable(this.keys.family(familyId), () =>
       this.cmd.handoffFamilyRevoke(
         this.keys.family(familyId),
         presentedHash,
@@ -179,7 +179,7 @@ export class RedisTokenStore implements TokenStore {
 
   async revokeAccessToken(token: IssuedAccessToken): Promise<void> {
     const { jti, expiresAt } = token;
-    await this.redis.guard(() =>
+    await this.redis.guardDurable(this.keys.revoked(jti), () =>
       this.redis.client.set(this.keys.revoked(jti), String(expiresAt), "PXAT", expiresAt),
     );
   }
