@@ -42,6 +42,23 @@ describe("settings from the environment", () => {
     ).toThrow(/REDIS_URL, REDIS_CLUSTER_NODES/);
   });
 
+  it("WAIT after durable writes is off by default, and its timeout must leave room within the store deadline", () => {
+    expect(readSettings({})).toMatchObject({
+      HANDOFF_REDIS_WAIT_REPLICAS: 0,
+      HANDOFF_REDIS_WAIT_TIMEOUT_MS: 100,
+    });
+    expect(() =>
+      readSettings({
+        HANDOFF_REDIS_WAIT_REPLICAS: "1",
+        HANDOFF_REDIS_WAIT_TIMEOUT_MS: "2000",
+        HANDOFF_REDIS_TIMEOUT_MS: "2000",
+      }),
+    ).toThrow(/HANDOFF_REDIS_WAIT_TIMEOUT_MS: must be below HANDOFF_REDIS_TIMEOUT_MS/);
+    expect(
+      readSettings({ HANDOFF_REDIS_WAIT_REPLICAS: "1", HANDOFF_REDIS_WAIT_TIMEOUT_MS: "250" }),
+    ).toMatchObject({ HANDOFF_REDIS_WAIT_REPLICAS: 1, HANDOFF_REDIS_WAIT_TIMEOUT_MS: 250 });
+  });
+
   it("strips a trailing slash from the issuer", () => {
     expect(readSettings({ HANDOFF_ISSUER: "https://auth.example.com/" }).HANDOFF_ISSUER).toBe(
       "https://auth.example.com",
