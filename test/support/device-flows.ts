@@ -260,7 +260,13 @@ export class FlowDriver {
       } catch {
         return { outcome: "unavailable" }; // the sign-in met the outage; the next try signs in again
       }
-      await c.get("/device");
+      const page = await c.get("/device");
+      await page.text();
+      if (page.status === 503) return { outcome: "unavailable" };
+      if (page.status !== 200) {
+        this.pages.delete(base); // signed out (the session was lost): sign in again
+        return { outcome: "unavailable" };
+      }
       const res = await c.post("/device/decision", {
         _csrf: c.csrf(),
         user_code: userCode,
