@@ -80,6 +80,22 @@ export function applyRevocation(
   return { outcome: { kind: "revoked", revoked: live(state.accessTokens, now) }, next: null };
 }
 
+/**
+ * The owner's Disconnect: the family and its live access tokens go if it is
+ * live and belongs to `subject`; another subject's family is `not_found`,
+ * so an id guessed or copied from someone else reveals and changes nothing.
+ */
+export function applyOwnerRevocation(
+  state: RefreshFamily | undefined,
+  subject: string,
+  now: number,
+): Transition<RevokeOutcome> {
+  if (state === undefined || familyExpired(state, now) || state.subject !== subject) {
+    return { outcome: { kind: "not_found" } };
+  }
+  return { outcome: { kind: "revoked", revoked: live(state.accessTokens, now) }, next: null };
+}
+
 /** The grant behind a token if that token is the current, unexpired one (introspection). */
 export function inspectFamily(
   state: RefreshFamily | undefined,

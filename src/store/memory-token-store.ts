@@ -1,6 +1,7 @@
 /** The embedded token store: one process, same contract as Redis. */
 
 import type {
+  ConnectedGrant,
   IssuedAccessToken,
   RefreshFamily,
   RevokeOutcome,
@@ -9,12 +10,17 @@ import type {
   TokenStore,
 } from "../domain/ports/token-store.js";
 import {
+  applyOwnerRevocation,
   applyRevocation,
   applyRotation,
+  grantOf,
   inspectFamily,
   type Transition,
 } from "../domain/refresh-family.js";
 import { sweepEvery, TtlMap } from "./ttl-map.js";
+
+/** How many families a subject's index keeps unless told otherwise (the page's bound). */
+export const DEFAULT_MAX_PER_SUBJECT = 50;
 
 /** When a family stops working: at its idle or its absolute expiry, whichever comes first. */
 const endOf = (f: RefreshFamily) => Math.min(f.idleExpiresAt, f.absoluteExpiresAt);
@@ -30,11 +36,15 @@ export class MemoryTokenStore implements TokenStore {
   private readonly revokedJtis = new TtlMap<string, number>();
   /** Family ids created with `onceUntil`, until then (see TokenStore.createFamily). */
   private readonly created = new TtlMap<string, true>();
+  /** subject → family id → created at: the per-subject index, pruned on read. */
+  private readonly bySubject = new Map<string, Map<string, number>>();
   private readonly stopSweeping: () => void;
 
   constructor(
     private readonly clock: () => number = Date.now,
     sweepMs = 30_000,
+    /** How many families the per-subject index keeps (oldest dropped from the index). */
+    private readonly maxPerSubject = DEFAULT_MAX_PER_SUBJECT,
   ) {
     this.stopSweeping = sweepEvery(sweepMs, clock, [this.families, this.revokedJtis, this.created]);
   }
@@ -50,6 +60,34 @@ export class MemoryTokenStore implements TokenStore {
       this.created.set(familyId, true, onceUntil);
     }
     this.families.set(familyId, family, endOf(family));
+    this.index(family.subject, familyId, family.createdAt);
+  }
+
+  async listBySubject(subject: string, now: number, limit: number): Promise<ConnectedGrant[]> {
+    const entries = this.bySubject.get(subject);
+    if (entries === undefined) return [];
+    const out: ConnectedGrant[] = [];
+    const newestFirst = [...entries].sort((a, b) => b[1] - a[1]);
+    for (const [familyId] of newestFirst) {
+      const f = this.families.get(familyId, this.clock());
+      if (f === undefined || f.subject !== subject || endOf(f) <= now) {
+        entries.delete(familyId);
+        continue;
+      }
+      if (out.length < limit) out.push({ familyId, ...grantOf(f) });
+    }
+    if (entries.size === 0) this.bySubject.delete(subject);
+    return out;
+  }
+
+  async revokeFamilyOfSubject(familyId: string, subject: string, now: number) {
+    const t = applyOwnerRevocation(this.families.get(familyId, this.clock()), subject, now);
+    this.commit(familyId, t);
+    if (t.outcome.kind === "revoked") {
+      this.markRevoked(t.outcome.revoked);
+      this.bySubject.get(subject)?.delete(familyId);
+    }
+    return t.outcome;
   }
 
   async rotate(familyId: string, rotation: Rotation): Promise<RotateOutcome> {
@@ -97,6 +135,16 @@ export class MemoryTokenStore implements TokenStore {
   private commit(familyId: string, t: Transition<unknown>): void {
     if (t.next === null) this.families.delete(familyId);
     else if (t.next !== undefined) this.families.set(familyId, t.next, endOf(t.next));
+  }
+
+  /** Adds to the subject's index, dropping its oldest entries past `maxPerSubject`. */
+  private index(subject: string, familyId: string, createdAt: number): void {
+    const entries = this.bySubject.get(subject) ?? new Map<string, number>();
+    this.bySubject.set(subject, entries);
+    entries.set(familyId, createdAt);
+    if (entries.size <= this.maxPerSubject) return;
+    const oldestFirst = [...entries].sort((a, b) => a[1] - b[1]);
+    for (const [id] of oldestFirst.slice(0, entries.size - this.maxPerSubject)) entries.delete(id);
   }
 
   private markRevoked(tokens: readonly IssuedAccessToken[]): void {

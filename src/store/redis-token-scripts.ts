@@ -15,6 +15,13 @@
  * Revoked access tokens: `token:revoked:{tag}:<jti>` holding, and PXAT, its expiry;
  * a family's jtis carry the family id as tag, so revoking a family touches
  * one slot. Scripts build keys only from KEYS and ARGV prefixes within it.
+ *
+ * The per-subject index `token:subject:{subject}` is a sorted set of family
+ * ids scored by creation time, in the subject's own slot, so it is written by
+ * its own script (INDEX_FAMILY) after the family's: a secondary structure.
+ * Entries whose family has expired or was revoked are skipped and pruned on
+ * read; only the newest `maxPerSubject` are kept; its TTL is pushed to the
+ * latest absolute expiry of a family written into it.
  */
 
 /** Shared by ROTATE and REVOKE: the family's access tokens that are still live, as {jti, exp, …}. */
@@ -114,4 +121,35 @@ if not f[1] or f[1] ~= ARGV[1] then return {} end
 local now = tonumber(ARGV[2])
 if tonumber(f[2]) <= now or tonumber(f[3]) <= now then return {} end
 return {f[4], f[5], f[6], f[7], f[8], f[3], f[9], f[2]}
+`;
+
+/**
+ * KEYS: the subject's index. ARGV: family id, created ms, absolute expiry ms,
+ * max entries. Adds the family, drops the oldest past the bound and keeps the
+ * key until the last family in it could still be alive → number of entries.
+ */
+export const INDEX_FAMILY = `
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+local max = tonumber(ARGV[4])
+local n = redis.call('ZCARD', KEYS[1])
+if n > max then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, n - max - 1) end
+local at = tonumber(ARGV[3])
+local cur = redis.call('PEXPIRETIME', KEYS[1])
+if cur < at then redis.call('PEXPIREAT', KEYS[1], ARGV[3]) end
+return math.min(n, max)
+`;
+
+/**
+ * KEYS: family. ARGV: subject, now ms, revoked-key prefix.
+ * → {'not_found'} | {'revoked', jti, exp, …} (the owner's Disconnect)
+ */
+export const REVOKE_OWNED = `${LIVE_TOKENS}
+local f = redis.call('HMGET', KEYS[1], 'u', 'ie', 'ae', 'j')
+if not f[1] or f[1] ~= ARGV[1] then return {'not_found'} end
+local now = tonumber(ARGV[2])
+if tonumber(f[2]) <= now or tonumber(f[3]) <= now then return {'not_found'} end
+local live = live_tokens(f[4], now)
+revoke_all(KEYS[1], live, ARGV[3])
+table.insert(live, 1, 'revoked')
+return live
 `;

@@ -1,6 +1,7 @@
 /** The Redis token store: a family's keys share one hash slot; every transition is one Lua script. */
 import { OAuthError } from "../domain/oauth-error.js";
 import type {
+  ConnectedGrant,
   FamilyGrant,
   IssuedAccessToken,
   RefreshFamily,
@@ -10,8 +11,16 @@ import type {
   TokenStore,
 } from "../domain/ports/token-store.js";
 import { jtiTag } from "../domain/refresh-token.js";
+import { DEFAULT_MAX_PER_SUBJECT } from "./memory-token-store.js";
 import type { RedisConnection } from "./redis-connection.js";
-import { CREATE_FAMILY, INSPECT, REVOKE_FAMILY, ROTATE } from "./redis-token-scripts.js";
+import {
+  CREATE_FAMILY,
+  INDEX_FAMILY,
+  INSPECT,
+  REVOKE_FAMILY,
+  REVOKE_OWNED,
+  ROTATE,
+} from "./redis-token-scripts.js";
 
 type Reply = string[];
 
@@ -25,6 +34,8 @@ interface ScriptCommands {
   handoffFamilyRotate(key: string, ...args: Array<string | number>): Promise<Reply>;
   handoffFamilyRevoke(key: string, ...args: Array<string | number>): Promise<Reply>;
   handoffFamilyInspect(key: string, ...args: Array<string | number>): Promise<Reply>;
+  handoffSubjectIndex(key: string, ...args: Array<string | number>): Promise<number>;
+  handoffFamilyRevokeOwned(key: string, ...args: Array<string | number>): Promise<Reply>;
 }
 
 /** Space-joined lists: scopes and absolute URIs never contain spaces. */
@@ -40,6 +51,10 @@ export class TokenKeys {
   /** Marks the family id as created (see CREATE_FAMILY); same slot as the family. */
   once(familyId: string): string {
     return `${this.family(familyId)}:once`;
+  }
+  /** The subject's index of family ids (its own slot; see INDEX_FAMILY). */
+  subject(subject: string): string {
+    return `${this.prefix}token:subject:{${subject}}`;
   }
   /** Everything up to the `jti`; the tag is the jti's own (the family id for family tokens). */
   revokedPrefix(tag: string): string {
@@ -77,17 +92,21 @@ function grantOf(clientId: string, r: Reply, offset: number): FamilyGrant {
 export class RedisTokenStore implements TokenStore {
   private readonly cmd: ScriptCommands;
   private readonly keys: TokenKeys;
+  private readonly maxPerSubject: number;
 
   constructor(
     private readonly redis: RedisConnection,
-    options: { keyPrefix?: string } = {},
+    options: { keyPrefix?: string; maxPerSubject?: number } = {},
   ) {
     this.keys = new TokenKeys(options.keyPrefix);
+    this.maxPerSubject = options.maxPerSubject ?? DEFAULT_MAX_PER_SUBJECT;
     const { client } = redis;
     client.defineCommand("handoffFamilyCreate", { numberOfKeys: 2, lua: CREATE_FAMILY });
     client.defineCommand("handoffFamilyRotate", { numberOfKeys: 1, lua: ROTATE });
     client.defineCommand("handoffFamilyRevoke", { numberOfKeys: 1, lua: REVOKE_FAMILY });
     client.defineCommand("handoffFamilyInspect", { numberOfKeys: 1, lua: INSPECT });
+    client.defineCommand("handoffSubjectIndex", { numberOfKeys: 1, lua: INDEX_FAMILY });
+    client.defineCommand("handoffFamilyRevokeOwned", { numberOfKeys: 1, lua: REVOKE_OWNED });
     this.cmd = client as unknown as ScriptCommands;
   }
 
@@ -118,6 +137,64 @@ export class RedisTokenStore implements TokenStore {
         ...fields,
       ),
     );
+    // The index is in the subject's slot: its own step after the family's. A
+    // crash between the two leaves a family unlisted (its tokens still work),
+    // never a listed family that does not exist.
+    await this.redis.guard(() =>
+      this.cmd.handoffSubjectIndex(
+        this.keys.subject(f.subject),
+        familyId,
+        f.createdAt,
+        f.absoluteExpiresAt,
+        this.maxPerSubject,
+      ),
+    );
+  }
+
+  async listBySubject(subject: string, now: number, limit: number): Promise<ConnectedGrant[]> {
+    const index = this.keys.subject(subject);
+    const ids = await this.redis.guard(() => this.redis.client.zrevrange(index, 0, -1));
+    // One read per family: each is in its own slot on a cluster.
+    const rows = await Promise.all(
+      ids.map((id) =>
+        this.redis.guard(() =>
+          this.redis.client.hmget(this.keys.family(id), "c", "u", "s", "r", "t", "ae", "it", "ie"),
+        ),
+      ),
+    );
+    const out: ConnectedGrant[] = [];
+    const stale: string[] = [];
+    rows.forEach((r, i) => {
+      const id = ids[i] as string;
+      const g = r[0] === null ? null : grantOf(String(r[0]), r as Reply, 1);
+      if (
+        g === null ||
+        g.subject !== subject ||
+        Math.min(g.idleExpiresAt, g.absoluteExpiresAt) <= now
+      ) {
+        stale.push(id);
+      } else if (out.length < limit) out.push({ familyId: id, ...g });
+    });
+    if (stale.length > 0) await this.redis.guard(() => this.redis.client.zrem(index, ...stale));
+    return out;
+  }
+
+  async revokeFamilyOfSubject(
+    familyId: string,
+    subject: string,
+    now: number,
+  ): Promise<RevokeOutcome> {
+    const reply = await this.redis.guardDurable(this.keys.family(familyId), () =>
+      this.cmd.handoffFamilyRevokeOwned(
+        this.keys.family(familyId),
+        subject,
+        now,
+        this.keys.revokedPrefix(familyId),
+      ),
+    );
+    if (String(reply[0]) !== "revoked") return { kind: "not_found" };
+    await this.redis.guard(() => this.redis.client.zrem(this.keys.subject(subject), familyId));
+    return { kind: "revoked", revoked: tokensOf(reply, 1) };
   }
 
   async rotate(familyId: string, r: Rotation): Promise<RotateOutcome> {

@@ -11,6 +11,7 @@ import {
   mintJti,
   mintRefreshToken,
 } from "../../src/domain/refresh-token.js";
+import { DEFAULT_MAX_PER_SUBJECT } from "../../src/store/memory-token-store.js";
 
 const HOUR = 3_600_000;
 
@@ -263,6 +264,93 @@ export function tokenStoreContract(
       await new Promise((r) => setTimeout(r, 300));
       // With the real clock: a store keeps nothing for an expired token.
       expect(await store.isAccessTokenRevoked(jti, 0)).toBe(false);
+    });
+
+    it("lists a subject's live families newest first, with what the page shows", async () => {
+      const subject = `s-${mintFamilyId()}`;
+      const a = newFamily({ subject });
+      const b = newFamily({ subject, clientId: "cli-b", createdAt: a.now + 1 });
+      const other = newFamily({ subject: `${subject}-other` });
+      await store.createFamily(a.familyId, a.family);
+      await store.createFamily(b.familyId, b.family);
+      await store.createFamily(other.familyId, other.family);
+      const listed = await store.listBySubject(subject, a.now + 10, 10);
+      expect(listed.map((g) => g.familyId)).toEqual([b.familyId, a.familyId]);
+      expect(listed[1]).toEqual({
+        familyId: a.familyId,
+        clientId: "cli",
+        subject,
+        scopes: ["read", "write"],
+        resources: ["https://mcp.example.com/"],
+        createdAt: a.family.createdAt,
+        absoluteExpiresAt: a.family.absoluteExpiresAt,
+        issuedAt: a.family.issuedAt,
+        idleExpiresAt: a.family.idleExpiresAt,
+      });
+      expect(await store.listBySubject(subject, a.now + 10, 1)).toHaveLength(1);
+      // A refresh shows as the last refresh time (issuedAt after createdAt).
+      const { r } = rotation(a.token, a.now + 5000);
+      await store.rotate(a.familyId, r);
+      const after = await store.listBySubject(subject, a.now + 6000, 10);
+      expect(after.find((g) => g.familyId === a.familyId)?.issuedAt).toBe(a.now + 5000);
+    });
+
+    it("skips and prunes entries whose family expired or was revoked", async () => {
+      const subject = `s-${mintFamilyId()}`;
+      const live = newFamily({ subject });
+      const revoked = newFamily({ subject });
+      const short = newFamily({ subject, idleExpiresAt: Date.now() + 60_000 });
+      for (const f of [live, revoked, short]) await store.createFamily(f.familyId, f.family);
+      await store.revokeFamily(
+        revoked.familyId,
+        hashRefreshToken(revoked.token),
+        undefined,
+        live.now,
+      );
+      // `short` is past its idle expiry at this logical time, `live` is not.
+      const at = live.now + 120_000;
+      expect((await store.listBySubject(subject, at, 10)).map((g) => g.familyId)).toEqual([
+        live.familyId,
+      ]);
+      expect((await store.listBySubject(subject, at, 10)).map((g) => g.familyId)).toEqual([
+        live.familyId,
+      ]);
+    });
+
+    it("keeps only the newest families per subject in its index (the bound)", async () => {
+      const subject = `s-${mintFamilyId()}`;
+      const base = Date.now();
+      const ids: string[] = [];
+      for (let i = 0; i < DEFAULT_MAX_PER_SUBJECT + 2; i++) {
+        const f = newFamily({ subject, createdAt: base + i });
+        ids.push(f.familyId);
+        await store.createFamily(f.familyId, f.family);
+      }
+      const listed = await store.listBySubject(subject, base + 100, 1000);
+      expect(listed).toHaveLength(DEFAULT_MAX_PER_SUBJECT);
+      expect(listed.map((g) => g.familyId)).toEqual(ids.slice(2).reverse());
+    });
+
+    it("the owner's Disconnect revokes the family and its access tokens; another subject's id changes nothing", async () => {
+      const subject = `s-${mintFamilyId()}`;
+      const f = newFamily({ subject });
+      await store.createFamily(f.familyId, f.family);
+      expect(await store.revokeFamilyOfSubject(f.familyId, `${subject}-bob`, f.now + 1)).toEqual({
+        kind: "not_found",
+      });
+      expect(await store.isAccessTokenRevoked(f.jti, f.now + 1)).toBe(false);
+      expect(await store.inspect(f.familyId, hashRefreshToken(f.token), f.now + 1)).not.toBeNull();
+      expect(await store.revokeFamilyOfSubject(f.familyId, subject, f.now + 1)).toEqual({
+        kind: "revoked",
+        revoked: [{ jti: f.jti, expiresAt: f.family.accessTokens[0]?.expiresAt }],
+      });
+      expect(await store.isAccessTokenRevoked(f.jti, f.now + 2)).toBe(true);
+      const { r } = rotation(f.token, f.now + 2);
+      expect((await store.rotate(f.familyId, r)).kind).toBe("unknown");
+      expect(await store.listBySubject(subject, f.now + 2, 10)).toEqual([]);
+      expect(await store.revokeFamilyOfSubject(f.familyId, subject, f.now + 3)).toEqual({
+        kind: "not_found",
+      });
     });
   });
 }

@@ -62,6 +62,15 @@ export type RotateOutcome =
   | { readonly kind: "reused"; readonly revoked: readonly IssuedAccessToken[] }
   | { readonly kind: "rotated"; readonly family: FamilyGrant };
 
+/**
+ * One live family as the person's "Connected devices" page lists it: the
+ * grant and its id (a family is one connected device). `issuedAt` later than
+ * `createdAt` is the last refresh.
+ */
+export interface ConnectedGrant extends FamilyGrant {
+  readonly familyId: string;
+}
+
 /** What one family revocation did (see `applyRevocation`). */
 export type RevokeOutcome =
   | { readonly kind: "not_found" }
@@ -99,6 +108,21 @@ export interface TokenStore {
     clientId: string | undefined,
     now: number,
   ): Promise<RevokeOutcome>;
+
+  /**
+   * The subject's live families, newest first, at most `limit`. The
+   * per-subject index is a secondary structure (on Redis Cluster its own
+   * slot): entries whose family expired or was revoked are skipped and
+   * pruned here, and only the newest `maxPerSubject` entries are kept.
+   */
+  listBySubject(subject: string, now: number, limit: number): Promise<readonly ConnectedGrant[]>;
+
+  /**
+   * Revokes the family and its live access tokens if it belongs to
+   * `subject` and is live (the owner's Disconnect, no token presented);
+   * another subject's family is `not_found` and nothing changes.
+   */
+  revokeFamilyOfSubject(familyId: string, subject: string, now: number): Promise<RevokeOutcome>;
 
   /** The family if `presentedHash` is its current, unexpired token; else null. */
   inspect(familyId: string, presentedHash: string, now: number): Promise<FamilyGrant | null>;
