@@ -35,7 +35,8 @@ ${p.error ? html`<p class="alert" role="alert" id="code-error">${p.error}</p>` :
     ${p.prefilled ? "" : html`autofocus`}>
   <p class="hint" id="code-hint">8 letters and digits, like ABCD-EFGH. Upper or lower case, with or without the dash.</p>
   <button type="submit" class="primary block" ${p.prefilled ? html`autofocus` : ""}>Continue</button>
-</form>`;
+</form>
+<p><a href="${p.base}/connections">Connected devices</a></p>`;
   return layout(
     {
       title: heading,

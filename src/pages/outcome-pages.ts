@@ -22,6 +22,7 @@ export function outcomePage(p: OutcomePage): string {
   <h1>${p.title}</h1>
   <p class="lead">${p.message}</p>
   ${p.again ? html`<a class="button secondary" href="${p.base}">${p.again}</a>` : ""}
+  <p><a href="${p.base}/connections">Connected devices</a></p>
 </div>`;
   return layout({ title: p.title, base: p.base }, body);
 }

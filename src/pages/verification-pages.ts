@@ -12,12 +12,14 @@ import type { Authenticator, SignInContext } from "../auth/authenticator.js";
 import { tooManyMessage } from "../auth/local-authenticator.js";
 import { type Sessions, type SignedIn, sessionKeyOf } from "../auth/sessions.js";
 import type { AuthorizationCodeFlow } from "../domain/authorization-code-flow.js";
+import type { ConnectedDevices } from "../domain/connected-devices.js";
 import type { DeviceAuthorizationView, DeviceFlow } from "../domain/device-flow.js";
 import { isOAuthError, OAuthError } from "../domain/oauth-error.js";
 import { formatUserCode, normalizeUserCode } from "../domain/user-code.js";
 import { formOf } from "../http/oauth-route.js";
 import { AUTHORIZE_PAGE, authorizationPages } from "./authorization-pages.js";
 import { codeEntryPage } from "./code-entry-page.js";
+import { connectionsPage } from "./connections-page.js";
 import { consentPage } from "./consent-page.js";
 import {
   alreadyDecidedPage,
@@ -37,6 +39,8 @@ export interface VerificationPagesOptions {
   readonly flow: DeviceFlow;
   /** The authorization code grant's consent step, at `${base}/authorize`. */
   readonly codeFlow?: AuthorizationCodeFlow;
+  /** The "Connected devices" page at `${base}/connections`, when given. */
+  readonly connections?: ConnectedDevices;
   readonly authenticator: Authenticator;
   readonly sessions: Sessions;
   readonly limiter: AttemptLimiter;
@@ -142,6 +146,7 @@ export async function verificationPages(
         u.origin === "http://handoff.invalid" &&
         (u.pathname === base ||
           u.pathname === `${base}/` ||
+          (o.connections !== undefined && u.pathname === `${base}/connections`) ||
           (o.codeFlow !== undefined && u.pathname === base + AUTHORIZE_PAGE)) &&
         !raw.startsWith("//");
       return ours ? u.pathname + u.search : base;
@@ -194,6 +199,60 @@ export async function verificationPages(
 
   if (o.codeFlow) {
     authorizationPages(app, { codeFlow: o.codeFlow, base, signedIn, csrf, csrfToken, toSignIn });
+  }
+
+  const connections = o.connections;
+  if (connections) {
+    const CONNECTIONS = "/connections";
+    const showConnections = async (
+      reply: FastifyReply,
+      user: SignedIn,
+      status: number,
+      notice?: string,
+    ) =>
+      sendHtml(
+        reply,
+        status,
+        connectionsPage({
+          base,
+          subject: user.subject,
+          canSignOut: user.viaSession,
+          csrfToken: csrfToken(reply),
+          devices: await connections.list(user.subject),
+          now: now(),
+          ...(notice === undefined ? {} : { notice }),
+        }),
+      );
+    app.get(CONNECTIONS, async (request, reply) => {
+      const user = await signedIn(request);
+      if (!user) return toSignIn(reply, base + CONNECTIONS);
+      return showConnections(reply, user, 200);
+    });
+    // Disconnect: only the owner's own family; any other id is 404 and changes nothing.
+    app.post(`${CONNECTIONS}/disconnect`, { preHandler: csrf }, async (request, reply) => {
+      const user = await signedIn(request);
+      if (!user) return toSignIn(reply, base + CONNECTIONS);
+      const family = (formOf(request).get("family") ?? "").slice(0, 128);
+      if (!(await connections.disconnect(user.subject, family))) {
+        return sendHtml(
+          reply,
+          404,
+          outcomePage({
+            base,
+            tone: "info",
+            title: "No such connection",
+            message:
+              "That device is not connected to your account (it may already be disconnected).",
+          }),
+        );
+      }
+      return showConnections(
+        reply,
+        user,
+        200,
+        "Disconnected. That device can no longer use your account.",
+      );
+    });
   }
 
   app.post("/sign-out", { preHandler: csrf }, async (request, reply) => {

@@ -10,6 +10,7 @@ import { type ConnectRouter, createConnectRouter, createContextValues } from "@c
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { FastifyInstance } from "fastify";
 import { ClientAddresses } from "../auth/client-address.js";
+import { ConnectedDevices } from "../domain/connected-devices.js";
 import { createHttpApp } from "../http/http-app.js";
 import { showAuthorizationRefusal } from "../pages/authorization-pages.js";
 import { verificationPages } from "../pages/verification-pages.js";
@@ -20,6 +21,7 @@ import { errorInterceptor } from "../rpc/error-interceptor.js";
 import { REQUEST_COMPRESSION } from "../rpc/request-compression.js";
 import { peerAddressKey } from "../rpc/rpc-translation.js";
 import { tokenService } from "../rpc/token-service.js";
+import { DEFAULT_MAX_PER_SUBJECT } from "../store/memory-token-store.js";
 import type { Clients } from "./build-clients.js";
 import type { Flows } from "./build-flows.js";
 import type { Stores } from "./build-stores.js";
@@ -135,6 +137,12 @@ export async function buildTransports(
           limiter: stores.limiter,
         }),
         codeFlow: flows.code,
+        connections: new ConnectedDevices({
+          store: stores.token,
+          clients: clients.directory,
+          events: telemetry.events,
+          limit: DEFAULT_MAX_PER_SUBJECT,
+        }),
         base,
       }),
     showRefusal: showAuthorizationRefusal,
