@@ -107,7 +107,7 @@ export async function probeAll(base: string, f: ProbeFixture): Promise<ProbeResu
   const tokens = createClient(TokenService, transport);
   const tokensAsService = createClient(TokenService, service);
   const auth = { authorization: `Bearer ${SERVICE_TOKEN}` };
-  const signInCsrf = f.csrf;
+  const sessionCsrf = f.csrf;
   const probes: Record<string, () => Promise<string>> = {
     "POST /oauth/device/authorize": () =>
       http(fetch(`${base}/oauth/device/authorize`, form({ client_id: "public-cli" }))),
@@ -145,21 +145,26 @@ export async function probeAll(base: string, f: ProbeFixture): Promise<ProbeResu
       ),
     "GET /readyz": () => http(fetch(`${base}/readyz`)),
     "GET /device (session)": () => http(f.page.get(`/device?user_code=${f.userCode}`)),
-    "POST /device/sign-in": () =>
-      http(
-        f.page.post("/device/sign-in", {
-          _csrf: signInCsrf,
+    // A browser of its own: signing in again would give the shared one a new
+    // session, and the other forms' tokens are bound to the session they came with.
+    "POST /device/sign-in": async () => {
+      const fresh = new FormClient(base);
+      await fresh.get("/device/sign-in");
+      return http(
+        fresh.post("/device/sign-in", {
+          _csrf: fresh.csrf(),
           username: ALICE.username,
           password: ALICE.password,
           return_to: "/device",
         }),
-      ),
+      );
+    },
     "POST /device (code entry)": () =>
-      http(f.page.post("/device", { _csrf: signInCsrf, user_code: f.userCode })),
+      http(f.page.post("/device", { _csrf: sessionCsrf, user_code: f.userCode })),
     "POST /device/decision": () =>
       http(
         f.page.post("/device/decision", {
-          _csrf: signInCsrf,
+          _csrf: sessionCsrf,
           user_code: f.userCode,
           decision: "deny",
         }),
