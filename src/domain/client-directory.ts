@@ -1,7 +1,7 @@
 /**
  * The one ClientRegistry the domain sees, over three sources: the clients
  * file (declarative, read-only), clients in the state store (RFC 7591
- * registration, later the admin ClientService) and Client ID Metadata
+ * registration, the admin ClientService) and Client ID Metadata
  * Documents (an `https` client id, fetched and cached).
  */
 import type { Client, ClientAuthThrottle, ClientLookup, ClientRegistry } from "./client.js";

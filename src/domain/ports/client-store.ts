@@ -1,7 +1,7 @@
 /**
  * The client store port: clients kept in the state store (memory or Redis),
- * shared by every instance. It holds clients registered through RFC 7591 (and,
- * later, by the admin ClientService) and, in a second space, the cached
+ * shared by every instance. It holds clients registered through RFC 7591 and
+ * made by the admin ClientService (client-administration.ts) and, in a second space, the cached
  * Client ID Metadata Documents. The clients file never goes through it.
  */
 import type { Client } from "../client.js";
