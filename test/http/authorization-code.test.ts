@@ -616,7 +616,7 @@ describe.each([
     });
   });
 
-  it("RFC 8414: metadata advertises the grant (P1, P5)", async () => {
+  it("RFC 8414 §2: metadata advertises the grant, its response type and PKCE S256", async () => {
     const res = await fetch(`${server.issuer}/.well-known/oauth-authorization-server`);
     const m = (await res.json()) as Record<string, unknown>;
     expect(m.authorization_endpoint).toBe(`${server.issuer}/oauth/authorize`);
