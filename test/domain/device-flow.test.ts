@@ -30,6 +30,24 @@ function flow() {
   });
 }
 
+/** A flow on a clock the test moves (store and flow alike), that never issues tokens. */
+function clockedFlow(clock: () => number) {
+  return new DeviceFlow({
+    clients: new StaticClientRegistry([PUBLIC_CLIENT]),
+    store: new MemoryDeviceStore({ maxPending: 10, clock }),
+    tokens: { issue: async () => Promise.reject(new Error("not approved")) },
+    options: {
+      verificationUri: "https://a.example/d",
+      expiresIn: 60,
+      interval: 5,
+      jitterToleranceMs: 0,
+      resources: DEFAULT_RESOURCE_LIMITS,
+    },
+    events: NO_FLOW_EVENTS,
+    clock,
+  });
+}
+
 const credentials = { clientId: "public-cli", method: "none" } as const;
 
 describe("DeviceFlow", () => {
@@ -112,20 +130,7 @@ describe("DeviceFlow", () => {
 
   it("RFC 8628 §3.5: pending, slow_down, denied and expired are returned as values, not thrown", async () => {
     let now = 1_800_000_000_000;
-    const f = new DeviceFlow({
-      clients: new StaticClientRegistry([PUBLIC_CLIENT]),
-      store: new MemoryDeviceStore({ maxPending: 10, clock: () => now }),
-      tokens: { issue: async () => Promise.reject(new Error("not approved")) },
-      options: {
-        verificationUri: "https://a.example/d",
-        expiresIn: 60,
-        interval: 5,
-        jitterToleranceMs: 0,
-        resources: DEFAULT_RESOURCE_LIMITS,
-      },
-      events: NO_FLOW_EVENTS,
-      clock: () => now,
-    });
+    const f = clockedFlow(() => now);
     const first = await f.authorize({ credentials, ipAddress: "", userAgent: "" });
     expect(await f.poll(credentials, first.deviceCode)).toEqual({
       ok: false,
@@ -159,20 +164,7 @@ describe("DeviceFlow", () => {
   it("RFC 8628 §3.5: a code whose record just expired, within the second its expiry names, is expired_token (never invalid_grant)", async () => {
     // Mid-second, so the expiry in the code and the record's differ by 700 ms.
     let now = 1_800_000_000_300;
-    const f = new DeviceFlow({
-      clients: new StaticClientRegistry([PUBLIC_CLIENT]),
-      store: new MemoryDeviceStore({ maxPending: 10, clock: () => now }),
-      tokens: { issue: async () => Promise.reject(new Error("not approved")) },
-      options: {
-        verificationUri: "https://a.example/d",
-        expiresIn: 60,
-        interval: 5,
-        jitterToleranceMs: 0,
-        resources: DEFAULT_RESOURCE_LIMITS,
-      },
-      events: NO_FLOW_EVENTS,
-      clock: () => now,
-    });
+    const f = clockedFlow(() => now);
     const { deviceCode } = await f.authorize({ credentials, ipAddress: "", userAgent: "" });
     now += 60_000 + 100; // the record is gone; the second of expiry is not over
     expect(await f.poll(credentials, deviceCode)).toMatchObject({

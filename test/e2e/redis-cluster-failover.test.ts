@@ -9,6 +9,7 @@
  * authorization is lost or issued twice (token sets counted per device
  * code, and every device code polled again at the end).
  */
+
 import { afterEach, describe, expect, it } from "vitest";
 import { countBy, FlowDriver, type FlowRecord, percentile } from "../support/device-flows.js";
 import { sleep, startTestServer } from "../support/handoff-server.js";
@@ -20,6 +21,7 @@ import {
   waitForPromotion,
   waitForReplicasInSync,
 } from "../support/redis-cluster.js";
+import { until } from "../support/until.js";
 
 const DEADLINE_MS = 1000;
 /** Allowed answers per step: the contract's, and nothing else. */
@@ -34,14 +36,6 @@ afterEach(async () => {
   for (const c of cleanup.reverse()) await c().catch(() => {});
   cleanup = [];
 });
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error("condition not reached");
-    await sleep(50);
-  }
-}
 
 describe("Redis Cluster failover (3 masters + 3 replicas, two instances)", () => {
   it("a master killed mid-traffic: every request answers in time, every flow completes, each approval yields exactly one token set", async () => {
@@ -80,7 +74,7 @@ describe("Redis Cluster failover (3 masters + 3 replicas, two instances)", () =>
       }
     })();
     const completed = () => driver.flows.filter((f) => f.terminal === "token").length;
-    await until(() => completed() >= 5, 20_000);
+    await until(() => completed() >= 5, { timeoutMs: 20_000, everyMs: 50 });
 
     const victim = 0;
     const replica = await replicaOf(cluster, victim);
@@ -94,13 +88,16 @@ describe("Redis Cluster failover (3 masters + 3 replicas, two instances)", () =>
     const promotedAt = Date.now();
     // The old master comes back as a replica of its successor: the shard has a replica again.
     await cluster.restart(victim);
-    await until(async () => (await roleOf(cluster, victim)) === "slave", 10_000);
+    await until(async () => (await roleOf(cluster, victim)) === "slave", {
+      timeoutMs: 10_000,
+      everyMs: 50,
+    });
     await waitForReplicasInSync([cluster.nodes[victim]?.port ?? 0]);
     // Flows started after the promotion complete too.
     const startedAfter = driver.flows.length;
     await until(
       () => driver.flows.slice(startedAfter).filter((f) => f.terminal === "token").length >= 5,
-      20_000,
+      { timeoutMs: 20_000, everyMs: 50 },
     );
     producing = false;
     await producer;

@@ -7,18 +7,19 @@
  * request answered and every later one hung for minutes: ioredis queued
  * commands while it had no slots map, where its commandTimeout never starts.
  */
+
 import { afterEach, describe, expect, it } from "vitest";
 import { testUsers } from "../pages/page-fixtures.js";
 import {
   authorizeDevice,
   pollToken,
   SERVICE_TOKEN,
-  sleep,
   startTestServer,
 } from "../support/handoff-server.js";
 import { prepareProbes, probeAll } from "../support/outage-probes.js";
 import { expectOutageAnswers, slowest } from "../support/outage-rounds.js";
 import { startRedisCluster, waitForClusterOk } from "../support/redis-cluster.js";
+import { until } from "../support/until.js";
 
 const DEADLINE_MS = 500;
 
@@ -27,14 +28,6 @@ afterEach(async () => {
   for (const c of cleanup.reverse()) await c();
   cleanup = [];
 });
-
-async function until(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error("condition not reached");
-    await sleep(200);
-  }
-}
 
 describe("Redis Cluster fully down", () => {
   it("every endpoint, every RPC and /readyz answer within the deadline for the whole outage; recovery without restart", async () => {
@@ -65,7 +58,11 @@ describe("Redis Cluster fully down", () => {
 
     for (let i = 0; i < cluster.nodes.length; i++) await cluster.restart(i);
     await waitForClusterOk(cluster.nodes.map((n) => n.port));
-    await until(async () => (await fetch(`${server.issuer}/readyz`)).status === 200);
+    await until(async () => (await fetch(`${server.issuer}/readyz`)).status === 200, {
+      timeoutMs: 30_000,
+      everyMs: 200,
+      ignoreErrors: true,
+    });
     // A whole flow on the same server process, after the outage.
     const { device_code, user_code } = await authorizeDevice(server);
     const approve = await fetch(`${server.issuer}/handoff.v1.DeviceAuthService/Approve`, {

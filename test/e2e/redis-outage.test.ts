@@ -5,6 +5,7 @@
  * and service resumes without a restart when Redis returns. With AOF on, a
  * Redis restart loses no pending or approved authorization.
  */
+
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
@@ -13,7 +14,6 @@ import { testUsers } from "../pages/page-fixtures.js";
 import {
   authorizeDevice,
   pollToken,
-  sleep,
   startTestServer,
   type TestServer,
 } from "../support/handoff-server.js";
@@ -21,20 +21,13 @@ import { prepareProbes, probeAll } from "../support/outage-probes.js";
 import { expectOutageAnswers, slowest } from "../support/outage-rounds.js";
 import { type RedisProcess, startRedis } from "../support/redis-server.js";
 import { type DeviceAuthClient, deviceAuthClients } from "../support/rpc-clients.js";
+import { until } from "../support/until.js";
 
 let cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const c of cleanup.reverse()) await c();
   cleanup = [];
 });
-
-async function until(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("condition not reached");
-    await sleep(100);
-  }
-}
 
 describe("Redis outage", () => {
   it("503 + Retry-After, UNAVAILABLE, readiness down, liveness up; resumes when Redis returns", async () => {
@@ -77,7 +70,10 @@ describe("Redis outage", () => {
 
     redis = await startRedis({ port });
     cleanup.push(() => redis.stop());
-    await until(async () => (await fetch(`${server.issuer}/readyz`)).status === 200);
+    await until(async () => (await fetch(`${server.issuer}/readyz`)).status === 200, {
+      timeoutMs: 15000,
+      everyMs: 100,
+    });
     expect((await server.post("/oauth/device/authorize", { client_id: "public-cli" })).status).toBe(
       200,
     );
@@ -99,7 +95,10 @@ describe("Redis outage", () => {
     console.log(`redis down: slowest answer per round (ms) ${slowest(rounds).join(", ")}`);
     redis = await startRedis({ port });
     cleanup.push(() => redis.stop());
-    await until(async () => (await fetch(`${server.issuer}/readyz`)).status === 200);
+    await until(async () => (await fetch(`${server.issuer}/readyz`)).status === 200, {
+      timeoutMs: 15000,
+      everyMs: 100,
+    });
     const back = await probeAll(server.issuer, await prepareProbes(server.issuer));
     expect(back.filter((p) => p.answer === "unavailable")).toEqual([]);
   }, 60_000);
@@ -120,7 +119,10 @@ describe("Redis outage", () => {
     const rounds = await expectOutageAnswers(server.issuer, fixture, 500, 2, 500);
     console.log(`redis paused: slowest answer per round (ms) ${slowest(rounds).join(", ")}`);
     await admin.call("CLIENT", "UNPAUSE");
-    await until(async () => (await fetch(`${server.issuer}/readyz`)).status === 200);
+    await until(async () => (await fetch(`${server.issuer}/readyz`)).status === 200, {
+      timeoutMs: 15000,
+      everyMs: 100,
+    });
   }, 60_000);
 
   it("with AOF, a Redis crash and restart loses no pending or approved authorization", async () => {
@@ -140,7 +142,10 @@ describe("Redis outage", () => {
       args: ["--appendonly", "yes", "--appendfsync", "always"],
     });
     cleanup.push(() => redis.stop());
-    await until(async () => (await fetch(`${server.issuer}/readyz`)).status === 200);
+    await until(async () => (await fetch(`${server.issuer}/readyz`)).status === 200, {
+      timeoutMs: 15000,
+      everyMs: 100,
+    });
 
     expect((await pollToken(server, approved.device_code)).status).toBe(200);
     expect((await server.flow.describe(pending.user_code)).status).toBe("pending");

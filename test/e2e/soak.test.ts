@@ -20,6 +20,7 @@
  * 600 runs ten minutes, the faults repeating. It is not in CI yet: it still
  * finds decisions answered `ok` and lost around a master's kill and rejoin.
  */
+
 import { writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -49,6 +50,7 @@ import {
   waitForPromotion,
   waitForReplicasInSync,
 } from "../support/redis-cluster.js";
+import { until } from "../support/until.js";
 
 const SOAK_SECONDS = Number(process.env.HANDOFF_SOAK_SECONDS ?? 20);
 const DEADLINE_MS = 1000;
@@ -82,14 +84,6 @@ afterEach(async () => {
   cleanup = [];
 });
 
-async function until(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error("condition not reached");
-    await sleep(50);
-  }
-}
-
 /** One fault, with when it began and ended, for the tally and for placing `unreachable` answers. */
 interface Fault {
   readonly name: string;
@@ -111,7 +105,10 @@ async function killMaster(cluster: RedisClusterProcess, turn: number): Promise<s
   const live = cluster.nodes.map((_, i) => i).filter((i) => i !== victim);
   const ms = await waitForPromotion(cluster, replica, live);
   await cluster.restart(victim);
-  await until(async () => (await roleOf(cluster, victim).catch(() => "")) === "slave", 15_000);
+  await until(async () => (await roleOf(cluster, victim).catch(() => "")) === "slave", {
+    timeoutMs: 15_000,
+    everyMs: 50,
+  });
   await waitForReplicasInSync([cluster.nodes[victim]?.port ?? 0]);
   return `master ${victim} killed, replica ${replica} promoted in ${ms} ms, ${victim} rejoined`;
 }
@@ -212,7 +209,10 @@ describe.skipIf(process.env.HANDOFF_SOAK_SECONDS === undefined)(
         // Faults in turn, one at a time, until the time is up; at least one round of each.
         const faults: Fault[] = [];
         const started = Date.now();
-        await until(() => driver.flows.filter((f) => f.terminal === "token").length >= 3, 30_000);
+        await until(() => driver.flows.filter((f) => f.terminal === "token").length >= 3, {
+          timeoutMs: 30_000,
+          everyMs: 50,
+        });
         const steps = [
           () => killMaster(cluster, faults.length % 3),
           () => pauseMaster(cluster, 1500),

@@ -8,6 +8,7 @@
  * replica has the write; without it, the write is answered while only the
  * master has it.
  */
+
 import { Cluster, Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RedisConnection, type ReplicationWait } from "../../src/store/redis-connection.js";
@@ -19,18 +20,11 @@ import {
   waitForReplicasInSync,
 } from "../support/redis-cluster.js";
 import { type RedisProcess, startRedis } from "../support/redis-server.js";
+import { until } from "../support/until.js";
 
 async function waitCalls(client: Redis): Promise<number> {
   const stats = String(await client.info("commandstats"));
   return Number(/cmdstat_wait:calls=(\d+)/.exec(stats)?.[1] ?? 0);
-}
-
-async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error("condition not reached");
-    await sleep(20);
-  }
 }
 
 /** Runs `body` with the replica stopped (it neither answers nor acknowledges replication). */
@@ -84,7 +78,10 @@ describe("guardDurable on one Redis with a replica", () => {
           answered = true;
         });
       // The master has the write; its answer is held while no replica acknowledged it.
-      await until(async () => (await admin.get("approved:1")) === "yes");
+      await until(async () => (await admin.get("approved:1")) === "yes", {
+        timeoutMs: 10000,
+        everyMs: 20,
+      });
       await sleep(200);
       expect(answered).toBe(false);
       process.kill(replica.pid, "SIGCONT");
@@ -103,7 +100,10 @@ describe("guardDurable on one Redis with a replica", () => {
       // Answered, and the replica (stopped) has not got it: a master crash now would lose it.
       expect(await admin.get("approved:2")).toBe("yes");
     });
-    await until(async () => (await onReplica.get("approved:2")) === "yes");
+    await until(async () => (await onReplica.get("approved:2")) === "yes", {
+      timeoutMs: 10000,
+      everyMs: 20,
+    });
     expect(await waitCalls(admin)).toBe(before);
   });
 
@@ -204,7 +204,10 @@ describe("guardDurable on a Cluster (3 masters + 3 replicas)", () => {
           .then(() => {
             answered = true;
           });
-        await until(async () => (await client.get(key)) === "again");
+        await until(async () => (await client.get(key)) === "again", {
+          timeoutMs: 10000,
+          everyMs: 20,
+        });
         await sleep(200);
         expect(answered).toBe(false);
         process.kill(replica.pid, "SIGCONT");
