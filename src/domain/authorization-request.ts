@@ -82,7 +82,10 @@ export async function checkAuthorizationRequest(
   if (clientId === null) return { kind: "refused", description: "client_id is repeated" };
   if (clientId === undefined) return { kind: "refused", description: "client_id is missing" };
   const client = await clients.find(clientId, lookup);
-  if (!client?.active) return { kind: "refused", description: "the client is not registered" };
+  if (client === undefined) {
+    return { kind: "refused", description: "the client is not registered" };
+  }
+  if (!client.active) return { kind: "refused", description: "the client is disabled" };
   const requested = single(q, "redirect_uri");
   if (requested === null) return { kind: "refused", description: "redirect_uri is repeated" };
   const redirectUri = matchRedirectUri(client.redirectUris, requested);

@@ -242,15 +242,20 @@ export class DeviceFlow {
     return (await this.deps.clients.find(clientId))?.name ?? clientId;
   }
 
-  /** The name and, for a self-described client, its origin (the consent screen labels it). */
-  private async clientLabel(
-    clientId: string,
-  ): Promise<{ clientName: string; clientOrigin?: ClientOrigin }> {
+  /**
+   * The client of a request a person is about to see or approve, read from
+   * the registry now: a client disabled (or removed) after its request
+   * started gets no consent, on any instance, at once; its polls are refused
+   * already (`invalid_client`), so no approval could ever reach it.
+   * `unauthorized_client`: PERMISSION_DENIED over RPC, a 403 page.
+   */
+  private async consentingClient(clientId: string): Promise<Client> {
     const client = await this.deps.clients.find(clientId);
-    return {
-      clientName: client?.name ?? clientId,
-      ...(client?.origin === undefined ? {} : { clientOrigin: client.origin }),
-    };
+    if (client === undefined) {
+      throw new OAuthError("unauthorized_client", "the client is not registered");
+    }
+    if (!client.active) throw new OAuthError("unauthorized_client", "the client is disabled");
+    return client;
   }
 
   private now(): number {
@@ -481,10 +486,12 @@ export class DeviceFlow {
     if (userCode === null || record === null) {
       throw new OAuthError("not_found", "no pending request has this code; it may have expired");
     }
+    const client = await this.consentingClient(record.clientId);
     return {
       userCode: formatUserCode(userCode),
       clientId: record.clientId,
-      ...(await this.clientLabel(record.clientId)),
+      clientName: client.name,
+      ...(client.origin === undefined ? {} : { clientOrigin: client.origin }),
       scopes: record.scopes,
       resources: record.resources,
       createdAt: new Date(record.createdAt),
@@ -507,10 +514,13 @@ export class DeviceFlow {
       throw new OAuthError("not_found", "no pending request has this code; it may have expired");
     }
     let granted: readonly string[] = [];
+    let approving: Client | undefined;
     if (input.approve) {
       granted =
         input.scopes && input.scopes.length > 0 ? checkScopeTokens(input.scopes) : record.scopes;
       requireSubset(granted, record.scopes);
+      // A denial of a disabled client's request is still recorded (and may be a report).
+      approving = await this.consentingClient(record.clientId);
     }
     const outcome = await this.deps.store.decide(
       user,
@@ -538,7 +548,7 @@ export class DeviceFlow {
         }
         return {
           clientId: record.clientId,
-          clientName: await this.clientName(record.clientId),
+          clientName: approving?.name ?? (await this.clientName(record.clientId)),
           approved: input.approve,
           grantedScopes: granted,
           requesterAddress: record.ipAddress,

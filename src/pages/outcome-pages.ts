@@ -75,3 +75,13 @@ export const alreadyDecidedPage = (base: string) =>
       "This request has already been approved or denied, so there is nothing left to do. If that wasn't you, start again on your device.",
     again: "Enter another code",
   });
+
+/** The request's client was disabled (or removed) since the request started: no consent. */
+export const clientDisabledPage = (base: string) =>
+  outcomePage({
+    base,
+    tone: "bad",
+    title: "This application is disabled",
+    message:
+      "Your administrators have turned off the application that started this request, so it cannot be connected to your account. Nothing was shared. You can close this page.",
+  });

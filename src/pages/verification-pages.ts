@@ -24,6 +24,7 @@ import { consentPage } from "./consent-page.js";
 import {
   alreadyDecidedPage,
   approvedPage,
+  clientDisabledPage,
   deniedPage,
   expiredPage,
   outcomePage,
@@ -318,6 +319,9 @@ export async function verificationPages(
           "No request is waiting for that code. Check it against your device; if it has expired, start again there.",
         );
       }
+      if (isOAuthError(e) && e.code === "unauthorized_client") {
+        return sendHtml(reply, 403, clientDisabledPage(base));
+      }
       throw e;
     }
     if ("retryAfterMs" in result) {
@@ -371,6 +375,9 @@ export async function verificationPages(
       if (isOAuthError(e) && e.code === "not_found") return sendHtml(reply, 410, expiredPage(base));
       if (isOAuthError(e) && e.code === "already_decided") {
         return sendHtml(reply, 409, alreadyDecidedPage(base));
+      }
+      if (isOAuthError(e) && e.code === "unauthorized_client") {
+        return sendHtml(reply, 403, clientDisabledPage(base));
       }
       throw e;
     }

@@ -15,6 +15,7 @@ import {
   GetClientResponseSchema,
 } from "../../gen/handoff/v1/client_service_pb.js";
 import { Decision, DeviceAuthService } from "../../gen/handoff/v1/device_auth_pb.js";
+import { ALICE, FormClient, testUsers } from "../pages/page-fixtures.js";
 import {
   DEVICE_GRANT,
   SERVICE_TOKEN,
@@ -202,13 +203,121 @@ function suite(
         })();
         while (events.length === 0) await new Promise((r) => setTimeout(r, 20));
         await adminAt(b, transport).disableClient({ clientId: id });
-        await deviceAt(b, transport).approve({
-          userCode: started.userCode,
-          subject: "alice",
-          decision: Decision.APPROVE,
-        });
+        // The approval is refused now; the stream ends at its next re-check.
+        expect(
+          await codeOf(
+            deviceAt(b, transport).approve({
+              userCode: started.userCode,
+              subject: "alice",
+              decision: Decision.APPROVE,
+            }),
+          ),
+        ).toBe(Code.PermissionDenied);
         expect(await ended).toBe(Code.Unauthenticated);
         expect(events).not.toContain("token");
+      });
+
+      it(`${transport}: disabled on B, a pending request is no longer approved on A, on the page or over RPC`, async () => {
+        const id = `consent-${tag}`;
+        await adminAt(a, transport).createClient({ clientId: id, name: "Consent Agent" });
+        const onPage = (await (await authorize(a, id)).json()) as { user_code: string };
+        const overRpc = (await (await authorize(a, id)).json()) as { user_code: string };
+        const denied = (await (await authorize(a, id)).json()) as { user_code: string };
+        const person = new FormClient(a.issuer);
+        await person.signIn(ALICE);
+        // The consent screen is shown while the client is enabled.
+        expect(
+          (await person.post("/device", { _csrf: person.csrf(), user_code: onPage.user_code }))
+            .status,
+        ).toBe(200);
+        expect(person.lastPage).toContain("Consent Agent");
+        const csrf = person.csrf();
+
+        await adminAt(b, transport).disableClient({ clientId: id });
+        // The consent screen that is already open: Approve is refused.
+        const approved = await person.post("/device/decision", {
+          _csrf: csrf,
+          user_code: onPage.user_code,
+          decision: "approve",
+        });
+        expect(approved.status).toBe(403);
+        expect(person.lastPage).toContain("This application is disabled");
+        // Entering the code again shows no consent screen.
+        const entered = await person.post("/device", { _csrf: csrf, user_code: onPage.user_code });
+        expect(entered.status).toBe(403);
+        expect(person.lastPage).toContain("This application is disabled");
+        expect(person.lastPage).not.toContain('value="approve"');
+        // Over RPC: PERMISSION_DENIED, for Approve and for the lookup a consent UI makes first.
+        const device = deviceAt(a, transport);
+        const refused = await device
+          .approve({ userCode: overRpc.user_code, subject: "alice", decision: Decision.APPROVE })
+          .catch((e) => ConnectError.from(e));
+        expect(refused).toBeInstanceOf(ConnectError);
+        expect((refused as ConnectError).code).toBe(Code.PermissionDenied);
+        expect((refused as ConnectError).rawMessage).toContain("the client is disabled");
+        expect(await codeOf(device.getDeviceAuthorization({ userCode: overRpc.user_code }))).toBe(
+          Code.PermissionDenied,
+        );
+        // A denial is still taken.
+        expect(
+          await codeOf(
+            device.approve({
+              userCode: denied.user_code,
+              subject: "alice",
+              decision: Decision.DENY,
+            }),
+          ),
+        ).toBe("ok");
+        // Enabled again, the same pending request can be approved.
+        await adminAt(b, transport).enableClient({ clientId: id });
+        expect(
+          await codeOf(
+            device.approve({
+              userCode: overRpc.user_code,
+              subject: "alice",
+              decision: Decision.APPROVE,
+            }),
+          ),
+        ).toBe("ok");
+        // One approval was recorded (the last one), one denial.
+        const log = a === b ? a.logs() : a.logs() + b.logs();
+        expect(log.split(`"event":"approved","client_id":"${id}"`).length - 1).toBe(1);
+        expect(log.split(`"event":"denied","client_id":"${id}"`).length - 1).toBe(1);
+      });
+
+      it(`${transport}: disabled on B, the code grant's open consent screen on A is refused, never redirected`, async () => {
+        const id = `code-consent-${tag}`;
+        await adminAt(a, transport).createClient({
+          clientId: id,
+          name: "Code Consent App",
+          grantTypes: ["authorization_code"],
+          redirectUris: ["http://127.0.0.1/callback"],
+        });
+        const query = new URLSearchParams({
+          response_type: "code",
+          client_id: id,
+          redirect_uri: "http://127.0.0.1:51234/callback",
+          code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+          code_challenge_method: "S256",
+          state: "st-1",
+        }).toString();
+        const person = new FormClient(a.issuer);
+        await person.signIn(ALICE);
+        expect((await person.get(`/device/authorize?${query}`)).status).toBe(200);
+        expect(person.lastPage).toContain("Code Consent App");
+        const csrf = person.csrf();
+
+        await adminAt(b, transport).disableClient({ clientId: id });
+        const approved = await person.post("/device/authorize", {
+          _csrf: csrf,
+          request: query,
+          decision: "approve",
+        });
+        expect(approved.status).toBe(400);
+        expect(approved.headers.get("location")).toBeNull();
+        expect(person.lastPage).toContain("the client is disabled");
+        expect((await person.get(`/device/authorize?${query}`)).status).toBe(400);
+        expect(person.lastPage).toContain("the client is disabled");
       });
 
       it(`${transport}: a missing or wrong admin token, or the service token, is UNAUTHENTICATED`, async () => {
@@ -341,15 +450,16 @@ function suite(
 }
 
 suite("ClientService on one memory instance", async () => {
-  const s = await startTestServer({ adminToken: ADMIN_TOKEN });
+  const s = await startTestServer({ adminToken: ADMIN_TOKEN, authenticator: await testUsers() });
   return { a: s, b: s, stop: () => s.close() };
 });
 
 suite("ClientService on two instances sharing one Redis", async () => {
   const redis: RedisProcess = await startRedis();
+  const authenticator = await testUsers();
   const [a, b] = await Promise.all([
-    startTestServer({ adminToken: ADMIN_TOKEN, redis: { url: redis.url } }),
-    startTestServer({ adminToken: ADMIN_TOKEN, redis: { url: redis.url } }),
+    startTestServer({ adminToken: ADMIN_TOKEN, authenticator, redis: { url: redis.url } }),
+    startTestServer({ adminToken: ADMIN_TOKEN, authenticator, redis: { url: redis.url } }),
   ]);
   return {
     a,
