@@ -50,7 +50,7 @@ export class ConnectedDevices {
     this.deps.events.record({
       event: "revoked",
       tokenType: "refresh_token",
-      clientId: undefined,
+      clientId: out.clientId,
       subject,
       by: "subject",
     });

@@ -11,6 +11,7 @@
 import type {
   FamilyGrant,
   IssuedAccessToken,
+  OwnerRevokeOutcome,
   RefreshFamily,
   RevokeOutcome,
   RotateOutcome,
@@ -89,11 +90,14 @@ export function applyOwnerRevocation(
   state: RefreshFamily | undefined,
   subject: string,
   now: number,
-): Transition<RevokeOutcome> {
+): Transition<OwnerRevokeOutcome> {
   if (state === undefined || familyExpired(state, now) || state.subject !== subject) {
     return { outcome: { kind: "not_found" } };
   }
-  return { outcome: { kind: "revoked", revoked: live(state.accessTokens, now) }, next: null };
+  return {
+    outcome: { kind: "revoked", clientId: state.clientId, revoked: live(state.accessTokens, now) },
+    next: null,
+  };
 }
 
 /** The grant behind a token if that token is the current, unexpired one (introspection). */

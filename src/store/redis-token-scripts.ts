@@ -141,15 +141,16 @@ return math.min(n, max)
 
 /**
  * KEYS: family. ARGV: subject, now ms, revoked-key prefix.
- * → {'not_found'} | {'revoked', jti, exp, …} (the owner's Disconnect)
+ * → {'not_found'} | {'revoked', client, jti, exp, …} (the owner's Disconnect)
  */
 export const REVOKE_OWNED = `${LIVE_TOKENS}
-local f = redis.call('HMGET', KEYS[1], 'u', 'ie', 'ae', 'j')
+local f = redis.call('HMGET', KEYS[1], 'u', 'ie', 'ae', 'j', 'c')
 if not f[1] or f[1] ~= ARGV[1] then return {'not_found'} end
 local now = tonumber(ARGV[2])
 if tonumber(f[2]) <= now or tonumber(f[3]) <= now then return {'not_found'} end
 local live = live_tokens(f[4], now)
 revoke_all(KEYS[1], live, ARGV[3])
+table.insert(live, 1, f[5] or '')
 table.insert(live, 1, 'revoked')
 return live
 `;

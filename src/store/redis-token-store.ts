@@ -5,6 +5,7 @@ import type {
   FamilyGrant,
   IssuedAccessToken,
   RefreshFamily,
+  OwnerRevokeOutcome,
   RevokeOutcome,
   RotateOutcome,
   Rotation,
@@ -183,7 +184,7 @@ export class RedisTokenStore implements TokenStore {
     familyId: string,
     subject: string,
     now: number,
-  ): Promise<RevokeOutcome> {
+  ): Promise<OwnerRevokeOutcome> {
     const reply = await this.redis.guardDurable(this.keys.family(familyId), () =>
       this.cmd.handoffFamilyRevokeOwned(
         this.keys.family(familyId),
@@ -194,7 +195,7 @@ export class RedisTokenStore implements TokenStore {
     );
     if (String(reply[0]) !== "revoked") return { kind: "not_found" };
     await this.redis.guard(() => this.redis.client.zrem(this.keys.subject(subject), familyId));
-    return { kind: "revoked", revoked: tokensOf(reply, 1) };
+    return { kind: "revoked", clientId: String(reply[1]), revoked: tokensOf(reply, 2) };
   }
 
   async rotate(familyId: string, r: Rotation): Promise<RotateOutcome> {

@@ -148,7 +148,10 @@ describe.each(["memory", "redis"] as const)("Connected devices (%s)", (kind) => 
     expect(await active(second.access_token)).toEqual({ active: false });
     expect((await active(first.access_token)).active).toBe(true);
     expect((await refresh(as, first.refreshToken, publicCli)).access_token).toBeTruthy();
-    expect(server.logs()).toContain('"event":"revoked"');
+    // The audit line names the client that was cut off.
+    expect(server.logs()).toContain(
+      '"event":"revoked","client_id":"other-cli","subject":"alice","token_type":"refresh_token","by":"subject"',
+    );
     await alice.context().close();
     await bob.context().close();
   });

@@ -342,6 +342,7 @@ export function tokenStoreContract(
       expect(await store.inspect(f.familyId, hashRefreshToken(f.token), f.now + 1)).not.toBeNull();
       expect(await store.revokeFamilyOfSubject(f.familyId, subject, f.now + 1)).toEqual({
         kind: "revoked",
+        clientId: f.family.clientId,
         revoked: [{ jti: f.jti, expiresAt: f.family.accessTokens[0]?.expiresAt }],
       });
       expect(await store.isAccessTokenRevoked(f.jti, f.now + 2)).toBe(true);

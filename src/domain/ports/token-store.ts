@@ -77,6 +77,16 @@ export type RevokeOutcome =
   | { readonly kind: "wrong_client" }
   | { readonly kind: "revoked"; readonly revoked: readonly IssuedAccessToken[] };
 
+/** What the owner's Disconnect did (see `applyOwnerRevocation`): the client it cut off, if any. */
+export type OwnerRevokeOutcome =
+  | { readonly kind: "not_found" }
+  | {
+      readonly kind: "revoked";
+      /** The client the family was issued to (the audit event names it). */
+      readonly clientId: string;
+      readonly revoked: readonly IssuedAccessToken[];
+    };
+
 /**
  * Every method is one atomic step (a Lua script on Redis). A family lives
  * until its current token's idle or absolute expiry, whichever comes first;
@@ -122,7 +132,11 @@ export interface TokenStore {
    * `subject` and is live (the owner's Disconnect, no token presented);
    * another subject's family is `not_found` and nothing changes.
    */
-  revokeFamilyOfSubject(familyId: string, subject: string, now: number): Promise<RevokeOutcome>;
+  revokeFamilyOfSubject(
+    familyId: string,
+    subject: string,
+    now: number,
+  ): Promise<OwnerRevokeOutcome>;
 
   /** The family if `presentedHash` is its current, unexpired token; else null. */
   inspect(familyId: string, presentedHash: string, now: number): Promise<FamilyGrant | null>;
