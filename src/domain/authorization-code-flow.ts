@@ -27,9 +27,11 @@ import {
   REFRESH_TOKEN_GRANT,
   requireGrant,
 } from "./client.js";
+import { DEFAULT_RETRY_WINDOW, issuanceSeed, issueOnce, mintIssuanceNonce } from "./issuance.js";
 import { OAuthError } from "./oauth-error.js";
 import { s256ChallengeOf } from "./pkce.js";
 import type { AuthorizationCodeStore } from "./ports/authorization-code-store.js";
+import type { RetryPolicy } from "./ports/device-store.js";
 import type { FlowEvents } from "./ports/flow-events.js";
 import type { RevocableTokenIssuer, TokenSet } from "./ports/token-issuer.js";
 import { parseResources, type ResourceLimits } from "./resource.js";
@@ -44,7 +46,27 @@ export interface AuthorizationCodeFlowOptions {
   readonly replayWindow: number;
   /** RFC 8707 resources: counts, length, http on loopback (the device flow's limits). */
   readonly resources: ResourceLimits;
+  /**
+   * Seconds after a redemption during which the same token request, after a
+   * failed issuance, gets the same token set (docs/failure.md "Exactly once
+   * across faults"); 0: a redeemed code is spent at once, whatever happened
+   * next. Default `DEFAULT_RETRY_WINDOW` (HANDOFF_TOKEN_RETRY_WINDOW).
+   */
+  readonly retryWindow?: number;
+  /**
+   * How long an issuance attempt may still be running, in ms (the deadlines
+   * of its store calls): the same request sooner than this after an attempt
+   * that did not release the code is a duplicate, hence a replay. Default
+   * `DEFAULT_CODE_RETRY_LEASE_MS`.
+   */
+  readonly retryLeaseMs?: number;
 }
+
+/**
+ * The default of `retryLeaseMs`: on the embedded store an attempt is a
+ * signature and in-process writes, over well before this.
+ */
+export const DEFAULT_CODE_RETRY_LEASE_MS = 1000;
 
 /** The token request of the code grant (RFC 6749 §4.1.3, RFC 7636 §4.5). */
 export interface RedeemInput {
@@ -65,7 +87,7 @@ export interface AuthorizationResponse {
 const CODE_ATTEMPTS = 3;
 
 const REDEEM_ERRORS: Record<
-  Exclude<RedeemOutcome["kind"], "redeemed" | "replayed">,
+  Exclude<RedeemOutcome["kind"], "redeemed" | "reissued" | "replayed">,
   [code: "invalid_grant" | "invalid_target", description: string]
 > = {
   unknown: ["invalid_grant", "the authorization code is invalid"],
@@ -80,6 +102,8 @@ const REDEEM_ERRORS: Record<
 };
 
 export class AuthorizationCodeFlow {
+  private readonly retry: RetryPolicy;
+
   constructor(
     private readonly deps: {
       readonly clients: ClientRegistry;
@@ -90,7 +114,12 @@ export class AuthorizationCodeFlow {
       readonly events: FlowEvents;
       readonly clock?: () => number;
     },
-  ) {}
+  ) {
+    this.retry = {
+      windowMs: (deps.options.retryWindow ?? DEFAULT_RETRY_WINDOW) * 1000,
+      leaseMs: deps.options.retryLeaseMs ?? DEFAULT_CODE_RETRY_LEASE_MS,
+    };
+  }
 
   private now(): number {
     return (this.deps.clock ?? Date.now)();
@@ -158,6 +187,7 @@ export class AuthorizationCodeFlow {
       status: "issued",
       issuedTokens: "",
       replayed: false,
+      issuanceNonce: mintIssuanceNonce(),
     } as const;
     for (let attempt = 0; attempt < CODE_ATTEMPTS; attempt++) {
       const code = mintAuthorizationCode();
@@ -181,7 +211,9 @@ export class AuthorizationCodeFlow {
    * atomic step; a wrong or missing verifier, another redirect URI or another
    * client is `invalid_grant` and spends nothing. A code that comes back after
    * its redemption is refused and the tokens issued from it are revoked
-   * (RFC 6749 §4.1.2).
+   * (RFC 6749 §4.1.2), unless it is the same request again after an issuance
+   * that failed: then it gets the same token set (docs/failure.md "Exactly
+   * once across faults").
    */
   async redeem(input: RedeemInput): Promise<TokenSet> {
     const client = await authenticateClient(this.deps.clients, input.credentials);
@@ -190,24 +222,42 @@ export class AuthorizationCodeFlow {
     const handle = authorizationCodeHandle(input.code);
     if (handle === null) throw new OAuthError("invalid_grant", "the authorization code is invalid");
     const now = this.now();
+    const keepMs = Math.max(this.deps.options.replayWindow * 1000, this.retry.windowMs);
     const outcome = await this.deps.store.redeem(handle, {
       clientId: client.id,
       redirectUri: input.redirectUri ?? "",
       challenge: s256ChallengeOf(input.codeVerifier),
       narrowTo: resources,
       now,
-      retainUntil: now + this.deps.options.replayWindow * 1000,
+      retainUntil: now + keepMs,
+      retry: this.retry,
     });
     switch (outcome.kind) {
-      case "redeemed": {
-        const { tokens, revocation } = await this.deps.tokens.issueRevocable(outcome.grant, {
-          resources,
-          refresh: client.grantTypes.includes(REFRESH_TOKEN_GRANT),
+      case "redeemed":
+      case "reissued": {
+        // The redemption is one store step and the tokens come after it; a
+        // fault between them (store, signing, a crash) must not lose the
+        // approval. The set is named by the code and its nonce, so this
+        // attempt and any retry of it give the same one, written at most once.
+        const { issuance } = outcome;
+        const { issued, confirmed } = await issueOnce({
+          issue: () =>
+            this.deps.tokens.issueRevocable(outcome.grant, {
+              resources,
+              refresh: client.grantTypes.includes(REFRESH_TOKEN_GRANT),
+              issuance: {
+                seed: issuanceSeed(input.code, issuance.nonce),
+                issuedAt: issuance.issuedAt,
+                retryUntil: issuance.retryUntil,
+              },
+            }),
+          release: () => this.deps.store.release(handle, now),
+          // Records what revokes the set on a replay, and closes the retry.
+          confirm: ({ revocation }) => this.deps.store.attach(handle, revocation, this.now()),
         });
-        const attached = await this.deps.store.attach(handle, revocation, this.now());
-        if (attached.kind === "replayed") {
+        if (confirmed?.kind === "replayed") {
           // The code came back while these were being issued: they die with it.
-          await this.deps.tokens.revokeIssued(revocation);
+          await this.deps.tokens.revokeIssued(issued.revocation);
           throw replayed();
         }
         this.deps.events.record({
@@ -216,7 +266,7 @@ export class AuthorizationCodeFlow {
           subject: outcome.grant.subject,
           grant: "authorization_code",
         });
-        return tokens;
+        return issued.tokens;
       }
       case "replayed":
         if (outcome.issuedTokens !== "") await this.deps.tokens.revokeIssued(outcome.issuedTokens);

@@ -7,7 +7,8 @@
  */
 import { createHash } from "node:crypto";
 import { csprngBytes } from "./csprng-pool.js";
-import type { ApprovedGrant } from "./device-authorization.js";
+import type { ApprovedGrant, Consumption } from "./device-authorization.js";
+import { type IssuanceRef, NO_RETRY, type RetryPolicy } from "./ports/device-store.js";
 
 /** issued → redeemed, exactly once; a record lives until `expiresAt`. */
 export type AuthorizationCodeStatus = "issued" | "redeemed";
@@ -39,6 +40,17 @@ export interface AuthorizationCodeRecord {
   readonly issuedTokens: string;
   /** Set when the code came back after its redemption (RFC 6749 §4.1.2). */
   readonly replayed: boolean;
+  /**
+   * Names the token set with the code (`issuanceSeed`); minted with the code.
+   * Absent (read as "") for a record from before nonces.
+   */
+  readonly issuanceNonce?: string;
+  /**
+   * Once redeemed: when, the latest attempt, the `resource` values named and
+   * whether the set was delivered (docs/failure.md "Exactly once across
+   * faults"). Absent: no retry gets the set again.
+   */
+  readonly consumption?: Consumption;
 }
 
 /** A token request for a code, authenticated, ready for the atomic step. */
@@ -53,6 +65,8 @@ export interface Redemption {
   readonly now: number;
   /** Epoch ms: keep the redeemed record until then, to recognise a replay. */
   readonly retainUntil: number;
+  /** When a redeemed, undelivered code gets its set again (`retainUntil` must cover the window). */
+  readonly retry?: RetryPolicy;
 }
 
 export type RedeemOutcome =
@@ -64,7 +78,12 @@ export type RedeemOutcome =
   | { readonly kind: "invalid_target" }
   /** Presented again after its redemption: `issuedTokens` ("" if not known yet) must be revoked. */
   | { readonly kind: "replayed"; readonly issuedTokens: string }
-  | { readonly kind: "redeemed"; readonly grant: ApprovedGrant };
+  | { readonly kind: "redeemed"; readonly grant: ApprovedGrant; readonly issuance: IssuanceRef }
+  /**
+   * The same token request again after an issuance that was never confirmed
+   * (a fault between the redemption and the tokens): the same grant and issuance.
+   */
+  | { readonly kind: "reissued"; readonly grant: ApprovedGrant; readonly issuance: IssuanceRef };
 
 /**
  * One redemption. The checks come before any change, so a wrong verifier,
@@ -72,7 +91,9 @@ export type RedeemOutcome =
  * redeem); the code is spent in the same step that checks it, so of two
  * concurrent redemptions exactly one gets the grant. A code presented again by
  * its client after redemption is a replay: it is marked, and the caller
- * revokes what was issued (RFC 6749 §4.1.2, §10.5).
+ * revokes what was issued (RFC 6749 §4.1.2, §10.5). The one exception is a
+ * retry after a failed issuance, as `r.retry` allows: the same grant again,
+ * for the same token set (docs/failure.md "Exactly once across faults").
  */
 export function applyRedemption(
   state: AuthorizationCodeRecord | undefined,
@@ -80,7 +101,15 @@ export function applyRedemption(
 ): { outcome: RedeemOutcome; next?: AuthorizationCodeRecord } {
   if (state === undefined) return { outcome: { kind: "unknown" } };
   if (state.clientId !== r.clientId) return { outcome: { kind: "wrong_client" } };
+  const retry = r.retry ?? NO_RETRY;
   if (state.status === "redeemed") {
+    const c = state.consumption;
+    if (c !== undefined && retryAllowed(state, c, r, retry)) {
+      return {
+        outcome: { kind: "reissued", grant: grantOf(state), issuance: issuanceOf(state, c, retry) },
+        next: { ...state, consumption: { ...c, attemptAt: r.now } },
+      };
+    }
     return {
       outcome: { kind: "replayed", issuedTokens: state.issuedTokens },
       next: { ...state, replayed: true },
@@ -92,28 +121,89 @@ export function applyRedemption(
   if (r.narrowTo.some((x) => !state.resources.includes(x))) {
     return { outcome: { kind: "invalid_target" } };
   }
+  const consumption: Consumption = {
+    at: r.now,
+    attemptAt: r.now,
+    narrowTo: r.narrowTo,
+    confirmed: false,
+  };
   return {
     outcome: {
       kind: "redeemed",
-      grant: {
-        clientId: state.clientId,
-        subject: state.subject,
-        scopes: state.scopes,
-        resources: state.resources,
-      },
+      grant: grantOf(state),
+      issuance: issuanceOf(state, consumption, retry),
     },
-    next: { ...state, status: "redeemed", expiresAt: Math.max(state.expiresAt, r.retainUntil) },
+    next: {
+      ...state,
+      status: "redeemed",
+      expiresAt: Math.max(state.expiresAt, r.retainUntil),
+      consumption,
+    },
   };
+}
+
+/**
+ * A redeemed code is a retry, not a replay, only while its set was never
+ * confirmed and no replay was seen, within the window since the redemption,
+ * at least a lease after the last attempt (a closer one is a duplicate racing
+ * an attempt that may still succeed), and as the same token request: the
+ * same redirect URI, PKCE verifier and resources.
+ */
+function retryAllowed(
+  state: AuthorizationCodeRecord,
+  c: Consumption,
+  r: Redemption,
+  retry: RetryPolicy,
+): boolean {
+  return (
+    retry.windowMs > 0 &&
+    !c.confirmed &&
+    !state.replayed &&
+    r.now - c.at <= retry.windowMs &&
+    r.now - c.attemptAt >= retry.leaseMs &&
+    state.redirectUri === r.redirectUri &&
+    state.codeChallenge === r.challenge &&
+    r.narrowTo.join(" ") === c.narrowTo.join(" ")
+  );
+}
+
+function grantOf(state: AuthorizationCodeRecord): ApprovedGrant {
+  return {
+    clientId: state.clientId,
+    subject: state.subject,
+    scopes: state.scopes,
+    resources: state.resources,
+  };
+}
+
+function issuanceOf(
+  state: AuthorizationCodeRecord,
+  c: Consumption,
+  retry: RetryPolicy,
+): IssuanceRef {
+  return { nonce: state.issuanceNonce ?? "", issuedAt: c.at, retryUntil: c.at + retry.windowMs };
+}
+
+/** Ends a failed attempt's lease (its attempt time becomes 0): a retry may come at once. */
+export function applyCodeRelease(
+  state: AuthorizationCodeRecord | undefined,
+): AuthorizationCodeRecord | undefined {
+  const c = state?.consumption;
+  if (state?.status !== "redeemed" || c === undefined || c.confirmed || c.attemptAt === 0) {
+    return undefined;
+  }
+  return { ...state, consumption: { ...c, attemptAt: 0 } };
 }
 
 /** Whether a replay came in while the tokens were being issued. */
 export type AttachOutcome = { readonly kind: "attached" } | { readonly kind: "replayed" };
 
 /**
- * Records what was issued from a redeemed code. A replay that arrived between
- * the redemption and this step found nothing to revoke yet and only marked
- * the record: then the caller revokes. Either the replay sees `issuedTokens`
- * or this step sees `replayed`, so no tokens outlive a detected replay.
+ * Records what was issued from a redeemed code, and that it was delivered
+ * (confirmed: no retry gets it again). A replay that arrived between the
+ * redemption and this step found nothing to revoke yet and only marked the
+ * record: then the caller revokes. Either the replay sees `issuedTokens` or
+ * this step sees `replayed`, so no tokens outlive a detected replay.
  */
 export function applyAttach(
   state: AuthorizationCodeRecord | undefined,
@@ -121,7 +211,11 @@ export function applyAttach(
 ): { outcome: AttachOutcome; next?: AuthorizationCodeRecord } {
   if (state === undefined) return { outcome: { kind: "attached" } };
   if (state.replayed) return { outcome: { kind: "replayed" } };
-  return { outcome: { kind: "attached" }, next: { ...state, issuedTokens } };
+  const c = state.consumption;
+  return {
+    outcome: { kind: "attached" },
+    next: { ...state, issuedTokens, ...(c ? { consumption: { ...c, confirmed: true } } : {}) },
+  };
 }
 
 /** 256 bits from the CSPRNG, base64url (RFC 6749 §10.10: unguessable). */

@@ -15,7 +15,7 @@ import {
 } from "./client.js";
 import type { DeviceAuthorization, DeviceStatus } from "./device-authorization.js";
 import { mintDeviceCode, parseDeviceCode, userCodeHandle } from "./device-code.js";
-import { issuanceSeed, mintIssuanceNonce } from "./issuance.js";
+import { DEFAULT_RETRY_WINDOW, issuanceSeed, issueOnce, mintIssuanceNonce } from "./issuance.js";
 import { OAuthError, type PollRefusal } from "./oauth-error.js";
 import type { AuthorizationQuota } from "./ports/authorization-quota.js";
 import type { DecisionNotifier } from "./ports/decision-notifier.js";
@@ -53,8 +53,8 @@ export interface DeviceFlowOptions {
   readonly retryLeaseMs?: number;
 }
 
-/** The default of `DeviceFlowOptions.retryWindow` (HANDOFF_TOKEN_RETRY_WINDOW), seconds. */
-export const DEFAULT_RETRY_WINDOW = 60;
+/** The default of `DeviceFlowOptions.retryWindow`: see `DEFAULT_RETRY_WINDOW` in issuance.ts. */
+export { DEFAULT_RETRY_WINDOW };
 
 export interface AuthorizeInput {
   readonly credentials: ClientCredentials;
@@ -428,26 +428,22 @@ export class DeviceFlow {
         // attempt and any retry of it give the same one, written at most once
         // (docs/failure.md "Exactly once across faults").
         const { issuance } = outcome;
-        let tokens: TokenSet;
-        try {
-          tokens = await this.deps.tokens.issue(outcome.grant, {
-            resources,
-            refresh: client.grantTypes.includes(REFRESH_TOKEN_GRANT),
-            issuance: {
-              seed: issuanceSeed(parsed.code, issuance.nonce),
-              issuedAt: issuance.issuedAt,
-              retryUntil: issuance.retryUntil,
-            },
-          });
-        } catch (e) {
-          // This attempt is over: its retry need not wait out the lease. Best
-          // effort: if the store cannot take this either, the lease ends it.
-          await this.deps.store.release(parsed.handle, now).catch(() => undefined);
-          throw e;
-        }
-        // Handed over from here: later polls are `consumed`. Best effort: if
-        // this write fails, a retry within the window gets the same set again.
-        await this.deps.store.confirm(parsed.handle, now).catch(() => undefined);
+        const { issued: tokens } = await issueOnce({
+          issue: () =>
+            this.deps.tokens.issue(outcome.grant, {
+              resources,
+              refresh: client.grantTypes.includes(REFRESH_TOKEN_GRANT),
+              issuance: {
+                seed: issuanceSeed(parsed.code, issuance.nonce),
+                issuedAt: issuance.issuedAt,
+                retryUntil: issuance.retryUntil,
+              },
+            }),
+          // A failed attempt is over: its retry need not wait out the lease.
+          release: () => this.deps.store.release(parsed.handle, now),
+          // Handed over from here: later polls are `consumed`.
+          confirm: () => this.deps.store.confirm(parsed.handle, now),
+        });
         const { clientId, subject } = outcome.grant;
         this.deps.events.record({ event: "issued", clientId, subject, grant: "device_code" });
         return { ok: true, tokens };

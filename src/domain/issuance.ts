@@ -12,6 +12,12 @@
 import { createHmac } from "node:crypto";
 import { csprngBytes } from "./csprng-pool.js";
 
+/**
+ * Seconds after a consumption in which a retry of a failed issuance gets the
+ * same token set (HANDOFF_TOKEN_RETRY_WINDOW), for both grants.
+ */
+export const DEFAULT_RETRY_WINDOW = 60;
+
 /** Bytes of a request's issuance nonce (128 bits, base64url in the record). */
 const NONCE_BYTES = 16;
 
@@ -56,4 +62,39 @@ export function issuanceNames(seed: Buffer): {
     refreshToken: `${familyId}.${deriveFromSeed(seed, "refresh-token", 32)}`,
     jti: `${familyId}.${deriveFromSeed(seed, "jti", 16)}`,
   };
+}
+
+/**
+ * The steps after a consumption, for both grants: issue the consumption's
+ * token set, end the attempt's lease if that throws, confirm delivery if it
+ * does not (docs/failure.md "Exactly once across faults").
+ */
+export interface OnceSteps<T, C> {
+  /** Issues the set named by the consumption's issuance (the same on every retry). */
+  readonly issue: () => Promise<T>;
+  /** Ends the lease of this failed attempt: its retry need not wait it out. */
+  readonly release: () => Promise<void>;
+  /** Marks the set delivered: no retry gets it again. */
+  readonly confirm: (issued: T) => Promise<C>;
+}
+
+/**
+ * Runs `steps`: the issued set, and the confirmation's answer (undefined when
+ * the confirmation failed). Release and confirmation are best effort: a store
+ * that cannot take them leaves the retry to the lease, or lets a retry inside
+ * the window get the same set again, which is harmless. A failed issuance
+ * throws, after the release.
+ */
+export async function issueOnce<T, C>(
+  steps: OnceSteps<T, C>,
+): Promise<{ readonly issued: T; readonly confirmed: C | undefined }> {
+  let issued: T;
+  try {
+    issued = await steps.issue();
+  } catch (e) {
+    await steps.release().catch(() => undefined);
+    throw e;
+  }
+  const confirmed = await steps.confirm(issued).catch(() => undefined);
+  return { issued, confirmed };
 }

@@ -75,6 +75,9 @@ export function buildFlows(
       // A replayed code can revoke its tokens for as long as its access token lives.
       replayWindow: c.accessTokenTtl,
       resources,
+      // As the device flow: a retry after a failed issuance gets the same set.
+      retryWindow: c.tokenRetryWindow,
+      ...(c.redis ? { retryLeaseMs: 2 * c.redisTimeoutMs + 1000 } : {}),
     },
     events,
   });

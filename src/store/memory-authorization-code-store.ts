@@ -3,6 +3,7 @@ import {
   type AttachOutcome,
   type AuthorizationCodeRecord,
   applyAttach,
+  applyCodeRelease,
   applyRedemption,
   type RedeemOutcome,
   type Redemption,
@@ -57,6 +58,11 @@ export class MemoryAuthorizationCodeStore implements AuthorizationCodeStore {
     const { outcome, next } = applyAttach(this.codes.get(handle, now), issuedTokens);
     if (next) this.codes.set(handle, next, next.expiresAt);
     return outcome;
+  }
+
+  async release(handle: string, now: number): Promise<void> {
+    const next = applyCodeRelease(this.codes.get(handle, now));
+    if (next) this.codes.set(handle, next, next.expiresAt);
   }
 
   async close(): Promise<void> {

@@ -8,7 +8,12 @@ import type {
 import { OAuthError } from "../domain/oauth-error.js";
 import type { AuthorizationCodeStore } from "../domain/ports/authorization-code-store.js";
 import { joinList, splitList } from "./device-record-codec.js";
-import { ATTACH_CODE, CREATE_CODE, REDEEM_CODE } from "./redis-authorization-code-scripts.js";
+import {
+  ATTACH_CODE,
+  CREATE_CODE,
+  REDEEM_CODE,
+  RELEASE_CODE,
+} from "./redis-authorization-code-scripts.js";
 import type { RedisConnection } from "./redis-connection.js";
 
 type Reply = Array<string | number>;
@@ -18,6 +23,7 @@ interface ScriptCommands {
   handoffCreateCode(key: string, ...args: Array<string | number>): Promise<number>;
   handoffRedeemCode(key: string, ...args: Array<string | number>): Promise<Reply>;
   handoffAttachCode(key: string, issued: string): Promise<string>;
+  handoffReleaseCode(key: string): Promise<number>;
 }
 
 /** An AuthorizationCodeStore on one Redis or a Redis Cluster; every call within the connection's deadline. */
@@ -34,6 +40,7 @@ export class RedisAuthorizationCodeStore implements AuthorizationCodeStore {
     client.defineCommand("handoffCreateCode", { numberOfKeys: 1, lua: CREATE_CODE });
     client.defineCommand("handoffRedeemCode", { numberOfKeys: 1, lua: REDEEM_CODE });
     client.defineCommand("handoffAttachCode", { numberOfKeys: 1, lua: ATTACH_CODE });
+    client.defineCommand("handoffReleaseCode", { numberOfKeys: 1, lua: RELEASE_CODE });
     this.cmd = client as unknown as ScriptCommands;
   }
 
@@ -45,7 +52,7 @@ export class RedisAuthorizationCodeStore implements AuthorizationCodeStore {
         ...["c", r.clientId, "r", r.redirectUri, "h", r.codeChallenge],
         ...["s", joinList(r.scopes), "x", joinList(r.resources), "u", r.subject],
         ...["t", r.createdAt, "e", r.expiresAt, "st", r.status === "redeemed" ? "R" : "I"],
-        ...["i", r.issuedTokens, "p", r.replayed ? "1" : "0"],
+        ...["i", r.issuedTokens, "p", r.replayed ? "1" : "0", "n", r.issuanceNonce ?? ""],
       ),
     );
     return created === 1;
@@ -63,12 +70,16 @@ export class RedisAuthorizationCodeStore implements AuthorizationCodeStore {
           d.now,
           d.retainUntil,
           joinList(d.narrowTo),
+          d.retry?.windowMs ?? 0,
+          d.retry?.leaseMs ?? 0,
         ),
-      (reply) => reply[0] === "redeemed",
+      (reply) => reply[0] === "redeemed" || reply[0] === "reissued",
     );
     const kind = String(r[0]);
     switch (kind) {
       case "redeemed":
+      case "reissued": {
+        const at = Number(r[5]);
         return {
           kind,
           grant: {
@@ -77,7 +88,13 @@ export class RedisAuthorizationCodeStore implements AuthorizationCodeStore {
             scopes: splitList(String(r[2])),
             resources: splitList(String(r[3])),
           },
+          issuance: {
+            nonce: String(r[4] ?? ""),
+            issuedAt: at,
+            retryUntil: at + (d.retry?.windowMs ?? 0),
+          },
         };
+      }
       case "replayed":
         return { kind, issuedTokens: String(r[1] ?? "") };
       case "unknown":
@@ -97,6 +114,10 @@ export class RedisAuthorizationCodeStore implements AuthorizationCodeStore {
       this.cmd.handoffAttachCode(this.prefix + handle, issuedTokens),
     );
     return { kind: r === "replayed" ? "replayed" : "attached" };
+  }
+
+  async release(handle: string): Promise<void> {
+    await this.redis.guard(() => this.cmd.handoffReleaseCode(this.prefix + handle));
   }
 
   async close(): Promise<void> {}

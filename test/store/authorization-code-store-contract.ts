@@ -74,7 +74,8 @@ export function authorizationCodeStoreContract(
     it("redeems a code once, with its grant (RFC 6749 §4.1.3)", async () => {
       const c = newCode();
       expect(await store.create(c.handle, c.record)).toBe(true);
-      expect(await store.redeem(c.handle, redemption())).toEqual({
+      const r = redemption();
+      expect(await store.redeem(c.handle, r)).toEqual({
         kind: "redeemed",
         grant: {
           clientId: "app",
@@ -82,6 +83,8 @@ export function authorizationCodeStoreContract(
           scopes: ["read", "write"],
           resources: ["https://mcp.example.com/mcp", "https://other.example.com/"],
         },
+        // No retry policy: no retry window.
+        issuance: { nonce: "", issuedAt: r.now, retryUntil: r.now },
       });
       expect(await store.attach(c.handle, "tokens-1", Date.now())).toEqual({ kind: "attached" });
       // §4.1.2: a second redemption is refused and names what to revoke.
@@ -188,6 +191,102 @@ export function authorizationCodeStoreContract(
       const kinds = outcomes.map((o) => o.kind).sort();
       expect(kinds.filter((k) => k === "redeemed")).toHaveLength(1);
       expect(kinds.filter((k) => k === "replayed")).toHaveLength(19);
+    });
+
+    describe('a retry after a failed issuance (docs/failure.md "Exactly once across faults")', () => {
+      const retry = { windowMs: 60_000, leaseMs: 1000 };
+      const redeemed = async (overrides: Partial<Redemption> = {}) => {
+        const c = newCode({ issuanceNonce: "nonce-1" });
+        await store.create(c.handle, c.record);
+        const first = redemption({ retry, ...overrides });
+        const outcome = await store.redeem(c.handle, first);
+        expect(outcome).toMatchObject({
+          kind: "redeemed",
+          issuance: { nonce: "nonce-1", issuedAt: first.now, retryUntil: first.now + 60_000 },
+        });
+        return { handle: c.handle, first, outcome };
+      };
+
+      it("the same request after the lease, never confirmed, is reissued: the same grant and issuance", async () => {
+        const { handle, first, outcome } = await redeemed();
+        const again = await store.redeem(handle, { ...first, now: first.now + 1000 });
+        expect(again).toEqual({ ...outcome, kind: "reissued" });
+        // That retry is an attempt too: the next one waits out its lease.
+        expect(await store.redeem(handle, { ...first, now: first.now + 1500 })).toEqual({
+          kind: "replayed",
+          issuedTokens: "",
+        });
+        // The duplicate was a replay: nothing is reissued from now on.
+        expect((await store.redeem(handle, { ...first, now: first.now + 5000 })).kind).toBe(
+          "replayed",
+        );
+      });
+
+      it("a released attempt may be retried at once", async () => {
+        const { handle, first, outcome } = await redeemed();
+        await store.release(handle, first.now);
+        const again = await store.redeem(handle, { ...first, now: first.now + 1 });
+        expect(again).toEqual({ ...outcome, kind: "reissued" });
+      });
+
+      it("within the lease, without a release, it is a replay", async () => {
+        const { handle, first } = await redeemed();
+        expect(await store.redeem(handle, { ...first, now: first.now + 999 })).toEqual({
+          kind: "replayed",
+          issuedTokens: "",
+        });
+      });
+
+      it("once confirmed (attached) it is a replay that names what to revoke, released or not", async () => {
+        const { handle, first } = await redeemed();
+        expect(await store.attach(handle, "tokens-4", first.now)).toEqual({ kind: "attached" });
+        await store.release(handle, first.now);
+        expect(await store.redeem(handle, { ...first, now: first.now + 2000 })).toEqual({
+          kind: "replayed",
+          issuedTokens: "tokens-4",
+        });
+      });
+
+      it("past the window it is a replay", async () => {
+        const { handle, first } = await redeemed();
+        await store.release(handle, first.now);
+        expect((await store.redeem(handle, { ...first, now: first.now + 60_001 })).kind).toBe(
+          "replayed",
+        );
+      });
+
+      it("another redirect URI, verifier or resources is a replay, and spends the retry", async () => {
+        const others: Array<Partial<Redemption>> = [
+          { redirectUri: "http://127.0.0.1:51235/callback" },
+          { challenge: s256ChallengeOf(`${VERIFIER}x`) },
+          { narrowTo: ["https://other.example.com/"] },
+        ];
+        for (const other of others) {
+          const { handle, first } = await redeemed({ narrowTo: ["https://mcp.example.com/mcp"] });
+          await store.release(handle, first.now);
+          const later = first.now + 1000;
+          expect((await store.redeem(handle, { ...first, ...other, now: later })).kind).toBe(
+            "replayed",
+          );
+          expect((await store.redeem(handle, { ...first, now: later + 1000 })).kind).toBe(
+            "replayed",
+          );
+          expect(await store.attach(handle, "tokens-5", later)).toEqual({ kind: "replayed" });
+        }
+      });
+
+      it("no retry window: a redeemed code is a replay, released or not", async () => {
+        const { handle, first } = await redeemed();
+        await store.release(handle, first.now);
+        const noRetry = { ...first, now: first.now + 1000, retry: { windowMs: 0, leaseMs: 0 } };
+        expect((await store.redeem(handle, noRetry)).kind).toBe("replayed");
+      });
+
+      it("a code stored redeemed without a consumption is a replay", async () => {
+        const c = newCode({ status: "redeemed" });
+        await store.create(c.handle, c.record);
+        expect((await store.redeem(c.handle, redemption({ retry }))).kind).toBe("replayed");
+      });
     });
 
     it("keeps an empty scope and resource list empty", async () => {

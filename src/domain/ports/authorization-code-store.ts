@@ -18,8 +18,11 @@ export interface AuthorizationCodeStore {
   /** One redemption (see `applyRedemption`): checks and spends in one step. */
   redeem(handle: string, redemption: Redemption): Promise<RedeemOutcome>;
 
-  /** Records what was issued from a redeemed code (see `applyAttach`). */
+  /** Records what was issued from a redeemed code and confirms it (see `applyAttach`). */
   attach(handle: string, issuedTokens: string, now: number): Promise<AttachOutcome>;
+
+  /** Ends the lease of a failed issuance (see `applyCodeRelease`): a retry may come at once. */
+  release(handle: string, now: number): Promise<void>;
 
   /** Releases timers (a Redis connection belongs to the composition root). */
   close(): Promise<void>;
