@@ -100,6 +100,18 @@ export function applyOwnerRevocation(
   };
 }
 
+/**
+ * An operator's RevokeGrant by family id (already authorised by the admin
+ * credential): the family and its live access tokens go if it is live.
+ */
+export function applyOperatorRevocation(
+  state: RefreshFamily | undefined,
+  now: number,
+): Transition<RevokeOutcome> {
+  if (state === undefined || familyExpired(state, now)) return { outcome: { kind: "not_found" } };
+  return { outcome: { kind: "revoked", revoked: live(state.accessTokens, now) }, next: null };
+}
+
 /** The grant behind a token if that token is the current, unexpired one (introspection). */
 export function inspectFamily(
   state: RefreshFamily | undefined,

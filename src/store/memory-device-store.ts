@@ -3,18 +3,26 @@
 import type { DeviceAuthorization } from "../domain/device-authorization.js";
 import type { CodeHandle } from "../domain/device-code.js";
 import { OAuthError } from "../domain/oauth-error.js";
+import type { IndexCursor, IndexPage } from "../domain/ports/creation-index.js";
 import type {
   DecideOutcome,
   Decision,
   DeviceStore,
   PacingPolicy,
+  PendingEntry,
   PollOutcome,
   RetryPolicy,
 } from "../domain/ports/device-store.js";
 import { applyConfirm, applyDecision, applyPoll, applyRelease } from "../domain/transitions.js";
+import { addToIndex, pageOfIndex } from "./creation-index-page.js";
 import { sweepEvery, TtlMap } from "./ttl-map.js";
 
 const key = (h: CodeHandle) => `${h.tag}:${h.hash}`;
+/** The handle back from a record key (the tag holds no colon). */
+function handleOf(k: string): CodeHandle {
+  const at = k.indexOf(":");
+  return { tag: k.slice(0, at), hash: k.slice(at + 1) };
+}
 
 /** How the embedded store bounds itself. */
 export interface MemoryDeviceStoreOptions {
@@ -38,6 +46,8 @@ export class MemoryDeviceStore implements DeviceStore {
   private readonly records = new TtlMap<string, DeviceAuthorization>();
   /** User-code handle → device-code key, with the record's expiry. */
   private readonly userIndex = new TtlMap<string, string>();
+  /** client → record key → created at: the per-client pending index, pruned on read and on write. */
+  private readonly byClient = new Map<string, Map<string, number>>();
   private readonly stopSweeping: () => void;
   private readonly clock: () => number;
   private readonly maxPending: number;
@@ -69,7 +79,38 @@ export class MemoryDeviceStore implements DeviceStore {
     }
     this.records.set(key(device), authorization, authorization.expiresAt);
     this.userIndex.set(key(user), key(device), authorization.expiresAt);
+    addToIndex(
+      this.byClient,
+      authorization.clientId,
+      key(device),
+      authorization.createdAt,
+      authorization.expiresAt,
+    );
     return true;
+  }
+
+  async listPendingByClient(
+    clientId: string,
+    now: number,
+    limit: number,
+    after?: IndexCursor,
+  ): Promise<IndexPage<PendingEntry>> {
+    const entries = this.byClient.get(clientId);
+    if (entries === undefined) return { items: [] };
+    const page = pageOfIndex(entries, limit, after, (k): PendingEntry | undefined => {
+      const a = this.records.get(k, now);
+      if (a === undefined || a.status !== "pending" || a.clientId !== clientId) return undefined;
+      return { device: handleOf(k), authorization: a };
+    });
+    if (entries.size === 0) this.byClient.delete(clientId);
+    return page;
+  }
+
+  async decideByDevice(device: CodeHandle, decision: Decision, now: number) {
+    const k = key(device);
+    const { outcome, next } = applyDecision(this.records.get(k, now), decision, now);
+    if (next) this.records.set(k, next, next.expiresAt);
+    return outcome;
   }
 
   async discard(device: CodeHandle, user: CodeHandle): Promise<void> {

@@ -1,5 +1,6 @@
 /** The embedded token store: one process, same contract as Redis. */
 
+import type { IndexCursor, IndexPage } from "../domain/ports/creation-index.js";
 import type {
   ConnectedGrant,
   IssuedAccessToken,
@@ -10,6 +11,7 @@ import type {
   TokenStore,
 } from "../domain/ports/token-store.js";
 import {
+  applyOperatorRevocation,
   applyOwnerRevocation,
   applyRevocation,
   applyRotation,
@@ -17,6 +19,7 @@ import {
   inspectFamily,
   type Transition,
 } from "../domain/refresh-family.js";
+import { addToIndex, pageOfIndex } from "./creation-index-page.js";
 import { sweepEvery, TtlMap } from "./ttl-map.js";
 
 /** How many families a subject's index keeps unless told otherwise (the page's bound). */
@@ -38,6 +41,8 @@ export class MemoryTokenStore implements TokenStore {
   private readonly created = new TtlMap<string, true>();
   /** subject → family id → created at: the per-subject index, pruned on read. */
   private readonly bySubject = new Map<string, Map<string, number>>();
+  /** client → family id → created at: the per-client index, pruned on read and on write. */
+  private readonly byClient = new Map<string, Map<string, number>>();
   private readonly stopSweeping: () => void;
 
   constructor(
@@ -61,6 +66,36 @@ export class MemoryTokenStore implements TokenStore {
     }
     this.families.set(familyId, family, endOf(family));
     this.index(family.subject, familyId, family.createdAt);
+    addToIndex(this.byClient, family.clientId, familyId, family.createdAt, endOf(family));
+  }
+
+  async listByClient(
+    clientId: string,
+    now: number,
+    limit: number,
+    after?: IndexCursor,
+  ): Promise<IndexPage<ConnectedGrant>> {
+    const entries = this.byClient.get(clientId);
+    if (entries === undefined) return { items: [] };
+    const page = pageOfIndex(entries, limit, after, (familyId) => {
+      const f = this.families.get(familyId, this.clock());
+      if (f === undefined || f.clientId !== clientId || endOf(f) <= now) return undefined;
+      return { familyId, ...grantOf(f) };
+    });
+    if (entries.size === 0) this.byClient.delete(clientId);
+    return page;
+  }
+
+  async revokeFamilyById(familyId: string, now: number): Promise<RevokeOutcome> {
+    const state = this.families.get(familyId, this.clock());
+    const t = applyOperatorRevocation(state, now);
+    this.commit(familyId, t);
+    if (t.outcome.kind === "revoked" && state !== undefined) {
+      this.markRevoked(t.outcome.revoked);
+      this.bySubject.get(state.subject)?.delete(familyId);
+      this.byClient.get(state.clientId)?.delete(familyId);
+    }
+    return t.outcome;
   }
 
   async listBySubject(subject: string, now: number, limit: number): Promise<ConnectedGrant[]> {

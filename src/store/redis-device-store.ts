@@ -2,12 +2,14 @@
 import type { DeviceAuthorization } from "../domain/device-authorization.js";
 import type { CodeHandle } from "../domain/device-code.js";
 import { OAuthError } from "../domain/oauth-error.js";
+import type { IndexCursor, IndexPage } from "../domain/ports/creation-index.js";
 import {
   type DecideOutcome,
   type Decision,
   type DeviceStore,
   NO_RETRY,
   type PacingPolicy,
+  type PendingEntry,
   type PollOutcome,
   type RetryPolicy,
 } from "../domain/ports/device-store.js";
@@ -19,6 +21,8 @@ import {
   splitList,
 } from "./device-record-codec.js";
 import type { RedisConnection } from "./redis-connection.js";
+import { DECIDE_BY_RECORD } from "./redis-operator-scripts.js";
+import { RedisPendingIndex } from "./redis-pending-index.js";
 import { CONFIRM, CREATE, DECIDE, FIND, POLL, RELEASE } from "./redis-scripts.js";
 
 type Reply = Array<string | number>;
@@ -35,6 +39,7 @@ interface ScriptCommands {
   handoffDecide(userKey: string, ...args: Array<string | number>): Promise<Reply>;
   handoffConfirm(recordKey: string): Promise<number>;
   handoffRelease(recordKey: string): Promise<number>;
+  handoffDecideByRecord(recordKey: string, ...args: Array<string | number>): Promise<Reply>;
 }
 
 /** Key names; `prefix` lets several deployments share one Redis. */
@@ -55,12 +60,14 @@ export class DeviceKeys {
 export class RedisDeviceStore implements DeviceStore {
   private readonly cmd: ScriptCommands;
   private readonly keys: DeviceKeys;
+  private readonly pending: RedisPendingIndex;
 
   constructor(
     private readonly redis: RedisConnection,
     options: { keyPrefix?: string } = {},
   ) {
     this.keys = new DeviceKeys(options.keyPrefix);
+    this.pending = new RedisPendingIndex(redis, options.keyPrefix);
     const { client } = redis;
     client.defineCommand("handoffCreate", { numberOfKeys: 2, lua: CREATE });
     client.defineCommand("handoffPoll", { numberOfKeys: 1, lua: POLL });
@@ -68,6 +75,7 @@ export class RedisDeviceStore implements DeviceStore {
     client.defineCommand("handoffDecide", { numberOfKeys: 1, lua: DECIDE });
     client.defineCommand("handoffConfirm", { numberOfKeys: 1, lua: CONFIRM });
     client.defineCommand("handoffRelease", { numberOfKeys: 1, lua: RELEASE });
+    client.defineCommand("handoffDecideByRecord", { numberOfKeys: 1, lua: DECIDE_BY_RECORD });
     this.cmd = client as unknown as ScriptCommands;
   }
 
@@ -81,7 +89,54 @@ export class RedisDeviceStore implements DeviceStore {
         encodeRecord(a),
       ),
     );
-    return created === 1;
+    if (created !== 1) return false;
+    // The client's index, in the client's slot: its own step, best effort.
+    await this.pending.add(a.clientId, device, a.createdAt, a.expiresAt);
+    return true;
+  }
+
+  async listPendingByClient(
+    clientId: string,
+    now: number,
+    limit: number,
+    after?: IndexCursor,
+  ): Promise<IndexPage<PendingEntry>> {
+    return this.pending.page(clientId, limit, after, (devices) =>
+      // One read per record: each is in its own slot on a cluster.
+      Promise.all(
+        devices.map(async (device): Promise<PendingEntry | undefined> => {
+          const packed = await this.redis.guard(() =>
+            this.redis.client.get(this.keys.record(device)),
+          );
+          if (packed === null) return undefined;
+          const a = decodeRecord(packed);
+          if (a.status !== "pending" || a.expiresAt <= now || a.clientId !== clientId) {
+            return undefined;
+          }
+          return { device, authorization: a };
+        }),
+      ),
+    );
+  }
+
+  async decideByDevice(device: CodeHandle, d: Decision, now: number): Promise<DecideOutcome> {
+    const r = await this.redis.guardDurable(this.keys.record(device), () =>
+      this.cmd.handoffDecideByRecord(
+        this.keys.record(device),
+        now,
+        d.approve ? "A" : "D",
+        d.subject,
+        d.approve ? joinList(d.grantedScopes) : "",
+      ),
+    );
+    switch (String(r[0])) {
+      case "decided":
+        return { kind: "decided", authorization: decodeRecord(String(r[1])) };
+      case "already_decided":
+        return { kind: "already_decided", status: STATUS_NAME[String(r[1])] ?? "pending" };
+      default:
+        return { kind: "not_found" };
+    }
   }
 
   /** Both keys share the code's hash tag: one DEL, Cluster-safe. */

@@ -16,7 +16,7 @@
  */
 
 /** Field positions (1-based, as in Lua); keep in step with device-record-codec.ts. */
-const LIB = `
+export const LIB = `
 local SEP = '\\31'
 local function fields(s)
   local t, i = {}, 1

@@ -25,7 +25,7 @@
  */
 
 /** Shared by ROTATE and REVOKE: the family's access tokens that are still live, as {jti, exp, …}. */
-const LIVE_TOKENS = `
+export const LIVE_TOKENS = `
 local function live_tokens(list, now)
   local words, out = {}, {}
   for w in string.gmatch(list or '', '%S+') do words[#words + 1] = w end

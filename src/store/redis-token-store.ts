@@ -1,5 +1,6 @@
 /** The Redis token store: a family's keys share one hash slot; every transition is one Lua script. */
 import { OAuthError } from "../domain/oauth-error.js";
+import type { IndexCursor, IndexPage } from "../domain/ports/creation-index.js";
 import type {
   ConnectedGrant,
   FamilyGrant,
@@ -14,6 +15,8 @@ import type {
 import { jtiTag } from "../domain/refresh-token.js";
 import { DEFAULT_MAX_PER_SUBJECT } from "./memory-token-store.js";
 import type { RedisConnection } from "./redis-connection.js";
+import { readCreationIndex } from "./redis-creation-index.js";
+import { INDEX_BY_CREATION, REVOKE_BY_ID } from "./redis-operator-scripts.js";
 import {
   CREATE_FAMILY,
   INDEX_FAMILY,
@@ -37,11 +40,16 @@ interface ScriptCommands {
   handoffFamilyInspect(key: string, ...args: Array<string | number>): Promise<Reply>;
   handoffSubjectIndex(key: string, ...args: Array<string | number>): Promise<number>;
   handoffFamilyRevokeOwned(key: string, ...args: Array<string | number>): Promise<Reply>;
+  handoffFamilyRevokeById(key: string, ...args: Array<string | number>): Promise<Reply>;
+  handoffCreationIndex(key: string, ...args: Array<string | number>): Promise<number>;
 }
 
 /** Space-joined lists: scopes and absolute URIs never contain spaces. */
 const join = (xs: readonly string[]) => xs.join(" ");
 const split = (s: string | undefined) => (s ? s.split(" ") : []);
+
+/** The family fields a listing reads: the client, then what `grantOf` takes. */
+const GRANT_FIELDS = ["c", "u", "s", "r", "t", "ae", "it", "ie"];
 
 /** Key names; `prefix` lets several deployments share one Redis. */
 export class TokenKeys {
@@ -56,6 +64,10 @@ export class TokenKeys {
   /** The subject's index of family ids (its own slot; see INDEX_FAMILY). */
   subject(subject: string): string {
     return `${this.prefix}token:subject:{${subject}}`;
+  }
+  /** The client's index of family ids (its own slot; see redis-operator-scripts.ts). */
+  client(clientId: string): string {
+    return `${this.prefix}token:client:{${clientId}}`;
   }
   /** Everything up to the `jti`; the tag is the jti's own (the family id for family tokens). */
   revokedPrefix(tag: string): string {
@@ -108,6 +120,8 @@ export class RedisTokenStore implements TokenStore {
     client.defineCommand("handoffFamilyInspect", { numberOfKeys: 1, lua: INSPECT });
     client.defineCommand("handoffSubjectIndex", { numberOfKeys: 1, lua: INDEX_FAMILY });
     client.defineCommand("handoffFamilyRevokeOwned", { numberOfKeys: 1, lua: REVOKE_OWNED });
+    client.defineCommand("handoffFamilyRevokeById", { numberOfKeys: 1, lua: REVOKE_BY_ID });
+    client.defineCommand("handoffCreationIndex", { numberOfKeys: 1, lua: INDEX_BY_CREATION });
     this.cmd = client as unknown as ScriptCommands;
   }
 
@@ -150,6 +164,58 @@ export class RedisTokenStore implements TokenStore {
         this.maxPerSubject,
       ),
     );
+    // The client's index, in the client's slot: best effort, a missed entry
+    // only leaves the family out of the operators' listing.
+    await this.redis
+      .guard(() =>
+        this.cmd.handoffCreationIndex(
+          this.keys.client(f.clientId),
+          familyId,
+          f.createdAt,
+          f.absoluteExpiresAt,
+        ),
+      )
+      .catch(() => undefined);
+  }
+
+  async listByClient(
+    clientId: string,
+    now: number,
+    limit: number,
+    after?: IndexCursor,
+  ): Promise<IndexPage<ConnectedGrant>> {
+    return readCreationIndex(this.redis, this.keys.client(clientId), limit, after, (ids) =>
+      // One read per family: each is in its own slot on a cluster.
+      Promise.all(
+        ids.map(async (id): Promise<ConnectedGrant | undefined> => {
+          const r = await this.redis.guard(() =>
+            this.redis.client.hmget(this.keys.family(id), ...GRANT_FIELDS),
+          );
+          if (r[0] === null || r[0] !== clientId) return undefined;
+          const g = grantOf(clientId, r as Reply, 1);
+          if (Math.min(g.idleExpiresAt, g.absoluteExpiresAt) <= now) return undefined;
+          return { familyId: id, ...g };
+        }),
+      ),
+    );
+  }
+
+  async revokeFamilyById(familyId: string, now: number): Promise<RevokeOutcome> {
+    const reply = await this.redis.guardDurable(this.keys.family(familyId), () =>
+      this.cmd.handoffFamilyRevokeById(
+        this.keys.family(familyId),
+        now,
+        this.keys.revokedPrefix(familyId),
+      ),
+    );
+    if (String(reply[0]) !== "revoked") return { kind: "not_found" };
+    const [subject, clientId] = [String(reply[1]), String(reply[2])];
+    // The indexes prune on read anyway; removing the entries now is a courtesy.
+    await Promise.all([
+      this.redis.guard(() => this.redis.client.zrem(this.keys.subject(subject), familyId)),
+      this.redis.guard(() => this.redis.client.zrem(this.keys.client(clientId), familyId)),
+    ]).catch(() => undefined);
+    return { kind: "revoked", revoked: tokensOf(reply, 3) };
   }
 
   async listBySubject(subject: string, now: number, limit: number): Promise<ConnectedGrant[]> {

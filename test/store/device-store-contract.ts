@@ -407,5 +407,74 @@ export function deviceStoreContract(
     it("answers ping", async () => {
       await expect(store.ping()).resolves.toBeUndefined();
     });
+
+    it("lists a client's pending requests newest first, in pages; decided, expired and other clients' are left out", async () => {
+      const clientId = `c-${mintUserCode()}`;
+      const made = [];
+      for (let n = 0; n < 5; n++) {
+        const r = newRequest({ clientId, createdAt: T0 + n, userAgent: `ua${n}` });
+        expect(await store.create(r.device, r.user, r.record)).toBe(true);
+        made.push(r);
+      }
+      const decided = made[1];
+      if (!decided) throw new Error("no request");
+      await store.decide(
+        decided.user,
+        { approve: true, subject: "bob", grantedScopes: [] },
+        T0 + 10,
+      );
+      const expired = newRequest({ clientId, createdAt: T0 + 6, expiresAt: T0 + 50 });
+      await store.create(expired.device, expired.user, expired.record);
+      const other = newRequest({ clientId: `${clientId}-other`, createdAt: T0 + 7 });
+      await store.create(other.device, other.user, other.record);
+
+      const seen: string[] = [];
+      let after: import("../../src/domain/ports/creation-index.js").IndexCursor | undefined;
+      let pages = 0;
+      do {
+        const page = await store.listPendingByClient(clientId, T0 + 100, 2, after);
+        expect(page.items.length).toBeLessThanOrEqual(2);
+        for (const e of page.items) {
+          expect(e.authorization).toMatchObject({ clientId, status: "pending" });
+        }
+        seen.push(...page.items.map((e) => `${e.device.tag}:${e.device.hash}`));
+        after = page.next;
+        pages++;
+      } while (after !== undefined && pages < 10);
+      const live = [made[4], made[3], made[2], made[0]].map(
+        (r) => `${r?.device.tag}:${r?.device.hash}`,
+      );
+      expect(seen).toEqual(live);
+      expect(pages).toBe(2);
+      const [first] = (await store.listPendingByClient(clientId, T0 + 100, 1)).items;
+      expect(first?.authorization).toMatchObject({ userAgent: "ua4", scopes: ["read", "write"] });
+      expect(await store.listPendingByClient(`${clientId}-none`, T0, 10)).toEqual({ items: [] });
+    });
+
+    it("a decision by the device-code handle (an operator's cancel) is a denial, once", async () => {
+      const r = newRequest();
+      await store.create(r.device, r.user, r.record);
+      const deny = { approve: false, subject: "operator", grantedScopes: [] };
+      const out = await store.decideByDevice(r.device, deny, T0 + 10);
+      expect(out).toMatchObject({
+        kind: "decided",
+        authorization: { status: "denied", subject: "operator" },
+      });
+      expect(await store.decideByDevice(r.device, deny, T0 + 11)).toEqual({
+        kind: "already_decided",
+        status: "denied",
+      });
+      expect((await store.poll(r.device, "cli", T0 + 20, PACING)).kind).toBe("denied");
+      expect(
+        await store.decide(r.user, { approve: true, subject: "x", grantedScopes: [] }, T0 + 21),
+      ).toEqual({ kind: "already_decided", status: "denied" });
+      const unknown = newRequest();
+      expect(await store.decideByDevice(unknown.device, deny, T0)).toEqual({ kind: "not_found" });
+      const late = newRequest();
+      await store.create(late.device, late.user, late.record);
+      expect(await store.decideByDevice(late.device, deny, late.record.expiresAt)).toEqual({
+        kind: "not_found",
+      });
+    });
   });
 }

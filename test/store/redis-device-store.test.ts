@@ -44,11 +44,23 @@ describe("Redis key layout (both keys in one hash slot, codes hashed)", () => {
       ipAddress: "127.0.0.1",
       userAgent: "ua",
     });
-    const keys = (await fixture.client.keys("*")).sort();
-    expect(keys).toHaveLength(2);
+    const all = (await fixture.client.keys("*")).sort();
+    expect(all).toHaveLength(4);
+    const [bucketSet, bucketKey, ...keys] = all as [string, string, string, string];
     const [codeKey, userKey] = keys as [string, string];
     expect(codeKey).toMatch(/^device:code:\{[A-Za-z0-9_-]{4}\}:[A-Za-z0-9_-]{16}$/);
     expect(userKey).toMatch(/^device:user_code:\{[A-Za-z0-9_-]{4}\}:[A-Za-z0-9_-]{16}$/);
+    // The client's pending index (operators' listing), in the client's own slot:
+    // a one-minute bucket holding the device-code handle and the creation
+    // time (never a code), and the set of buckets, until the request ends.
+    expect(bucketSet).toBe("device:client:{cli}");
+    const [bucketId] = await fixture.client.zrange(bucketSet, 0, -1);
+    expect(bucketKey).toBe(`device:client:{cli}:${bucketId}`);
+    const entry = await fixture.client.get(bucketKey);
+    expect(entry).toHaveLength(28);
+    expect(entry?.slice(0, 20)).toBe(codeKey.slice("device:code:".length).replace(/[{}:]/g, ""));
+    expect(await fixture.client.pexpiretime(bucketKey)).toBe(expiresAt);
+    expect(await fixture.client.pexpiretime(bucketSet)).toBe(expiresAt);
     const tag = (k: string) => k.slice(k.indexOf("{"), k.indexOf("}") + 1);
     expect(tag(codeKey)).toBe(tag(userKey));
     // Same slot on a Cluster: CLUSTER KEYSLOT hashes only the {tag}.
@@ -60,12 +72,51 @@ describe("Redis key layout (both keys in one hash slot, codes hashed)", () => {
     expect(await fixture.client.pexpiretime(userKey)).toBe(expiresAt);
     // A dump must not hand out live codes.
     const dump = JSON.stringify([
-      keys,
+      all,
+      entry,
       await fixture.client.get(codeKey),
       await fixture.client.get(userKey),
     ]);
     expect(dump).not.toContain(deviceCode.split(".")[2]);
     expect(dump).not.toContain(userCode);
+  });
+
+  it("prunes the client's pending index on read: decided entries leave their bucket, an emptied bucket goes", async () => {
+    const store = new RedisDeviceStore(testConnection(fixture.client));
+    await fixture.client.flushall();
+    const now = Date.now();
+    const made = [];
+    for (let n = 0; n < 3; n++) {
+      const userCode = mintUserCode();
+      const parsed = parseDeviceCode(mintDeviceCode(userCode, now + 120_000));
+      if (!parsed) throw new Error("unparseable");
+      const user = userCodeHandle(userCode);
+      await store.create(parsed.handle, user, {
+        clientId: "prune-cli",
+        scopes: [],
+        resources: [],
+        createdAt: now,
+        expiresAt: now + 120_000,
+        interval: 5,
+        lastPolledAt: 0,
+        status: "pending",
+        ipAddress: "127.0.0.1",
+        userAgent: "ua",
+      });
+      made.push({ device: parsed.handle, user });
+    }
+    const [bucket] = (await fixture.client.keys("device:client:{prune-cli}:*")) as [string];
+    expect(await fixture.client.strlen(bucket)).toBe(3 * 28);
+    const deny = { approve: false, subject: "operator", grantedScopes: [] };
+    await store.decideByDevice(made[0]?.device as never, deny, now + 1);
+    expect((await store.listPendingByClient("prune-cli", now + 2, 10)).items).toHaveLength(2);
+    expect(await fixture.client.strlen(bucket)).toBe(2 * 28);
+    for (const m of made.slice(1)) await store.decideByDevice(m.device, deny, now + 3);
+    expect(await store.listPendingByClient("prune-cli", now + 4, 10)).toEqual({ items: [] });
+    expect(await fixture.client.exists(bucket)).toBe(0);
+    // The bucket set forgets a bucket once it is gone.
+    expect(await store.listPendingByClient("prune-cli", now + 5, 10)).toEqual({ items: [] });
+    expect(await fixture.client.exists("device:client:{prune-cli}")).toBe(0);
   });
 
   it("fails with temporarily_unavailable, not a crash, when Redis is gone", async () => {

@@ -54,23 +54,34 @@ describe("Redis token key layout (one hash slot per family)", () => {
       accessTokens: [{ jti, expiresAt: now + 30_000 }],
     });
     const keys = (await fixture.client.keys("t1:*")).sort();
-    expect(keys).toEqual([`t1:token:family:{${familyId}}`, "t1:token:subject:{alice}"]);
+    expect(keys).toEqual([
+      "t1:token:client:{cli}",
+      `t1:token:family:{${familyId}}`,
+      "t1:token:subject:{alice}",
+    ]);
+    // The client's index (operators' listing): the same, in the client's own slot.
+    expect(await fixture.client.zrange("t1:token:client:{cli}", 0, -1)).toEqual([familyId]);
+    expect(await fixture.client.pexpiretime("t1:token:client:{cli}")).toBe(now + 600_000);
     // The subject's index: the family id scored by creation, kept until its absolute expiry.
     expect(await fixture.client.zrange("t1:token:subject:{alice}", 0, -1)).toEqual([familyId]);
     expect(await fixture.client.pexpiretime("t1:token:subject:{alice}")).toBe(now + 600_000);
-    const pttl = await fixture.client.pttl(keys[0] ?? "");
+    const pttl = await fixture.client.pttl(keys[1] ?? "");
     expect(pttl).toBeGreaterThan(50_000);
     expect(pttl).toBeLessThanOrEqual(60_000);
-    const dump = JSON.stringify(await fixture.client.hgetall(keys[0] ?? ""));
+    const dump = JSON.stringify(await fixture.client.hgetall(keys[1] ?? ""));
     expect(dump).not.toContain(token.split(".")[1]);
 
     // Revoking writes the family's jti marks under the same hash tag (one slot), then drops the family.
     await store.revokeFamily(familyId, hashRefreshToken(token), undefined, now + 1);
-    const after = (await fixture.client.keys("t1:*")).filter((k) => !k.includes(":subject:"));
+    const after = (await fixture.client.keys("t1:*")).filter(
+      (k) => !k.includes(":subject:") && !k.includes(":client:"),
+    );
     expect(after).toEqual([`t1:token:revoked:{${familyId}}:${jti}`]);
     // The stale index entry goes on the next read.
     expect(await store.listBySubject("alice", now + 2, 10)).toEqual([]);
     expect(await fixture.client.exists("t1:token:subject:{alice}")).toBe(0);
+    expect((await store.listByClient("cli", now + 2, 10)).items).toEqual([]);
+    expect(await fixture.client.exists("t1:token:client:{cli}")).toBe(0);
     expect(await fixture.client.pttl(after[0] ?? "")).toBeLessThanOrEqual(30_000);
   });
 

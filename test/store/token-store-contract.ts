@@ -353,5 +353,77 @@ export function tokenStoreContract(
         kind: "not_found",
       });
     });
+
+    it("lists a client's live families newest first, in pages, skipping and pruning dead ones", async () => {
+      const clientId = `c-${mintFamilyId()}`;
+      const base = Date.now();
+      const made = [];
+      for (let n = 0; n < 5; n++) {
+        const f = newFamily({ clientId, subject: `s${n}`, createdAt: base + n });
+        await store.createFamily(f.familyId, f.family);
+        made.push(f);
+      }
+      const expired = newFamily({ clientId, createdAt: base + 5, idleExpiresAt: base + 50 });
+      await store.createFamily(expired.familyId, expired.family);
+      const [, revoked] = made;
+      expect(
+        (
+          await store.revokeFamily(
+            revoked?.familyId ?? "",
+            revoked?.family.currentHash ?? "",
+            undefined,
+            base + 100,
+          )
+        ).kind,
+      ).toBe("revoked");
+      const other = newFamily({ clientId: `${clientId}-other`, createdAt: base + 6 });
+      await store.createFamily(other.familyId, other.family);
+
+      const ids: string[] = [];
+      let after: import("../../src/domain/ports/creation-index.js").IndexCursor | undefined;
+      let pages = 0;
+      do {
+        const page = await store.listByClient(clientId, base + 100, 2, after);
+        expect(page.items.length).toBeLessThanOrEqual(2);
+        for (const g of page.items) expect(g.clientId).toBe(clientId);
+        ids.push(...page.items.map((g) => g.familyId));
+        after = page.next;
+        pages++;
+      } while (after !== undefined && pages < 10);
+      const live = [made[4], made[3], made[2], made[0]].map((f) => f?.familyId);
+      expect(ids).toEqual(live);
+      expect(pages).toBe(2);
+      const first = (await store.listByClient(clientId, base + 100, 10)).items[0];
+      expect(first).toMatchObject({
+        familyId: made[4]?.familyId,
+        subject: "s4",
+        scopes: ["read", "write"],
+      });
+      expect(await store.listByClient(`${clientId}-none`, base, 10)).toEqual({ items: [] });
+    });
+
+    it("an operator revokes a family by id alone: its access tokens too, and it leaves both listings", async () => {
+      const clientId = `c-${mintFamilyId()}`;
+      const subject = `s-${mintFamilyId()}`;
+      const f = newFamily({ clientId, subject });
+      await store.createFamily(f.familyId, f.family);
+      expect(await store.revokeFamilyById(f.familyId, f.now + 1)).toEqual({
+        kind: "revoked",
+        revoked: [{ jti: f.jti, expiresAt: f.family.accessTokens[0]?.expiresAt }],
+      });
+      expect(await store.isAccessTokenRevoked(f.jti, f.now + 2)).toBe(true);
+      expect(await store.inspect(f.familyId, f.family.currentHash, f.now + 2)).toBeNull();
+      expect(await store.listBySubject(subject, f.now + 2, 10)).toEqual([]);
+      expect((await store.listByClient(clientId, f.now + 2, 10)).items).toEqual([]);
+      expect(await store.revokeFamilyById(f.familyId, f.now + 3)).toEqual({ kind: "not_found" });
+      expect(await store.revokeFamilyById(mintFamilyId(), f.now + 3)).toEqual({
+        kind: "not_found",
+      });
+      const gone = newFamily({ idleExpiresAt: Date.now() + 10 });
+      await store.createFamily(gone.familyId, gone.family);
+      expect(await store.revokeFamilyById(gone.familyId, gone.now + 20)).toEqual({
+        kind: "not_found",
+      });
+    });
   });
 }

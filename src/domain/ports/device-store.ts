@@ -4,6 +4,7 @@
  */
 import type { ApprovedGrant, DeviceAuthorization } from "../device-authorization.js";
 import type { CodeHandle } from "../device-code.js";
+import type { IndexCursor, IndexPage } from "./creation-index.js";
 
 /** How the server paces polls (RFC 8628 §3.5). */
 export interface PacingPolicy {
@@ -70,6 +71,12 @@ export type DecideOutcome =
   | { readonly kind: "already_decided"; readonly status: DeviceAuthorization["status"] }
   | { readonly kind: "decided"; readonly authorization: DeviceAuthorization };
 
+/** A pending request as the operators' listing sees it: its record and its device-code handle. */
+export interface PendingEntry {
+  readonly device: CodeHandle;
+  readonly authorization: DeviceAuthorization;
+}
+
 /**
  * Every method is one atomic step. Records expire at `expiresAt` (one TTL for
  * both the record and its user-code index).
@@ -117,6 +124,22 @@ export interface DeviceStore {
 
   /** Records a decision (see `applyDecision`); at most one decision ever succeeds. */
   decide(user: CodeHandle, decision: Decision, now: number): Promise<DecideOutcome>;
+
+  /**
+   * One page of the client's pending requests, newest first (the operators'
+   * listing). The per-client index is a secondary structure in its own slot,
+   * written after the request as a best-effort step: entries whose request
+   * expired, was decided or is gone are skipped and pruned here.
+   */
+  listPendingByClient(
+    clientId: string,
+    now: number,
+    limit: number,
+    after?: IndexCursor,
+  ): Promise<IndexPage<PendingEntry>>;
+
+  /** Records a decision found by the device-code handle (see `applyDecision`): an operator's cancel. */
+  decideByDevice(device: CodeHandle, decision: Decision, now: number): Promise<DecideOutcome>;
 
   /** Readiness: resolves when the backend answers. */
   ping(): Promise<void>;

@@ -3,6 +3,7 @@
  * the outcome types of its atomic steps (the rules: ../refresh-family.ts).
  */
 import type { ApprovedGrant } from "../device-authorization.js";
+import type { IndexCursor, IndexPage } from "./creation-index.js";
 
 /** An access token issued in a family: enough to revoke it by `jti` until it expires. */
 export interface IssuedAccessToken {
@@ -137,6 +138,26 @@ export interface TokenStore {
     subject: string,
     now: number,
   ): Promise<OwnerRevokeOutcome>;
+
+  /**
+   * One page of the client's live families, newest first (the operators'
+   * listing). The per-client index is a secondary structure in its own slot,
+   * written after the family as a best-effort step: a family missing from it
+   * is only unlisted; entries whose family expired or was revoked are skipped
+   * and pruned here.
+   */
+  listByClient(
+    clientId: string,
+    now: number,
+    limit: number,
+    after?: IndexCursor,
+  ): Promise<IndexPage<ConnectedGrant>>;
+
+  /**
+   * Revokes the family and its live access tokens by its id alone (an
+   * operator's RevokeGrant, already authorised); `not_found` if it is not live.
+   */
+  revokeFamilyById(familyId: string, now: number): Promise<RevokeOutcome>;
 
   /** The family if `presentedHash` is its current, unexpired token; else null. */
   inspect(familyId: string, presentedHash: string, now: number): Promise<FamilyGrant | null>;

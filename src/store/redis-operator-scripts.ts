@@ -1,0 +1,116 @@
+/**
+ * The Lua scripts behind the operators' listings and actions (README
+ * "Operator listings"), kept apart from the hot-path scripts they mirror.
+ *
+ * Per-client indexes, each in the client's own slot, so each is written by
+ * its own step after the record it points to: a secondary structure. A crash
+ * in between leaves a record unlisted, never a listed record that never
+ * existed; an entry whose record is gone is pruned on read.
+ *
+ * `token:client:{client}`: family ids in a sorted set scored by creation
+ * time (INDEX_BY_CREATION), like the subject's index.
+ *
+ * `device:client:{client}`: pending requests, which are many and short-lived,
+ * so an entry must cost little next to the record's ~320 bytes (a sorted-set
+ * entry costs ~120 once past the compact encoding). Requests are kept in
+ * buckets of one minute of creation: `device:client:{client}:<bucket>` is a
+ * string of fixed-width entries appended to (`<tag><hash><created>`: the
+ * device-code handle, 20 characters, and the creation ms in 8 base-36 digits),
+ * expiring with its last request; `device:client:{client}` is a sorted set of
+ * the bucket ids scored by their start (INDEX_PENDING).
+ */
+import { LIB } from "./redis-scripts.js";
+import { LIVE_TOKENS } from "./redis-token-scripts.js";
+
+/**
+ * KEYS: the index. ARGV: member, created ms, end ms (when it surely ends).
+ * Adds the member, drops the entries created more than one lifetime (end -
+ * created) before it, as those have ended, so the index stays bounded by what
+ * may be live even when nobody lists it; keeps the key until the last entry
+ * could still be live → number of entries.
+ */
+export const INDEX_BY_CREATION = `
+local created, ends = tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. string.format('%d', created - (ends - created)))
+if redis.call('PEXPIRETIME', KEYS[1]) < ends then redis.call('PEXPIREAT', KEYS[1], ARGV[3]) end
+return redis.call('ZCARD', KEYS[1])
+`;
+
+/** Characters of one pending entry: tag (4), hash (16), creation ms (8, base 36). */
+export const PENDING_ENTRY_WIDTH = 28;
+/** The span of one pending bucket. */
+export const PENDING_BUCKET_MS = 60_000;
+
+/**
+ * KEYS: the client's bucket set, the bucket. ARGV: entry, bucket id, bucket
+ * start ms, created ms, end ms. Appends the entry, keeps the bucket until its
+ * last request ends, and drops buckets that started more than a lifetime
+ * (end - created) and a bucket before this one → the bucket's length.
+ */
+export const INDEX_PENDING = `
+local created, ends = tonumber(ARGV[4]), tonumber(ARGV[5])
+local n = redis.call('APPEND', KEYS[2], ARGV[1])
+if redis.call('PEXPIRETIME', KEYS[2]) < ends then redis.call('PEXPIREAT', KEYS[2], ARGV[5]) end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
+local before = tonumber(ARGV[3]) - (ends - created) - ${PENDING_BUCKET_MS}
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. string.format('%d', before))
+if redis.call('PEXPIRETIME', KEYS[1]) < ends then redis.call('PEXPIREAT', KEYS[1], ARGV[5]) end
+return n
+`;
+
+/**
+ * KEYS: a pending bucket. ARGV: entries to drop (found stale on read).
+ * Removes them from the current value (entries appended since the read stay),
+ * and the bucket when nothing is left → its length.
+ */
+export const PRUNE_PENDING = `
+local s = redis.call('GET', KEYS[1])
+if not s then return 0 end
+local drop, out = {}, {}
+for i = 1, #ARGV do drop[ARGV[i]] = true end
+for i = 1, #s, ${PENDING_ENTRY_WIDTH} do
+  local e = string.sub(s, i, i + ${PENDING_ENTRY_WIDTH - 1})
+  if not drop[e] then out[#out + 1] = e end
+end
+s = table.concat(out)
+if #s == 0 then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], s, 'KEEPTTL') end
+return #s
+`;
+
+/**
+ * KEYS: family. ARGV: now ms, revoked-key prefix (through the tag).
+ * → {'not_found'} | {'revoked', subject, client, jti, exp, …} (an operator's
+ * RevokeGrant by family id; see `applyOperatorRevocation`)
+ */
+export const REVOKE_BY_ID = `${LIVE_TOKENS}
+local f = redis.call('HMGET', KEYS[1], 'u', 'c', 'ie', 'ae', 'j')
+if not f[1] then return {'not_found'} end
+local now = tonumber(ARGV[1])
+if tonumber(f[3]) <= now or tonumber(f[4]) <= now then return {'not_found'} end
+local live = live_tokens(f[5], now)
+revoke_all(KEYS[1], live, ARGV[2])
+table.insert(live, 1, f[2])
+table.insert(live, 1, f[1])
+table.insert(live, 1, 'revoked')
+return live
+`;
+
+/**
+ * KEYS: the record. ARGV: now ms, new status (A|D), subject, granted scopes.
+ * → {'not_found'} | {'already_decided', status} | {'decided', packed record after the change}
+ * DECIDE (redis-scripts.ts) found by the device-code handle instead of the user code.
+ */
+export const DECIDE_BY_RECORD = `${LIB}
+local s = redis.call('GET', KEYS[1])
+if not s then return {'not_found'} end
+local f = fields(s)
+if tonumber(f[EXPIRES], 36) <= tonumber(ARGV[1]) then return {'not_found'} end
+if f[ST] ~= 'P' then return {'already_decided', f[ST]} end
+f[ST] = ARGV[2]
+f[SUBJECT] = ARGV[3]
+f[GRANTED] = ARGV[4]
+local out = table.concat(f, SEP)
+redis.call('SET', KEYS[1], out, 'KEEPTTL')
+return {'decided', out}
+`;
