@@ -12,17 +12,30 @@
  *   around the real token store or signer: the family write fails before
  *   writing, or writes and its answer is lost; the signature fails; the
  *   confirmation that closes the retry window is lost.
+ *
+ * The authorization code grant (RFC 6749 §4.1.3) the same way: the token
+ * request that redeems the code is one store step, the tokens come after it;
+ * the same token request after a fault gets the one token set, and a code
+ * presented again after its set was delivered is still a replay whose tokens
+ * are revoked (RFC 6749 §4.1.2). Over HTTP with the same ACL fault; through
+ * the flow with the same wrappers, plus one around the real code store (the
+ * redemption written and its answer lost, the confirmation lost).
  */
+import { createHash, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AuthorizationCodeFlow } from "../../src/domain/authorization-code-flow.js";
 import type { Client, ClientRegistry } from "../../src/domain/client.js";
 import { DeviceFlow } from "../../src/domain/device-flow.js";
 import { OAuthError } from "../../src/domain/oauth-error.js";
+import type { AuthorizationCodeStore } from "../../src/domain/ports/authorization-code-store.js";
 import type { DeviceStore } from "../../src/domain/ports/device-store.js";
 import { NO_FLOW_EVENTS } from "../../src/domain/ports/flow-events.js";
 import type { TokenSet } from "../../src/domain/ports/token-issuer.js";
 import type { TokenStore } from "../../src/domain/ports/token-store.js";
+import { MemoryAuthorizationCodeStore } from "../../src/store/memory-authorization-code-store.js";
 import { MemoryDeviceStore } from "../../src/store/memory-device-store.js";
 import { MemoryTokenStore } from "../../src/store/memory-token-store.js";
+import { RedisAuthorizationCodeStore } from "../../src/store/redis-authorization-code-store.js";
 import { connectRedis, type RedisConnection } from "../../src/store/redis-connection.js";
 import { RedisDeviceStore } from "../../src/store/redis-device-store.js";
 import { RedisTokenStore } from "../../src/store/redis-token-store.js";
@@ -38,7 +51,7 @@ import {
 } from "../support/handoff-server.js";
 import { type RedisClusterProcess, startRedisCluster } from "../support/redis-cluster.js";
 import { type RedisProcess, startRedis } from "../support/redis-server.js";
-import { PUBLIC_CLIENT } from "../support/test-clients.js";
+import { CODE_CLIENT, PUBLIC_CLIENT } from "../support/test-clients.js";
 
 /** The test server's pace: interval 1 s, jitter 200 ms, so a poll is on time after 800 ms. */
 const ON_TIME_MS = 1000;
@@ -53,6 +66,7 @@ const ALL_BUT_FAMILIES = [
   "~session:*",
   "~client:*",
   "~token:revoked:*",
+  "~authorization_code:*",
 ];
 
 async function onEveryMaster(ports: readonly number[], ...command: string[]): Promise<void> {
@@ -107,6 +121,87 @@ async function pollThroughRefusedFamilyWrite(server: TestServer, ports: readonly
   expect(refreshed.status).toBe(200);
 }
 
+const REDIRECT = "http://127.0.0.1:51234/callback";
+
+function pkce() {
+  const verifier = randomBytes(32).toString("base64url");
+  return { verifier, challenge: createHash("sha256").update(verifier).digest("base64url") };
+}
+
+/** An approved authorization code of CODE_CLIENT (the consent page's decision, taken directly). */
+async function approvedAuthorizationCode(flow: AuthorizationCodeFlow, subject = "alice") {
+  const p = pkce();
+  const query = new Map<string, string[]>([
+    ["response_type", ["code"]],
+    ["client_id", [CODE_CLIENT.id]],
+    ["redirect_uri", [REDIRECT]],
+    ["code_challenge", [p.challenge]],
+    ["code_challenge_method", ["S256"]],
+    ["state", ["st-1"]],
+    ["scope", ["read"]],
+  ]);
+  const check = await flow.check(query);
+  if (check.kind !== "valid") throw new Error(JSON.stringify(check));
+  const { location } = await flow.decide(check.request, subject, true);
+  const code = new URL(location).searchParams.get("code") ?? "";
+  expect(code).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  return { code, verifier: p.verifier };
+}
+
+/** The token request of the code grant, as a public client sends it (RFC 6749 §4.1.3). */
+function exchangeCode(server: TestServer, code: string, verifier: string) {
+  return server.post("/oauth/token", {
+    grant_type: "authorization_code",
+    client_id: CODE_CLIENT.id,
+    redirect_uri: REDIRECT,
+    code,
+    code_verifier: verifier,
+  });
+}
+
+/** Redeems a fresh code while Redis refuses the family write, then retries it. */
+async function redeemThroughRefusedFamilyWrite(server: TestServer, ports: readonly number[]) {
+  const { code, verifier } = await approvedAuthorizationCode(server.codeFlow);
+
+  await onEveryMaster(ports, "ACL", "SETUSER", "default", "resetkeys", ...ALL_BUT_FAMILIES);
+  let failed: Response;
+  try {
+    failed = await exchangeCode(server, code, verifier);
+  } finally {
+    await onEveryMaster(ports, "ACL", "SETUSER", "default", "allkeys");
+  }
+  expect(failed.status).toBe(503);
+  expect(await failed.json()).toMatchObject({ error: "temporarily_unavailable" });
+
+  // The client sends the same token request again: the tokens, not invalid_grant.
+  const retried = await exchangeCode(server, code, verifier);
+  const body = (await retried.json()) as Record<string, unknown>;
+  expect(retried.status, JSON.stringify(body)).toBe(200);
+  expect(body).toMatchObject({ token_type: "Bearer", scope: "read" });
+  expect(typeof body.refresh_token).toBe("string");
+
+  // The family behind the refresh token was written: it refreshes.
+  const refreshed = await server.post("/oauth/token", {
+    grant_type: "refresh_token",
+    refresh_token: String(body.refresh_token),
+    client_id: CODE_CLIENT.id,
+  });
+  expect(refreshed.status).toBe(200);
+  const rotated = (await refreshed.json()) as Record<string, unknown>;
+
+  // Delivered: the code presented again is a replay (RFC 6749 §4.1.2), and
+  // what was issued from it is revoked, rotations included.
+  const replay = await exchangeCode(server, code, verifier);
+  expect(replay.status).toBe(400);
+  expect(await replay.json()).toMatchObject({ error: "invalid_grant" });
+  const afterReplay = await server.post("/oauth/token", {
+    grant_type: "refresh_token",
+    refresh_token: String(rotated.refresh_token),
+    client_id: CODE_CLIENT.id,
+  });
+  expect(afterReplay.status).toBe(400);
+}
+
 describe("over HTTP: Redis refuses the refresh family write after the consumption", () => {
   describe("one Redis", () => {
     let redis: RedisProcess;
@@ -122,6 +217,10 @@ describe("over HTTP: Redis refuses the refresh family write after the consumptio
 
     it("the 503 is followed by the token set on the next poll, then invalid_grant", async () => {
       await pollThroughRefusedFamilyWrite(server, [redis.port]);
+    });
+
+    it("code grant: the 503 is followed by the token set on the same request, then a replay", async () => {
+      await redeemThroughRefusedFamilyWrite(server, [redis.port]);
     });
   });
 
@@ -139,6 +238,13 @@ describe("over HTTP: Redis refuses the refresh family write after the consumptio
 
     it("the 503 is followed by the token set on the next poll, then invalid_grant", async () => {
       await pollThroughRefusedFamilyWrite(
+        server,
+        cluster.nodes.map((n) => n.port),
+      );
+    });
+
+    it("code grant: the 503 is followed by the token set on the same request, then a replay", async () => {
+      await redeemThroughRefusedFamilyWrite(
         server,
         cluster.nodes.map((n) => n.port),
       );
@@ -203,9 +309,46 @@ function withConfirmFault(inner: DeviceStore, lose: { next: boolean }): DeviceSt
   });
 }
 
+/**
+ * The real code store; the next redemption or confirmation fails as set:
+ * `redeemLost` runs the redemption and loses its answer (a timeout after
+ * Redis took the write), `attachLost` fails the confirmation before writing.
+ */
+function withCodeFaults(
+  inner: AuthorizationCodeStore,
+  faults: { redeemLost: boolean; attachLost: boolean },
+): AuthorizationCodeStore {
+  const unavailable = () =>
+    new OAuthError("temporarily_unavailable", "the state store did not answer in time");
+  return new Proxy(inner, {
+    get: (target, prop, receiver) => {
+      if (prop === "redeem") {
+        return async (...args: Parameters<AuthorizationCodeStore["redeem"]>) => {
+          const outcome = await target.redeem(...args);
+          if (faults.redeemLost) {
+            faults.redeemLost = false;
+            throw unavailable();
+          }
+          return outcome;
+        };
+      }
+      if (prop === "attach") {
+        return async (...args: Parameters<AuthorizationCodeStore["attach"]>) => {
+          if (faults.attachLost) {
+            faults.attachLost = false;
+            throw unavailable();
+          }
+          return target.attach(...args);
+        };
+      }
+      return Reflect.get(target, prop, receiver);
+    },
+  });
+}
+
 const CLIENTS: ClientRegistry = {
   find: async (id: string): Promise<Client | undefined> =>
-    id === PUBLIC_CLIENT.id ? PUBLIC_CLIENT : undefined,
+    [PUBLIC_CLIENT, CODE_CLIENT].find((c) => c.id === id),
 };
 const CREDENTIALS = { clientId: PUBLIC_CLIENT.id, method: "none" } as const;
 const INTERVAL_S = 1;
@@ -215,6 +358,8 @@ const LEASE_MS = 3000;
 
 interface Rig {
   flow: DeviceFlow;
+  codeFlow: AuthorizationCodeFlow;
+  codeFaults: { redeemLost: boolean; attachLost: boolean };
   tokens: TokenLifecycle;
   faults: FaultyTokenStore;
   loseConfirm: { next: boolean };
@@ -227,6 +372,7 @@ interface Rig {
 async function rig(backend: {
   device: () => DeviceStore;
   token: () => TokenStore;
+  codes: () => AuthorizationCodeStore;
   close?: () => Promise<void>;
 }): Promise<Rig> {
   let offset = 0;
@@ -284,8 +430,27 @@ async function rig(backend: {
     events: NO_FLOW_EVENTS,
     clock,
   });
+  const codeFaults = { redeemLost: false, attachLost: false };
+  const codeStore = backend.codes();
+  const codeFlow = new AuthorizationCodeFlow({
+    clients: CLIENTS,
+    store: withCodeFaults(codeStore, codeFaults),
+    tokens,
+    options: {
+      issuer: "https://handoff.test",
+      codeTtl: 60,
+      replayWindow: 300,
+      resources: { perRequest: 20, perGrant: 10, maxLength: 512, httpOnLoopback: false },
+      retryWindow: 60,
+      retryLeaseMs: LEASE_MS,
+    },
+    events: NO_FLOW_EVENTS,
+    clock,
+  });
   return {
     flow,
+    codeFlow,
+    codeFaults,
     tokens,
     faults,
     loseConfirm,
@@ -294,6 +459,7 @@ async function rig(backend: {
       offset += ms;
     },
     close: async () => {
+      await codeStore.close();
       await deviceStore.close();
       await tokenStore.close();
       await backend.close?.();
@@ -433,9 +599,186 @@ function faultCases(name: string, open: () => Promise<Rig>) {
   });
 }
 
+/** The outcome of one token request of the code grant, as the client would see it. */
+async function exchange(
+  r: Rig,
+  code: string,
+  verifier: string,
+  redirectUri = REDIRECT,
+): Promise<TokenSet | string> {
+  try {
+    return await r.codeFlow.redeem({
+      credentials: { clientId: CODE_CLIENT.id, method: "none" },
+      code,
+      redirectUri,
+      codeVerifier: verifier,
+    });
+  } catch (e) {
+    if (e instanceof OAuthError) return e.code;
+    return "server_error";
+  }
+}
+
+function tokensOf(t: TokenSet | string): TokenSet {
+  if (typeof t === "string") throw new Error(`expected tokens, got ${t}`);
+  return t;
+}
+
+const CODE_CREDENTIALS = { clientId: CODE_CLIENT.id, method: "none" } as const;
+
+async function refreshes(r: Rig, refreshToken: string | undefined): Promise<TokenSet | string> {
+  try {
+    return await r.tokens.refresh({
+      credentials: CODE_CREDENTIALS,
+      refreshToken: refreshToken ?? "",
+    });
+  } catch (e) {
+    return e instanceof OAuthError ? e.code : "server_error";
+  }
+}
+
+let subjects = 0;
+
+function codeFaultCases(name: string, open: () => Promise<Rig>) {
+  describe(`code grant through the flow: ${name}`, () => {
+    let r: Rig;
+    beforeAll(async () => {
+      r = await open();
+    }, 60_000);
+    afterAll(async () => r?.close());
+
+    /** A code approved by a subject of its own, so its families can be counted. */
+    async function approved() {
+      const subject = `faults-${++subjects}-${randomBytes(4).toString("hex")}`;
+      return { subject, ...(await approvedAuthorizationCode(r.codeFlow, subject)) };
+    }
+
+    /** The one family the subject has: never a second, distinct token set. */
+    async function onlyFamily(subject: string, tokens: TokenSet): Promise<void> {
+      const families = await r.faults.inner.listBySubject(subject, Date.now(), 10);
+      expect(families.map((f) => f.familyId)).toEqual([tokens.refreshToken?.split(".")[0]]);
+    }
+
+    it.each([
+      ["the family write fails before writing", "before-write"],
+      ["the family is written but the answer is lost", "after-write"],
+      ["signing the access token fails", "signing"],
+    ] as const)(
+      "%s: the same request again gets the tokens; the code after that is a replay",
+      async (_, fault) => {
+        const { subject, code, verifier } = await approved();
+        if (fault === "signing") r.failSigning.next = true;
+        else r.faults.fault = fault;
+        expect(await exchange(r, code, verifier)).toBe(
+          fault === "signing" ? "server_error" : "temporarily_unavailable",
+        );
+
+        // The failed attempt released the code: the client's retry need not wait.
+        const tokens = tokensOf(await exchange(r, code, verifier));
+        expect(tokens).toMatchObject({ tokenType: "Bearer", scope: "read" });
+        expect(tokens.refreshToken).toMatch(/^[\w-]{22}\.[\w-]{43}$/);
+        await onlyFamily(subject, tokens);
+
+        // The family is the one the retry handed out: it rotates.
+        const rotated = tokensOf(await refreshes(r, tokens.refreshToken));
+
+        // Delivered (confirmed): the code again is a replay, and what it gave is revoked.
+        expect(await exchange(r, code, verifier)).toBe("invalid_grant");
+        expect(await refreshes(r, rotated.refreshToken)).toBe("invalid_grant");
+      },
+    );
+
+    it("the redemption is written but its answer is lost: the same request after the lease gets the tokens", async () => {
+      const { subject, code, verifier } = await approved();
+      r.codeFaults.redeemLost = true;
+      expect(await exchange(r, code, verifier)).toBe("temporarily_unavailable");
+      r.advance(LEASE_MS);
+      const tokens = tokensOf(await exchange(r, code, verifier));
+      await onlyFamily(subject, tokens);
+      expect(await exchange(r, code, verifier)).toBe("invalid_grant");
+    });
+
+    it("the confirmation is lost too: every retry in the window gets the same set, never a second", async () => {
+      const { subject, code, verifier } = await approved();
+      r.faults.fault = "after-write";
+      expect(await exchange(r, code, verifier)).toBe("temporarily_unavailable");
+      // The tokens are handed out although the confirmation failed (it is best effort).
+      r.codeFaults.attachLost = true;
+      const a = tokensOf(await exchange(r, code, verifier));
+      // Say the answer never reached the client: it retries after the lease.
+      r.advance(LEASE_MS);
+      const b = tokensOf(await exchange(r, code, verifier));
+      expect(b.refreshToken).toBe(a.refreshToken);
+      expect(jtiOf(b.accessToken)).toBe(jtiOf(a.accessToken));
+      // The same claims (an ES256 signature differs each time it is made).
+      expect(claimsOf(b.accessToken)).toEqual(claimsOf(a.accessToken));
+      await onlyFamily(subject, b);
+      // b was confirmed: the code is spent, and presenting it revokes the one set.
+      expect(await exchange(r, code, verifier)).toBe("invalid_grant");
+      expect(await refreshes(r, b.refreshToken)).toBe("invalid_grant");
+    });
+
+    it("a retry after the family was rotated does not reset it: the old token stays rotated out", async () => {
+      const { code, verifier } = await approved();
+      r.faults.fault = "after-write";
+      expect(await exchange(r, code, verifier)).toBe("temporarily_unavailable");
+      r.codeFaults.attachLost = true;
+      const a = tokensOf(await exchange(r, code, verifier));
+      const rotated = tokensOf(await refreshes(r, a.refreshToken));
+      r.advance(LEASE_MS);
+      const b = tokensOf(await exchange(r, code, verifier));
+      expect(b.refreshToken).toBe(a.refreshToken);
+      // The family was not written again: the first token is reuse, the rotated one dies with it.
+      expect(await refreshes(r, b.refreshToken)).toBe("invalid_grant");
+      expect(await refreshes(r, rotated.refreshToken)).toBe("invalid_grant");
+    });
+
+    it("a duplicate racing an attempt still running is a replay: neither gets tokens", async () => {
+      const { subject, code, verifier } = await approved();
+      r.faults.fault = "hang";
+      const running = exchange(r, code, verifier);
+      await until(() => r.faults.fault === "none");
+      expect(await exchange(r, code, verifier)).toBe("invalid_grant");
+      r.faults.resume();
+      // RFC 6749 §4.1.2: the code was used twice; what the attempt issued is revoked.
+      expect(await running).toBe("invalid_grant");
+      r.advance(LEASE_MS);
+      expect(await exchange(r, code, verifier)).toBe("invalid_grant");
+      const families = await r.faults.inner.listBySubject(subject, Date.now(), 10);
+      expect(families).toEqual([]);
+    });
+
+    it("another redirect_uri or verifier is no retry: a replay, and the retry is spent", async () => {
+      for (const other of ["redirect", "verifier"] as const) {
+        const { code, verifier } = await approved();
+        r.faults.fault = "before-write";
+        expect(await exchange(r, code, verifier)).toBe("temporarily_unavailable");
+        expect(
+          other === "redirect"
+            ? await exchange(r, code, verifier, "http://127.0.0.1:51235/callback")
+            : await exchange(r, code, pkce().verifier),
+        ).toBe("invalid_grant");
+        expect(await exchange(r, code, verifier)).toBe("invalid_grant");
+      }
+    });
+
+    it("past the retry window a redeemed code is spent, whatever happened", async () => {
+      const { code, verifier } = await approved();
+      r.faults.fault = "before-write";
+      expect(await exchange(r, code, verifier)).toBe("temporarily_unavailable");
+      r.advance(61_000);
+      expect(await exchange(r, code, verifier)).toBe("invalid_grant");
+    });
+  });
+}
+
 async function until(done: () => boolean): Promise<void> {
   for (let i = 0; i < 500 && !done(); i++) await sleep(10);
   if (!done()) throw new Error("timed out waiting");
+}
+
+function claimsOf(jwt: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(jwt.split(".")[1] ?? "", "base64url").toString());
 }
 
 function jtiOf(jwt: string): string {
@@ -443,12 +786,14 @@ function jtiOf(jwt: string): string {
   return String(payload.jti);
 }
 
-faultCases("memory stores", () =>
-  rig({
-    device: () => new MemoryDeviceStore({ maxPending: 1000 }),
-    token: () => new MemoryTokenStore(),
-  }),
-);
+const memoryBackend = () => ({
+  device: () => new MemoryDeviceStore({ maxPending: 1000 }),
+  token: () => new MemoryTokenStore(),
+  codes: () => new MemoryAuthorizationCodeStore({ maxCodes: 1000 }),
+});
+
+faultCases("memory stores", () => rig(memoryBackend()));
+codeFaultCases("memory stores", () => rig(memoryBackend()));
 
 let redis: RedisProcess | undefined;
 let cluster: RedisClusterProcess | undefined;
@@ -461,6 +806,7 @@ function redisBackend(connection: RedisConnection) {
   return {
     device: () => new RedisDeviceStore(connection),
     token: () => new RedisTokenStore(connection),
+    codes: () => new RedisAuthorizationCodeStore(connection),
     close: async () => connection.close(),
   };
 }
@@ -469,12 +815,17 @@ const quiet = { warn() {}, info() {}, error() {}, debug() {} } as unknown as Par
   typeof connectRedis
 >[2];
 
-faultCases("one Redis", async () => {
-  redis = await startRedis();
+// The device and the code grant's cases share one Redis and one Cluster, each on a connection of its own.
+const oneRedis = async () => {
+  redis ??= await startRedis();
   return rig(redisBackend(connectRedis({ url: redis.url }, 2000, quiet)));
-});
-
-faultCases("Redis Cluster", async () => {
-  cluster = await startRedisCluster(3);
+};
+const redisCluster = async () => {
+  cluster ??= await startRedisCluster(3);
   return rig(redisBackend(connectRedis({ clusterNodes: cluster.seeds }, 2000, quiet)));
-});
+};
+
+faultCases("one Redis", oneRedis);
+codeFaultCases("one Redis", oneRedis);
+faultCases("Redis Cluster", redisCluster);
+codeFaultCases("Redis Cluster", redisCluster);
