@@ -13,6 +13,7 @@ import type {
   AttemptPolicy,
   AttemptSlot,
   AttemptVerdict,
+  LostEnd,
 } from "../domain/ports/attempt-counter.js";
 
 /** Failures allowed per window before delays start, per counter; and the window. */
@@ -25,6 +26,12 @@ export interface AttemptLimits {
   readonly signInGlobal: number;
   /** Failed authentications of one confidential client from one address (docs/hostile-input.md). */
   readonly clientAuthPerAddress: number;
+  /**
+   * Ms a client-authentication check holds its place in flight if it is
+   * never ended (a lost store reply, a crash): the longest a Redis fault can
+   * keep one of an address's places taken (docs/hostile-input.md).
+   */
+  readonly clientAuthCheckLeaseMs: number;
   /** Device authorizations created from one address per window (each one counts). */
   readonly authorizePerAddress: number;
   /** Device authorizations created for one client per window, from everyone: a ceiling on storage. */
@@ -55,6 +62,7 @@ export function attemptLimitsOf(s: Settings): AttemptLimits {
     signInPerAccount: s.HANDOFF_SIGNIN_LIMIT_PER_ACCOUNT,
     signInGlobal: s.HANDOFF_SIGNIN_LIMIT_GLOBAL,
     clientAuthPerAddress: s.HANDOFF_CLIENT_AUTH_LIMIT_PER_ADDRESS,
+    clientAuthCheckLeaseMs: s.HANDOFF_CLIENT_AUTH_CHECK_LEASE_MS,
     authorizePerAddress: s.HANDOFF_AUTHORIZE_LIMIT_PER_ADDRESS,
     authorizePerClient: s.HANDOFF_AUTHORIZE_LIMIT_PER_CLIENT,
     registrationPerAddress: s.HANDOFF_REGISTRATION_LIMIT_PER_ADDRESS,
@@ -105,7 +113,7 @@ export class AttemptLimiter {
     private readonly counter: AttemptCounter,
     readonly limits: AttemptLimits,
     private readonly keyPrefix = "",
-    private readonly clock: () => number = Date.now,
+    readonly clock: () => number = Date.now,
   ) {
     const windowMs = limits.windowSeconds * 1000;
     const first = limits.firstDelayMs;
@@ -160,14 +168,12 @@ export class AttemptLimiter {
    * secrets from a few addresses (issue 9, item 3); the guesser's own
    * addresses are what is slowed. docs/hostile-input.md gives the odds.
    */
-  clientAuthSlots(ip: string, clientId: string): AttemptSlot[] {
+  clientAuthSlot(ip: string, clientId: string): AttemptSlot {
     const k = `${this.keyPrefix}ratelimit:{client}:`;
-    return [
-      {
-        key: `${k}ip:${addressKey(ip)}:${digest(clientId)}`,
-        policy: this.local(this.limits.clientAuthPerAddress),
-      },
-    ];
+    return {
+      key: `${k}ip:${addressKey(ip)}:${digest(clientId)}`,
+      policy: this.local(this.limits.clientAuthPerAddress),
+    };
   }
 
   /**
@@ -224,5 +230,25 @@ export class AttemptLimiter {
   /** Refunds an attempt that succeeded (the code existed, the password was right). */
   forgive(slots: readonly AttemptSlot[]): Promise<void> {
     return this.counter.forgive(slots, this.clock());
+  }
+
+  /**
+   * Begins a check that is charged only if it fails (client authentication):
+   * refused while a delay runs or while the checks in flight fill what is
+   * left of the allowance; otherwise holds a place under `leaseId` for
+   * `clientAuthCheckLeaseMs` at most. Delivers `lost` ends first.
+   */
+  beginCheck(
+    slot: AttemptSlot,
+    leaseId: string,
+    lost: readonly LostEnd[] = [],
+  ): Promise<AttemptVerdict> {
+    const lease = { id: leaseId, ms: this.limits.clientAuthCheckLeaseMs };
+    return this.counter.beginCheck(slot, lease, this.clock(), lost);
+  }
+
+  /** Ends a check begun by `beginCheck`; a failed one is charged. */
+  endCheck(slot: AttemptSlot, leaseId: string, failed: boolean): Promise<void> {
+    return this.counter.endCheck(slot, leaseId, failed, this.clock());
   }
 }

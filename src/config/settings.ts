@@ -666,6 +666,13 @@ export const SETTINGS = {
     default: 10,
     doc: "failed authentications of one confidential client from one address",
   }),
+  HANDOFF_CLIENT_AUTH_CHECK_LEASE_MS: int({
+    group: "Limits",
+    min: 1000,
+    max: 60_000,
+    default: 5000,
+    doc: "ms a confidential client's authentication holds one of its address's places in flight when its end is lost (a Redis fault); the places are the failures left before the next delay",
+  }),
   // Creating device authorizations (RFC 8628 §3.1): every request counts, not only failures.
   HANDOFF_AUTHORIZE_LIMIT_PER_ADDRESS: int({
     group: "Limits",

@@ -51,10 +51,27 @@ export function charge(s: CounterState | undefined, p: AttemptPolicy, now: numbe
  * The state after refunding one charge: the count and the delay go back to
  * what they were, so a success neither adds a delay nor lifts one that
  * earlier failures earned (else a guesser could clear delays by mixing in a
- * code of their own).
+ * code of their own). The window goes back too: when no failure is left
+ * (and no delay runs) there is no counter, so a refunded charge that opened
+ * the window does not pin its start, and the next failure opens a window of
+ * its own, as if the success never happened.
  */
-export function refund(s: CounterState): CounterState {
-  return { ...s, failures: Math.max(0, s.failures - 1), until: s.previousUntil };
+export function refund(s: CounterState, now: number): CounterState | undefined {
+  const failures = Math.max(0, s.failures - 1);
+  if (failures === 0 && s.previousUntil <= now) return undefined;
+  return { ...s, failures, until: s.previousUntil };
+}
+
+/**
+ * How many checks may be in flight at once on a counter that charges only
+ * failures (`beginCheck` in ./ports/attempt-counter.ts): the failures left
+ * before the next delay starts, the one that starts it included; one once
+ * the allowance is spent (each further failure starts a delay). So the
+ * failures and the checks in flight together never pass the point where a
+ * delay starts.
+ */
+export function checksAllowed(s: CounterState | undefined, p: AttemptPolicy): number {
+  return Math.max(1, p.free + 1 - (s?.failures ?? 0));
 }
 
 /** How long the store must keep a state (ms from `now`, at least 1). */

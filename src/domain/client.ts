@@ -71,12 +71,17 @@ export interface ClientCredentials {
 
 /**
  * Limits on failed authentication of confidential clients (docs/hostile-input.md),
- * backed by the shared attempt counters. `charge` counts one attempt before
- * the secret is checked and resolves with the refund to call when it was
- * right; while a delay runs it throws `invalid_client` with `retryAfter`.
+ * backed by the shared attempt counters. `begin` runs before the secret is
+ * checked: while a delay runs, or while the caller's checks in flight fill
+ * what is left before the next one, it throws `invalid_client` with
+ * `retryAfter`; otherwise it holds one place in flight and resolves with
+ * `end`, called once when the check is over: `end(true)` charges a wrong
+ * secret, `end(false)` only frees the place. Nothing is charged before the
+ * check, so a right secret is never charged, whatever the store does. `end`
+ * never rejects: a place it could not free frees itself after a while.
  */
 export interface ClientAuthThrottle {
-  charge(clientId: string, address: string): Promise<() => Promise<void>>;
+  begin(clientId: string, address: string): Promise<(failed: boolean) => Promise<void>>;
 }
 
 /**
@@ -103,16 +108,21 @@ export async function authenticateClient(
       throw new OAuthError("invalid_client", "client authentication failed");
     return client;
   }
-  // Charged before the check, refunded after a success: a burst of concurrent
-  // guesses cannot slip past a limit that counts only after the fact.
-  const refund = await registry.throttle?.charge(client.id, creds.address ?? "");
-  if (
-    creds.clientSecret === undefined ||
-    !(await verifySecret(creds.clientSecret, client.secretHash))
-  ) {
-    throw new OAuthError("invalid_client", "client authentication failed");
+  // Only a failed check is charged, so no store fault can leave a charge on a
+  // right secret; the place in flight taken first bounds concurrent guesses.
+  const end = await registry.throttle?.begin(client.id, creds.address ?? "");
+  let right: boolean | undefined;
+  try {
+    right =
+      creds.clientSecret !== undefined &&
+      (await verifySecret(creds.clientSecret, client.secretHash));
+  } finally {
+    // A wrong secret waits for its charge; a right one (or a check that threw)
+    // only frees its place, and its answer does not wait on the store.
+    if (right === false) await end?.(true);
+    else void end?.(false);
   }
-  await refund?.();
+  if (!right) throw new OAuthError("invalid_client", "client authentication failed");
   return client;
 }
 

@@ -1,13 +1,16 @@
 /**
  * The Lua scripts behind the Redis attempt counter, each one atomic step run
- * by EVALSHA. They mirror `liveState`, `charge` and `refund` in
- * src/domain/attempt-delays.ts; the counter contract suite runs the same cases against
- * memory and Redis.
+ * by EVALSHA. They mirror `liveState`, `charge`, `refund` and
+ * `checksAllowed` in src/domain/attempt-delays.ts; the counter contract
+ * suite runs the same cases against memory and Redis.
  *
  * A counter is a hash: s (window start ms), n (failures), u (delay ends, ms,
- * 0 for none), p (u before the last charge, restored by a refund). Times come from ARGV, not the Redis clock, so every instance
- * and the memory adapter agree on one clock. All keys of one call share a
- * `{…}` hash tag, so the multi-key script is Cluster-safe.
+ * 0 for none), p (u before the last charge, restored by a refund). A slot's
+ * checks in flight (BEGIN_CHECK, END_CHECK) are a sorted set beside it: lease
+ * id → when the lease ends (ms); the set expires with its last lease. Times
+ * come from ARGV, not the Redis clock, so every instance and the memory
+ * adapter agree on one clock. All keys of one call share a `{…}` hash tag,
+ * so the multi-key scripts are Cluster-safe.
  */
 
 /**
@@ -27,6 +30,15 @@ end
 local function save(i, now, s, n, u, p, window)
   redis.call('HSET', KEYS[i], 's', s, 'n', n, 'u', u, 'p', p)
   redis.call('PEXPIRE', KEYS[i], math.max(1, math.max(s + window, u) - now))
+end
+local function charge(i, now)
+  local s, n, u, p, free, basems, cap, window = live(i, now)
+  if not s then s, n, u = now, 0, 0 end
+  n = n + 1
+  local k = n - free
+  local nu = 0
+  if k > 0 then nu = now + math.min(cap, basems * 2 ^ (k - 1)) end
+  save(i, now, s, n, nu, u, window)
 end
 `;
 
@@ -54,24 +66,63 @@ for i = 1, #KEYS do
   end
 end
 if wait > 0 then return {0, wait} end
-for i = 1, #KEYS do
-  local s, n, u, p, free, basems, cap, window = live(i, now)
-  if not s then s, n, u = now, 0, 0 end
-  n = n + 1
-  local k = n - free
-  local nu = 0
-  if k > 0 then nu = now + math.min(cap, basems * 2 ^ (k - 1)) end
-  save(i, now, s, n, nu, u, window)
-end
+for i = 1, #KEYS do charge(i, now) end
 return {1, 0}
 `;
 
-/** KEYS: counters. ARGV: as ATTEMPT. Refunds one charge per counter. → 1 */
+/**
+ * KEYS: counters. ARGV: as ATTEMPT. Refunds one charge per counter; a
+ * counter left without failures (and without a running delay) is deleted. → 1
+ */
 export const FORGIVE = `${LIVE}
 local now = tonumber(ARGV[1])
 for i = 1, #KEYS do
   local s, n, u, p, free, basems, cap, window = live(i, now)
-  if s then save(i, now, s, math.max(0, n - 1), p, p, window) end
+  if s then
+    n = math.max(0, n - 1)
+    if n == 0 and p <= now then
+      redis.call('DEL', KEYS[i])
+    else
+      save(i, now, s, n, p, p, window)
+    end
+  end
 end
+return 1
+`;
+
+/**
+ * KEYS: the counter, its checks in flight. ARGV: as ATTEMPT for one slot
+ * (now, free, base, max, window, gates: unused), the lease id, the lease
+ * ms, then lost ends as pairs: a lease id and "1" (failed) or "0"; each is
+ * delivered first, a failure charged only if its lease was still held.
+ * → {1, 0} recorded | {0, retry-after ms} refused, nothing recorded
+ */
+export const BEGIN_CHECK = `${LIVE}
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+for j = 9, #ARGV - 1, 2 do
+  if redis.call('ZREM', KEYS[2], ARGV[j]) == 1 and ARGV[j + 1] == '1' then charge(1, now) end
+end
+local s, n, u, p, free = live(1, now)
+if not s then n, u = 0, 0 end
+if u > now then return {0, u - now} end
+if redis.call('ZCARD', KEYS[2]) >= math.max(1, free + 1 - n) then
+  local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+  return {0, math.min(1000, tonumber(first[2]) - now)}
+end
+local ms = math.max(1, tonumber(ARGV[8]))
+redis.call('ZADD', KEYS[2], now + ms, ARGV[7])
+if redis.call('PTTL', KEYS[2]) < ms then redis.call('PEXPIRE', KEYS[2], ms) end
+return {1, 0}
+`;
+
+/**
+ * KEYS: as BEGIN_CHECK. ARGV: as ATTEMPT for one slot, then the lease id and
+ * "1" when the check failed (charged as ATTEMPT charges), else "0". → 1
+ */
+export const END_CHECK = `${LIVE}
+local now = tonumber(ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[7])
+if ARGV[8] == '1' then charge(1, now) end
 return 1
 `;

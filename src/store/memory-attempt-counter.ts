@@ -1,23 +1,39 @@
 /** The embedded attempt counter: one process, the same contract as Redis. */
-import { type CounterState, charge, keepFor, liveState, refund } from "../domain/attempt-delays.js";
+import {
+  type CounterState,
+  charge,
+  checksAllowed,
+  keepFor,
+  liveState,
+  refund,
+} from "../domain/attempt-delays.js";
 import type {
   AttemptCounter,
+  AttemptPolicy,
   AttemptSlot,
   AttemptVerdict,
+  CheckLease,
+  LostEnd,
 } from "../domain/ports/attempt-counter.js";
 import { sweepEvery, TtlMap } from "./ttl-map.js";
+
+/** The longest wait `beginCheck` names for a place in flight (its contract: at most a second). */
+const BUSY_WAIT_MAX_MS = 1000;
 
 /**
  * Keeps counters in a TTL map. Each method runs without yielding, so each is
  * atomic. A counter lives as long as it matters (`keepFor`), so memory stays
- * bounded by the addresses and sessions that failed recently.
+ * bounded by the addresses and sessions that failed recently; the checks in
+ * flight of a slot live as long as their longest lease.
  */
 export class MemoryAttemptCounter implements AttemptCounter {
   private readonly states = new TtlMap<string, CounterState>();
+  /** Slot key → lease id → when that lease ends. */
+  private readonly checks = new TtlMap<string, Map<string, number>>();
   private readonly stopSweeping: () => void;
 
   constructor(clock: () => number = Date.now, sweepMs = 60_000) {
-    this.stopSweeping = sweepEvery(sweepMs, clock, [this.states]);
+    this.stopSweeping = sweepEvery(sweepMs, clock, [this.states, this.checks]);
   }
 
   async attempt(slots: readonly AttemptSlot[], now: number): Promise<AttemptVerdict> {
@@ -30,10 +46,7 @@ export class MemoryAttemptCounter implements AttemptCounter {
       if (applies) wait = Math.max(wait, s.until - now);
     }
     if (wait > 0) return { allowed: false, retryAfterMs: wait };
-    for (const { key, policy } of slots) {
-      const next = charge(liveState(this.states.get(key, now), policy, now), policy, now);
-      this.states.set(key, next, now + keepFor(next, policy, now));
-    }
+    for (const { key, policy } of slots) this.charge(key, policy, now);
     return { allowed: true };
   }
 
@@ -41,13 +54,55 @@ export class MemoryAttemptCounter implements AttemptCounter {
     for (const { key, policy } of slots) {
       const s = liveState(this.states.get(key, now), policy, now);
       if (!s) continue;
-      const next = refund(s);
-      this.states.set(key, next, now + keepFor(next, policy, now));
+      const next = refund(s, now);
+      if (next === undefined) this.states.delete(key);
+      else this.states.set(key, next, now + keepFor(next, policy, now));
     }
+  }
+
+  async beginCheck(
+    slot: AttemptSlot,
+    lease: CheckLease,
+    now: number,
+    lost: readonly LostEnd[] = [],
+  ): Promise<AttemptVerdict> {
+    const leases = this.leases(slot.key, now);
+    for (const end of lost) {
+      if (leases.delete(end.id) && end.failed) this.charge(slot.key, slot.policy, now);
+    }
+    const s = liveState(this.states.get(slot.key, now), slot.policy, now);
+    if (s && s.until > now) return { allowed: false, retryAfterMs: s.until - now };
+    if (leases.size >= checksAllowed(s, slot.policy)) {
+      const first = Math.min(...leases.values());
+      return { allowed: false, retryAfterMs: Math.min(BUSY_WAIT_MAX_MS, first - now) };
+    }
+    const ends = now + Math.max(1, lease.ms);
+    leases.set(lease.id, ends);
+    const kept = this.checks.expiryOf(slot.key);
+    this.checks.set(slot.key, leases, Math.max(ends, kept !== undefined && kept > now ? kept : 0));
+    return { allowed: true };
+  }
+
+  async endCheck(slot: AttemptSlot, leaseId: string, failed: boolean, now: number): Promise<void> {
+    const leases = this.checks.get(slot.key, now);
+    if (leases?.delete(leaseId) && leases.size === 0) this.checks.delete(slot.key);
+    if (failed) this.charge(slot.key, slot.policy, now);
   }
 
   /** Stops the sweeper. */
   close(): void {
     this.stopSweeping();
+  }
+
+  private charge(key: string, policy: AttemptPolicy, now: number): void {
+    const next = charge(liveState(this.states.get(key, now), policy, now), policy, now);
+    this.states.set(key, next, now + keepFor(next, policy, now));
+  }
+
+  /** The slot's leases that have not ended at `now` (the ended ones dropped). */
+  private leases(key: string, now: number): Map<string, number> {
+    const leases = this.checks.get(key, now) ?? new Map<string, number>();
+    for (const [id, ends] of leases) if (ends <= now) leases.delete(id);
+    return leases;
   }
 }

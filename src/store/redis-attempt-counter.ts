@@ -4,11 +4,26 @@ import type {
   AttemptCounter,
   AttemptSlot,
   AttemptVerdict,
+  CheckLease,
+  LostEnd,
 } from "../domain/ports/attempt-counter.js";
-import { ATTEMPT, FORGIVE } from "./attempt-counter-scripts.js";
+import { ATTEMPT, BEGIN_CHECK, END_CHECK, FORGIVE } from "./attempt-counter-scripts.js";
 import type { RedisConnection } from "./redis-connection.js";
 
 type Command = (...args: Array<string | number>) => Promise<unknown>;
+
+const SCRIPTS = {
+  handoffAttempt: ATTEMPT,
+  handoffForgive: FORGIVE,
+  handoffBeginCheck: BEGIN_CHECK,
+  handoffEndCheck: END_CHECK,
+} as const;
+
+/**
+ * The key of a slot's checks in flight: beside its counter, in the same
+ * hash slot (the counter key's `{…}` tag comes first).
+ */
+export const checksKey = (slot: AttemptSlot): string => `${slot.key}:checks`;
 
 /** ARGV for one script call over `slots` (the keys go first, as the command's keys). */
 function scriptArgs(slots: readonly AttemptSlot[], now: number): Array<string | number> {
@@ -35,13 +50,13 @@ export class RedisAttemptCounter implements AttemptCounter {
    * its first argument, which must then be a key (else "All keys in the
    * pipeline should belong to the same slots allocation group").
    */
-  private command(name: "handoffAttempt" | "handoffForgive", keys: number): Command {
+  private command(name: keyof typeof SCRIPTS, keys: number): Command {
     const full = `${name}${keys}`;
     const client = this.redis.client as unknown as Redis & Record<string, Command>;
     if (!this.defined.has(full)) {
       client.defineCommand(full, {
         numberOfKeys: keys,
-        lua: name === "handoffAttempt" ? ATTEMPT : FORGIVE,
+        lua: SCRIPTS[name],
       });
       this.defined.add(full);
     }
@@ -62,5 +77,30 @@ export class RedisAttemptCounter implements AttemptCounter {
     if (slots.length === 0) return;
     const run = this.command("handoffForgive", slots.length);
     await this.redis.guard(() => run(...scriptArgs(slots, now)));
+  }
+
+  async beginCheck(
+    slot: AttemptSlot,
+    lease: CheckLease,
+    now: number,
+    lost: readonly LostEnd[] = [],
+  ): Promise<AttemptVerdict> {
+    const run = this.command("handoffBeginCheck", 2);
+    const ends = lost.flatMap((e) => [e.id, e.failed ? "1" : "0"]);
+    const [ok, wait] = (await this.redis.guard(() =>
+      run(...this.checkArgs(slot, now), lease.id, lease.ms, ...ends),
+    )) as [number, number];
+    return Number(ok) === 1 ? { allowed: true } : { allowed: false, retryAfterMs: Number(wait) };
+  }
+
+  async endCheck(slot: AttemptSlot, leaseId: string, failed: boolean, now: number): Promise<void> {
+    const run = this.command("handoffEndCheck", 2);
+    await this.redis.guard(() => run(...this.checkArgs(slot, now), leaseId, failed ? "1" : "0"));
+  }
+
+  /** The counter and its checks key, then ARGV as for one slot (gates unused). */
+  private checkArgs(slot: AttemptSlot, now: number): Array<string | number> {
+    const [key, ...argv] = scriptArgs([{ key: slot.key, policy: slot.policy }], now);
+    return [key as string, checksKey(slot), ...argv];
   }
 }

@@ -27,6 +27,7 @@ const WIDE: AttemptLimits = {
   signInPerAccount: 1000,
   signInGlobal: 100_000,
   clientAuthPerAddress: 1000,
+  clientAuthCheckLeaseMs: 5000,
   authorizePerAddress: 100_000,
   authorizePerClient: 100_000,
   registrationPerAddress: 1000,

@@ -152,11 +152,121 @@ export function attemptCounterContract(
       expect(await allowed([slot({ free: 10 }), slot({ free: 10 }), both], 0)).toBe(true);
     });
 
+    it("a refunded charge that opened the window leaves no window: the next failure opens its own", async () => {
+      const s = [slot({ free: 1, windowMs: 10_000 })];
+      expect(await allowed(s, 0)).toBe(true); // a success …
+      await counter.forgive(s, T0); // … refunded: no counter is left
+      expect(await allowed(s, 5_000)).toBe(true); // failure 1 opens the window at 5 s
+      expect(await allowed(s, 5_000)).toBe(true); // failure 2 → 1 s
+      // At 11 s the window that opened at 5 s still runs: failure 3 → 2 s. Had the
+      // refunded success pinned the window at 0, it would be over and this the first again.
+      expect(await allowed(s, 11_000)).toBe(true);
+      expect(await wait(s, 11_000)).toBe(2000);
+    });
+
     it("forgiving a counter that does not exist is harmless", async () => {
       const s = [slot({ free: 0 })];
       await counter.forgive(s, T0);
       expect(await allowed(s, 0)).toBe(true);
       expect(await allowed(s, 0)).toBe(false);
+    });
+
+    // Failures only: beginCheck, then endCheck (client authentication, docs/hostile-input.md).
+    const lease = (ms = 5000) => ({ id: randomBytes(9).toString("base64url"), ms });
+    const check = async (s: AttemptSlot, at: number, failed: boolean) => {
+      const l = lease();
+      const v = await counter.beginCheck(s, l, T0 + at);
+      if (v.allowed) await counter.endCheck(s, l.id, failed, T0 + at);
+      return v.allowed ? 0 : v.retryAfterMs;
+    };
+
+    it("checks: a right answer is never charged, however many", async () => {
+      const s = slot({ free: 1 });
+      for (let i = 0; i < 10; i++) expect(await check(s, 0, false)).toBe(0);
+      expect(await check(s, 0, true)).toBe(0); // failure 1: free
+      expect(await check(s, 0, true)).toBe(0); // failure 2: starts 1 s
+      expect(await check(s, 0, false)).toBe(1000); // refused, right or wrong
+    });
+
+    it("checks in series: free + 1 failures, then a delay; then one per delay, each doubling", async () => {
+      const s = slot({ free: 2, baseDelayMs: 1000, maxDelayMs: 4000 });
+      for (let i = 0; i < 3; i++) expect(await check(s, 0, true)).toBe(0);
+      expect(await check(s, 400, true)).toBe(600);
+      expect(await check(s, 1000, true)).toBe(0);
+      expect(await check(s, 1000, false)).toBe(2000);
+      // The same delays as charging first (`attempt`) gives.
+      const a = [slot({ free: 2, baseDelayMs: 1000, maxDelayMs: 4000 })];
+      for (let i = 0; i < 3; i++) await allowed(a, 0);
+      expect(await wait(a, 400)).toBe(600);
+    });
+
+    it("checks in parallel: at most free + 1 in flight, so concurrent guesses cannot outrun the allowance", async () => {
+      const s = slot({ free: 4, baseDelayMs: 1000 });
+      const leases = Array.from({ length: 20 }, () => lease());
+      const verdicts = await Promise.all(leases.map((l) => counter.beginCheck(s, l, T0)));
+      const admitted = leases.filter((_, i) => verdicts[i]?.allowed);
+      expect(admitted).toHaveLength(5);
+      for (const v of verdicts) {
+        if (!v.allowed) expect(v.retryAfterMs).toBeGreaterThan(0);
+        if (!v.allowed) expect(v.retryAfterMs).toBeLessThanOrEqual(1000);
+      }
+      await Promise.all(admitted.map((l) => counter.endCheck(s, l.id, true, T0)));
+      // Five failures with four free: the first delay, and no more failures than that.
+      expect(await check(s, 0, false)).toBe(1000);
+      expect(await check(s, 1000, true)).toBe(0);
+      expect(await check(s, 1000, true)).toBe(2000); // the sixth failure, not the twenty-first
+    });
+
+    it("checks: failures and checks in flight together stay within the allowance", async () => {
+      const s = slot({ free: 2 });
+      expect(await check(s, 0, true)).toBe(0); // one failure: two places left
+      const [a, b, c] = [lease(), lease(), lease()];
+      expect((await counter.beginCheck(s, a, T0)).allowed).toBe(true);
+      expect((await counter.beginCheck(s, b, T0)).allowed).toBe(true);
+      expect((await counter.beginCheck(s, c, T0)).allowed).toBe(false);
+      await counter.endCheck(s, a.id, true, T0); // two failures, b in flight: none left
+      expect((await counter.beginCheck(s, c, T0)).allowed).toBe(false);
+      await counter.endCheck(s, b.id, false, T0); // b was right: its place is free again
+      expect((await counter.beginCheck(s, c, T0)).allowed).toBe(true);
+    });
+
+    it("checks: a lease never ended frees its place when it ends; a late end still charges", async () => {
+      const s = slot({ free: 0, baseDelayMs: 1000 });
+      const lost = lease(500);
+      expect((await counter.beginCheck(s, lost, T0)).allowed).toBe(true);
+      expect(await check(s, 100, false)).toBe(400); // its place is taken until 500
+      expect(await check(s, 500, false)).toBe(0); // and free again then, nothing charged
+      await counter.endCheck(s, lost.id, true, T0 + 600); // its end arrives late: a failure
+      expect(await check(s, 600, false)).toBe(1000);
+    });
+
+    it("checks: a lost end, delivered with the next check, frees its place or charges its failure, once", async () => {
+      const s = slot({ free: 0, baseDelayMs: 1000 });
+      const [a, b, c, d] = [lease(), lease(), lease(), lease()];
+      expect((await counter.beginCheck(s, a, T0)).allowed).toBe(true); // a's end (right) is lost
+      const freed = await counter.beginCheck(s, b, T0, [{ id: a.id, failed: false }]);
+      expect(freed.allowed).toBe(true);
+      await counter.endCheck(s, b.id, false, T0);
+      expect((await counter.beginCheck(s, c, T0)).allowed).toBe(true); // c's end (wrong) is lost
+      const charged = await counter.beginCheck(s, d, T0, [{ id: c.id, failed: true }]);
+      expect(charged).toEqual({ allowed: false, retryAfterMs: 1000 });
+      // The same end again (its first delivery's reply was lost): not charged twice.
+      const again = await counter.beginCheck(s, d, T0 + 1000, [{ id: c.id, failed: true }]);
+      expect(again.allowed).toBe(true);
+      await counter.endCheck(s, d.id, false, T0 + 1000);
+      // A lease that ended on its own has nothing left to deliver.
+      const e = lease(100);
+      expect((await counter.beginCheck(s, e, T0 + 1000)).allowed).toBe(true);
+      const late = await counter.beginCheck(s, lease(), T0 + 1100, [{ id: e.id, failed: true }]);
+      expect(late.allowed).toBe(true);
+    });
+
+    it("checks are refused while a delay from charged attempts runs, and record nothing", async () => {
+      const s = slot({ free: 0, baseDelayMs: 1000 });
+      expect(await allowed([s], 0)).toBe(true); // a failure charged first: 1 s
+      for (let i = 0; i < 5; i++) expect(await check(s, 10 * i, false)).toBe(1000 - 10 * i);
+      expect(await check(s, 1000, false)).toBe(0);
+      expect(await check(s, 1000, false)).toBe(0);
     });
   });
 }

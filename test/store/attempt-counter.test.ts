@@ -2,7 +2,7 @@
 import { Cluster, Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { MemoryAttemptCounter } from "../../src/store/memory-attempt-counter.js";
-import { RedisAttemptCounter } from "../../src/store/redis-attempt-counter.js";
+import { checksKey, RedisAttemptCounter } from "../../src/store/redis-attempt-counter.js";
 import { type RedisClusterProcess, startRedisCluster } from "../support/redis-cluster.js";
 import { type RedisProcess, startRedis, testConnection } from "../support/redis-server.js";
 import { attemptCounterContract } from "./attempt-counter-contract.js";
@@ -52,6 +52,17 @@ describe("Redis counter keys", () => {
       expect(ttl).toBeGreaterThan(50_000);
       expect(ttl).toBeLessThanOrEqual(60_000);
       expect(await c.hgetall(key)).toMatchObject({ n: "1" });
+      // A check in flight whose end is lost: its set expires with its lease.
+      const slot = { key: "ratelimit:{client}:ip:192.0.2.1:x", policy };
+      await counter.beginCheck(slot, { id: "lost", ms: 3000 }, Date.now());
+      const checks = await c.pttl(checksKey(slot));
+      expect(checks).toBeGreaterThan(2000);
+      expect(checks).toBeLessThanOrEqual(3000);
+      // A refund that leaves no failure leaves no counter.
+      const refunded = "ratelimit:{code}:ip:192.0.2.2";
+      await counter.attempt([{ key: refunded, policy }], Date.now());
+      await counter.forgive([{ key: refunded, policy }], Date.now());
+      expect(await c.exists(refunded)).toBe(0);
     } finally {
       c.disconnect();
       await r.stop();

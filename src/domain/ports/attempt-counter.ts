@@ -38,10 +38,35 @@ export type AttemptVerdict =
   | { readonly allowed: false; readonly retryAfterMs: number };
 
 /**
- * Counters as the stores keep them. An attempt is charged *before* the caller
- * finds out whether it succeeds, and refunded (`forgive`) when it did: so a
+ * A check in flight (see `AttemptCounter.beginCheck`): a random id, and how
+ * long it holds its place if it is never ended (a lost reply, a crash).
+ */
+export interface CheckLease {
+  readonly id: string;
+  readonly ms: number;
+}
+
+/** The end of a check that could not be delivered (the store failed): delivered with a later `beginCheck`. */
+export interface LostEnd {
+  readonly id: string;
+  readonly failed: boolean;
+}
+
+/**
+ * Counters as the stores keep them, used in one of two ways.
+ *
+ * Charge first (`attempt`, then `forgive`): an attempt is charged *before*
+ * the caller finds out whether it succeeds, and refunded when it did, so a
  * burst of concurrent guesses cannot all slip past a check that only counts
- * failures after the fact.
+ * failures after the fact. Used where a lost refund costs little (user
+ * codes, sign-ins).
+ *
+ * Failures only (`beginCheck`, then `endCheck`): nothing is charged before
+ * the check; the check holds a place in flight, and only a failed check is
+ * charged. A lost reply or a failed store call can then never leave a charge
+ * on a right answer: the most it leaves is a place in flight, which frees
+ * itself when its lease ends. Used for client authentication
+ * (docs/hostile-input.md).
  */
 export interface AttemptCounter {
   /**
@@ -53,4 +78,33 @@ export interface AttemptCounter {
   attempt(slots: readonly AttemptSlot[], now: number): Promise<AttemptVerdict>;
   /** Refunds an attempt that turned out not to be a failure. */
   forgive(slots: readonly AttemptSlot[], now: number): Promise<void>;
+  /**
+   * In one atomic step, for one slot (its `gates` are not used): refuses
+   * (records nothing) while the slot waits out a delay, with that wait; or
+   * while the checks in flight already fill what is left before the next
+   * delay (the free allowance less the failures so far, and one after a
+   * delay), with the wait until the first of them ends, at most a second.
+   * Otherwise records `lease` as a check in flight until `now + lease.ms`.
+   * Nothing is charged: so at any moment the failures and the checks in
+   * flight together stay within the allowance, and concurrent guesses
+   * cannot outrun it.
+   *
+   * First, in the same step, it delivers `lost`, ends of this slot's
+   * checks that could not be delivered before: each lease still held is
+   * removed and, if its check failed, that failure charged. An end that did
+   * run (only its reply was lost) finds its lease gone and charges nothing
+   * again; a lease that ended on its own has nothing left to deliver.
+   */
+  beginCheck(
+    slot: AttemptSlot,
+    lease: CheckLease,
+    now: number,
+    lost?: readonly LostEnd[],
+  ): Promise<AttemptVerdict>;
+  /**
+   * Ends a check begun by `beginCheck`, in one atomic step: removes the lease
+   * `leaseId` (if it has not ended on its own) and, when `failed`, charges
+   * one failure to the slot and sets its next delay, as `attempt` would.
+   */
+  endCheck(slot: AttemptSlot, leaseId: string, failed: boolean, now: number): Promise<void>;
 }
