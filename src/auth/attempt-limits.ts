@@ -5,7 +5,7 @@
  * global delays only slow callers that have failed themselves. The counters live in the store,
  * so every instance shares them. docs/verification-page.md works out the odds.
  */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { isIPv6 } from "node:net";
 import { SETTING_DEFAULTS, type Settings } from "../config/settings.js";
 import type {
@@ -102,7 +102,7 @@ export function addressKey(ip: string): string {
     .join(":")}::/64`;
 }
 
-const digest = (s: string) => createHash("sha256").update(s).digest("base64url").slice(0, 22);
+const digest = (s: string) => hash("sha256", s, "base64url").slice(0, 22);
 
 /** Builds the counters for each kind of attempt and charges them in the store. */
 export class AttemptLimiter {

@@ -5,7 +5,7 @@
  * Lua scripts (src/store/redis-authorization-code-scripts.ts); the contract
  * suite (test/store/authorization-code-store-contract.ts) holds both to them.
  */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { csprngBytes } from "./csprng-pool.js";
 import type { ApprovedGrant, Consumption } from "./device-authorization.js";
 import { type IssuanceRef, NO_RETRY, type RetryPolicy } from "./ports/device-store.js";
@@ -232,9 +232,5 @@ export function mintAuthorizationCode(): string {
  */
 export function authorizationCodeHandle(code: string): string | null {
   if (!CODE.test(code)) return null;
-  return createHash("sha256")
-    .update("handoff/authorization-code\0")
-    .update(code)
-    .digest("base64url")
-    .slice(0, 32);
+  return hash("sha256", `handoff/authorization-code\0${code}`, "base64url").slice(0, 32);
 }

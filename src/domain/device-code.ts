@@ -1,5 +1,5 @@
 /** Device codes and the store handles (routing tag + hash) derived from both codes. */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { csprngBytes } from "./csprng-pool.js";
 
 /**
@@ -23,20 +23,25 @@ const HANDLE_LENGTH = 16;
 const RANDOM_BYTES = 32; // RFC 8628 §5.2: 256 bits of CSPRNG entropy
 const DEVICE_CODE_RE = /^([A-Za-z0-9_-]{4})\.([0-9a-z]{1,11})\.([A-Za-z0-9_-]{43})$/;
 
-function sha256(domain: string, value: string): Buffer {
-  return createHash("sha256").update(domain).update("\0").update(value).digest();
+/**
+ * SHA-256 of `domain \0 value`, base64url. One-shot `crypto.hash` (Node
+ * 20.12): a fifth of the cost of a Hash object, and a device authorization
+ * takes four of these.
+ */
+function sha256(domain: string, value: string): string {
+  return hash("sha256", `${domain}\0${value}`, "base64url");
 }
 
 /** The routing tag of a (canonical) user code. */
 function routingTag(userCode: string): string {
-  return sha256("handoff/tag", userCode).toString("base64url").slice(0, TAG_LENGTH);
+  return sha256("handoff/tag", userCode).slice(0, TAG_LENGTH);
 }
 
 /** The handle of the user-code index for a canonical user code. */
 export function userCodeHandle(userCode: string): CodeHandle {
   return {
     tag: routingTag(userCode),
-    hash: sha256("handoff/user-code", userCode).toString("base64url").slice(0, HANDLE_LENGTH),
+    hash: sha256("handoff/user-code", userCode).slice(0, HANDLE_LENGTH),
   };
 }
 
@@ -70,7 +75,7 @@ export function parseDeviceCode(
   return {
     handle: {
       tag,
-      hash: sha256("handoff/device-code", code).toString("base64url").slice(0, HANDLE_LENGTH),
+      hash: sha256("handoff/device-code", code).slice(0, HANDLE_LENGTH),
     },
     expiresAtMs: Number.parseInt(exp, 36) * 1000,
     code,
