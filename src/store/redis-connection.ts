@@ -41,18 +41,79 @@ export const SHORT_REPLICAS_BACKOFF_MS = 1000;
 
 const NO_WAIT: ReplicationWait = { replicas: 0, timeoutMs: 0 };
 
+/** A pending operation's deadline; `settled` once it has answered (the timer then skips it). */
+interface Deadline {
+  readonly at: number;
+  readonly reject: (e: OAuthError) => void;
+  settled: boolean;
+}
+
+/**
+ * The deadlines of one connection's pending operations, on one timer. Every
+ * operation gets the same `ms`, so they expire in the order they started: a
+ * FIFO whose head is the next to expire. Adding and settling cost no timer
+ * of their own (a setTimeout/clearTimeout pair per store call was a
+ * measurable share of a poll); the timer wakes at the head's deadline,
+ * drops what has settled, fails what has not, and sleeps until the next.
+ */
+class Deadlines {
+  private queue: Deadline[] = [];
+  private head = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly ms: number) {}
+
+  add(reject: (e: OAuthError) => void): Deadline {
+    const d: Deadline = { at: performance.now() + this.ms, reject, settled: false };
+    this.queue.push(d);
+    if (this.timer === undefined) this.arm(this.ms);
+    return d;
+  }
+
+  private arm(delay: number): void {
+    this.timer = setTimeout(() => this.expire(), Math.max(1, Math.ceil(delay)));
+  }
+
+  private expire(): void {
+    this.timer = undefined;
+    const now = performance.now();
+    const q = this.queue;
+    while (this.head < q.length) {
+      const d = q[this.head] as Deadline;
+      if (!d.settled) {
+        if (d.at > now) break;
+        d.settled = true;
+        d.reject(unavailable("the state store did not answer in time"));
+      }
+      this.head++;
+    }
+    if (this.head === q.length) {
+      this.queue = [];
+      this.head = 0;
+      return;
+    }
+    // Drop the expired prefix now and then, not on every wake.
+    if (this.head > 1024 && this.head * 2 > q.length) {
+      this.queue = q.slice(this.head);
+      this.head = 0;
+    }
+    this.arm((this.queue[this.head] as Deadline).at - now);
+  }
+}
+
 /**
  * A Redis client (one Redis or a Cluster) and the deadline of every store
  * operation on it. The deadline is a timer of our own around the whole
  * operation, so it holds whatever the client does with the command: ioredis
  * Cluster keeps commands in its offline queue while it has no slots map,
- * where the per-node `commandTimeout` never starts (issue 8: requests hung
- * for minutes with every master down).
+ * where the per-node `commandTimeout` never starts (requests were seen to
+ * hang for minutes with every master down; docs/failure.md).
  */
 export class RedisConnection {
   private wasReady: boolean;
   /** Node (`host:port`, or "" for one Redis) → until when its replicas are taken as short. */
   private readonly shortUntil = new Map<string, number>();
+  private readonly deadlines: Deadlines;
 
   constructor(
     readonly client: Redis | Cluster,
@@ -61,6 +122,7 @@ export class RedisConnection {
     /** WAIT after durable writes (HANDOFF_REDIS_WAIT_REPLICAS); off by default. */
     readonly replication: ReplicationWait = NO_WAIT,
   ) {
+    this.deadlines = new Deadlines(deadlineMs);
     this.wasReady = client.status === "ready";
     client.on("ready", () => {
       this.wasReady = true;
@@ -86,25 +148,22 @@ export class RedisConnection {
       return Promise.reject(unavailable("the state store is unavailable"));
     }
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(unavailable("the state store did not answer in time")),
-        this.deadlineMs,
-      );
+      const deadline = this.deadlines.add(reject);
       let pending: Promise<T>;
       try {
         pending = op();
       } catch (cause) {
-        clearTimeout(timer);
+        deadline.settled = true;
         reject(unavailable("the state store is unavailable", cause));
         return;
       }
       pending.then(
         (value) => {
-          clearTimeout(timer);
+          deadline.settled = true;
           resolve(value);
         },
         (cause: unknown) => {
-          clearTimeout(timer);
+          deadline.settled = true;
           reject(
             cause instanceof OAuthError
               ? cause
@@ -189,7 +248,7 @@ export class RedisConnection {
 /**
  * Connects to one Redis or a Cluster. The client keeps reconnecting in the
  * background, so service resumes without a restart; its own timeouts
- * (`commandTimeout`, `connectTimeout`, `slotsRefreshTimeout`) end waits
+ * (`connectTimeout`, `slotsRefreshTimeout`) end waits
  * early where they apply, but the guarantee is the deadline of
  * `RedisConnection.guard`, which does not depend on them.
  */
@@ -237,7 +296,10 @@ function createClient(
   subscriber: boolean,
 ): Redis | Cluster {
   const options: RedisOptions = {
-    commandTimeout: timeoutMs,
+    // The store's commands run under RedisConnection's deadline, which holds
+    // in every client state; ioredis's per-command timer would be a second
+    // timer per command. The subscriber's commands (SUBSCRIBE) keep it.
+    ...(subscriber ? { commandTimeout: timeoutMs } : {}),
     connectTimeout: timeoutMs,
     maxRetriesPerRequest: 1,
     retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
