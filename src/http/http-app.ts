@@ -162,7 +162,8 @@ export async function createHttpApp(o: HttpAppOptions): Promise<FastifyInstance>
         method: request.method,
         path: logPath(request.url, request.routeOptions.url),
         status: reply.statusCode,
-        ...(request.oauthError === undefined ? {} : { error: request.oauthError }),
+        // One shape for every line (pino leaves out a field that is undefined).
+        error: request.oauthError,
         ms: Math.round(reply.elapsedTime * 10) / 10,
         ip: request.ip,
       },

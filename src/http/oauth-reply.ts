@@ -1,7 +1,7 @@
 /** Writing RFC-shaped JSON answers: one table from error code to HTTP status. */
 import type { Duplex } from "node:stream";
 import type { FastifyReply } from "fastify";
-import type { OAuthErrorAnswer, OAuthErrorCode } from "../domain/oauth-error.js";
+import type { OAuthErrorAnswer, OAuthErrorCode, PollRefusal } from "../domain/oauth-error.js";
 
 /** RFC 6749 §5.2: 400 unless said otherwise. */
 const STATUS: Partial<Record<OAuthErrorCode, number>> = {
@@ -41,13 +41,36 @@ export function sendOAuthError(
     // RFC 6749 §5.2: a client that tried the Authorization header gets a challenge.
     reply.header("www-authenticate", 'Basic realm="handoff", charset="UTF-8"');
   } else if (e.code === "temporarily_unavailable") reply.header("retry-after", "5");
+  return reply.send(errorBody(e));
+}
+
+function errorBody(e: OAuthErrorAnswer): Record<string, string | number> {
   const body: Record<string, string | number> = {
     error: e.code,
     error_description: safeDescription(e.description),
   };
   // Echo the interval on slow_down: some clients read it (RFC 8628 §3.5).
   if (e.interval !== undefined) body.interval = e.interval;
-  return reply.send(body);
+  return body;
+}
+
+/** What fastify's serializer would label a JSON body with. */
+const JSON_UTF8 = "application/json; charset=utf-8";
+const REFUSAL_BODIES = new WeakMap<PollRefusal, Buffer>();
+
+/**
+ * A poll's expected refusal (RFC 8628 §3.5), as `sendOAuthError` writes it.
+ * The flow hands out the same few refusal objects (one per code and
+ * interval), so each body is serialised once and sent as bytes: most polls
+ * are answered so.
+ */
+export function sendPollRefusal(reply: FastifyReply, refusal: PollRefusal): FastifyReply {
+  let body = REFUSAL_BODIES.get(refusal);
+  if (body === undefined) {
+    body = Buffer.from(JSON.stringify(errorBody(refusal)));
+    REFUSAL_BODIES.set(refusal, body);
+  }
+  return noStore(reply).code(statusOf(refusal.code)).type(JSON_UTF8).send(body);
 }
 
 /**

@@ -16,7 +16,7 @@ import type { TokenSet } from "../domain/ports/token-issuer.js";
 import { parseScope } from "../domain/scope.js";
 import type { TokenLifecycle } from "../tokens/token-lifecycle.js";
 import { readClientCredentials } from "./client-credentials.js";
-import { noStore, sendOAuthError } from "./oauth-reply.js";
+import { noStore, sendPollRefusal } from "./oauth-reply.js";
 import { formOf, postOnly } from "./oauth-route.js";
 
 /** The token endpoint, below the issuer's path. */
@@ -49,7 +49,7 @@ export function tokenEndpoint(
       if (!result.ok) {
         // The usual answer to a poll: written directly, not thrown to the error handler.
         request.oauthError = result.refusal.code;
-        return sendOAuthError(reply, result.refusal);
+        return sendPollRefusal(reply, result.refusal);
       }
       tokens = result.tokens;
     } else if (grantType === AUTHORIZATION_CODE_GRANT) {
