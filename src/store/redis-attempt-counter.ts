@@ -37,29 +37,37 @@ function scriptArgs(slots: readonly AttemptSlot[], now: number): Array<string | 
   return [...slots.map((s) => s.key), now, ...policies];
 }
 
+/** The most keys one script call takes (the sign-in charges three counters); more is a programming error. */
+export const MAX_SLOTS_PER_STEP = 8;
+
 /** An AttemptCounter on one Redis or a Redis Cluster; shares the device store's client. */
 export class RedisAttemptCounter implements AttemptCounter {
-  private readonly defined = new Set<string>();
-
-  constructor(private readonly redis: RedisConnection) {}
-
   /**
-   * The script as a command with a fixed number of keys, defined on first
-   * use for each count. Not one command with the count as its first
-   * argument: ioredis's Cluster auto-pipelining routes a custom command by
-   * its first argument, which must then be a key (else "All keys in the
-   * pipeline should belong to the same slots allocation group").
+   * Each script as one command per key count, all defined here, before any
+   * traffic. Not one command with the count as its first argument: ioredis's
+   * Cluster auto-pipelining routes a custom command by its first argument,
+   * which must then be a key (else "All keys in the pipeline should belong
+   * to the same slots allocation group"). Not defined on first use either:
+   * an auto-pipeline copies the client's commands when it is created, so a
+   * command defined while one was pending for the node was missing from it,
+   * its callbacks and replies no longer lined up, and ioredis threw outside
+   * any promise: the process died (an instance restarted under traffic, at
+   * its first sign-in; docs/failure.md "Soak").
    */
+  constructor(private readonly redis: RedisConnection) {
+    for (const [name, lua] of Object.entries(SCRIPTS)) {
+      for (let keys = 1; keys <= MAX_SLOTS_PER_STEP; keys++) {
+        redis.client.defineCommand(`${name}${keys}`, { numberOfKeys: keys, lua });
+      }
+    }
+  }
+
   private command(name: keyof typeof SCRIPTS, keys: number): Command {
+    if (keys > MAX_SLOTS_PER_STEP) {
+      throw new Error(`${keys} keys in one attempt-counter script; at most ${MAX_SLOTS_PER_STEP}`);
+    }
     const full = `${name}${keys}`;
     const client = this.redis.client as unknown as Redis & Record<string, Command>;
-    if (!this.defined.has(full)) {
-      client.defineCommand(full, {
-        numberOfKeys: keys,
-        lua: SCRIPTS[name],
-      });
-      this.defined.add(full);
-    }
     return (...args) => (client[full] as Command).apply(client, args);
   }
 

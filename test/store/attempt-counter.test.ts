@@ -69,3 +69,36 @@ describe("Redis counter keys", () => {
     }
   });
 });
+
+describe("Redis counter under auto-pipelining", () => {
+  it("a key count used for the first time while a pipeline is pending answers, and nothing throws outside it", async () => {
+    // As the server's client runs (enableAutoPipelining): a command issued in
+    // the same tick as another joins its pipeline. Commands defined after the
+    // pipeline was created were missing from it; ioredis then threw from its
+    // reply callback and the process died (docs/failure.md "Soak").
+    const r = await startRedis();
+    const c = new Redis(r.url, { enableAutoPipelining: true });
+    const uncaught: unknown[] = [];
+    const onUncaught = (e: unknown) => uncaught.push(e);
+    process.on("uncaughtException", onUncaught);
+    try {
+      await c.ping();
+      const counter = new RedisAttemptCounter(testConnection(c));
+      const policy = { free: 5, baseDelayMs: 0, maxDelayMs: 0, windowMs: 60_000 };
+      const slots = (n: number) =>
+        Array.from({ length: n }, (_, i) => ({ key: `ratelimit:{p}:k${n}-${i}`, policy }));
+      for (let n = 1; n <= 3; n++) {
+        const pending = c.get("unrelated"); // opens this tick's pipeline
+        const [verdict] = await Promise.all([counter.attempt(slots(n), Date.now()), pending]);
+        expect(verdict).toEqual({ allowed: true });
+        await counter.forgive(slots(n), Date.now());
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off("uncaughtException", onUncaught);
+      c.disconnect();
+      await r.stop();
+    }
+  });
+});
