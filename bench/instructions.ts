@@ -56,7 +56,7 @@ try {
       [
         "--tool=callgrind",
         `--callgrind-out-file=${out}/cg.%p`,
-        "--collect-atstart=no",
+        "--instr-atstart=no",
         process.execPath,
         "--import",
         "tsx",
@@ -64,7 +64,13 @@ try {
       ],
       {
         cwd: dirname(dirname(file)),
-        env: { ...process.env, NODE_ENV: "production", REDIS_URL: redis.url, PORT: String(port) },
+        env: {
+          ...process.env,
+          NODE_ENV: "production",
+          REDIS_URL: redis.url,
+          PORT: String(port),
+          BENCH_REDIS_TIMEOUT_MS: "60000",
+        },
         stdio: ["ignore", "pipe", "pipe"],
       },
     );
