@@ -461,7 +461,7 @@ export const SETTINGS = {
     min: 0,
     max: 600,
     default: 60,
-    doc: "seconds after a device code is consumed in which a poll that follows a failed issuance (store fault, crash) gets the same token set, never a second; `0`: at most once ([docs/failure.md](docs/failure.md#exactly-once-across-faults))",
+    doc: "seconds after a device code is consumed (or an authorization code redeemed) in which a retry that follows a failed issuance (store fault, crash) gets the same token set, never a second; `0`: at most once ([docs/failure.md](docs/failure.md#exactly-once-across-faults))",
   }),
   HANDOFF_DEFAULT_AUDIENCE: text({
     group: "Tokens",
