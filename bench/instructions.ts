@@ -13,10 +13,9 @@ import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-// @ts-expect-error autocannon ships no types
-import autocannon from "autocannon";
 import { freePort } from "../test/support/free-port.js";
 import { startRedis } from "../test/support/redis-server.js";
+import { formLoad } from "./form-load.js";
 
 const WARMUP = Number(process.env.INSTR_WARMUP ?? 3000);
 const REQUESTS = Number(process.env.INSTR_REQUESTS ?? 2000);
@@ -25,23 +24,7 @@ const form = { "content-type": "application/x-www-form-urlencoded" };
 const DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
 
 async function load(url: string, path: string, bodies: string[], amount: number) {
-  let i = 0;
-  const r = await autocannon({
-    url: url + path,
-    connections: 10,
-    amount,
-    timeout: 120,
-    requests: [
-      {
-        method: "POST",
-        headers: form,
-        setupRequest: (req: Record<string, unknown>) => ({
-          ...req,
-          body: bodies[i++ % bodies.length],
-        }),
-      },
-    ],
-  });
+  const r = await formLoad(url + path, bodies, { connections: 10, amount, timeout: 120 });
   if (r.errors > 0 || r["5xx"] > 0) throw new Error(`${path}: ${r.errors} errors, ${r["5xx"]} 5xx`);
 }
 

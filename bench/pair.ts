@@ -18,11 +18,10 @@ import { readFileSync } from "node:fs";
 import os from "node:os";
 import { dirname } from "node:path";
 import { create, toBinary } from "@bufbuild/protobuf";
-// @ts-expect-error autocannon ships no types
-import autocannon from "autocannon";
 import { PollTokenRequestSchema } from "../gen/handoff/v1/device_auth_pb.js";
 import { freePort } from "../test/support/free-port.js";
 import { startRedis } from "../test/support/redis-server.js";
+import { formLoad } from "./form-load.js";
 import { grpcFrame, grpcLoad } from "./grpc-load.js";
 
 const ROUNDS = Number(process.env.PAIR_ROUNDS ?? 3);
@@ -84,24 +83,9 @@ async function codes(url: string, n: number): Promise<string[]> {
 }
 
 async function http(url: string, path: string, bodies: string[], seconds: number) {
-  let i = 0;
-  const r = await autocannon({
-    url: url + path,
-    connections: CONNECTIONS,
-    duration: seconds,
-    requests: [
-      {
-        method: "POST",
-        headers: form,
-        setupRequest: (req: Record<string, unknown>) => ({
-          ...req,
-          body: bodies[i++ % bodies.length],
-        }),
-      },
-    ],
-  });
+  const r = await formLoad(url + path, bodies, { connections: CONNECTIONS, duration: seconds });
   if (r.errors > 0 || r["5xx"] > 0) throw new Error(`${path}: ${r.errors} errors, ${r["5xx"]} 5xx`);
-  return { total: r.requests.total as number, rps: r.requests.average as number };
+  return { total: r.requests.total, rps: r.requests.average };
 }
 
 async function grpc(url: string, cs: string[], seconds: number) {

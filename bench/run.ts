@@ -23,12 +23,11 @@ import { readFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { create, toBinary } from "@bufbuild/protobuf";
-// @ts-expect-error autocannon ships no types
-import autocannon from "autocannon";
 import { Redis } from "ioredis";
 import { PollTokenRequestSchema } from "../gen/handoff/v1/device_auth_pb.js";
 import { freePort } from "../test/support/free-port.js";
 import { startRedis, stopProcess } from "../test/support/redis-server.js";
+import { formLoad } from "./form-load.js";
 import { grpcFrame, grpcLoad } from "./grpc-load.js";
 
 const QUICK = process.env.BENCH_QUICK === "1";
@@ -128,22 +127,7 @@ interface Sample {
 
 /** HTTP/1.1 load with autocannon: `CONNECTIONS` keep-alive connections, bodies in turn. */
 async function httpLoad(url: string, path: string, bodies: string[], seconds = SECONDS) {
-  let i = 0;
-  const r = await autocannon({
-    url: url + path,
-    connections: CONNECTIONS,
-    duration: seconds,
-    requests: [
-      {
-        method: "POST",
-        headers: form,
-        setupRequest: (req: Record<string, unknown>) => ({
-          ...req,
-          body: bodies[i++ % bodies.length],
-        }),
-      },
-    ],
-  });
+  const r = await formLoad(url + path, bodies, { connections: CONNECTIONS, duration: seconds });
   const served = r["2xx"] + r["4xx"];
   if (r.errors > 0 || r.timeouts > 0 || r["5xx"] > 0 || served === 0)
     throw new Error(`${url}${path}: ${r.errors} errors, ${r.timeouts} timeouts, ${r["5xx"]} 5xx`);
