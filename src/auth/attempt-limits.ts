@@ -128,7 +128,7 @@ export class AttemptLimiter {
    * (`personKey`, a hash of the subject: all their sessions together, so a
    * new sign-in buys no fresh allowance) and globally. The global delay
    * slows only an address or a person that has already guessed wrong in its
-   * window (issue 9, item 6): a guesser cannot make honest people with the
+   * window: a guesser cannot make honest people with the
    * right code wait. docs/verification-page.md gives the odds.
    */
   codeSlots(ip: string, personKey: string): AttemptSlot[] {
@@ -143,8 +143,8 @@ export class AttemptLimiter {
   /**
    * Counters for a sign-in; the account is keyed by a hash of its lower-cased
    * name. The per-address delay binds always. The per-account and global
-   * delays bind only an address that has failed a sign-in in its window
-   * (issue 9, item 6): wrong passwords sent by others, from however many
+   * delays bind only an address that has failed a sign-in in its window:
+   * wrong passwords sent by others, from however many
    * addresses, never keep out a person who types the right one from an
    * address with a clean record. docs/verification-page.md gives the price.
    */
@@ -165,7 +165,7 @@ export class AttemptLimiter {
    * The counter for authenticating a confidential client (docs/hostile-input.md):
    * per client *and* address only. A per-client or global counter would let
    * anyone who knows a client id keep the real client out by sending wrong
-   * secrets from a few addresses (issue 9, item 3); the guesser's own
+   * secrets from a few addresses; the guesser's own
    * addresses are what is slowed. docs/hostile-input.md gives the odds.
    */
   clientAuthSlot(ip: string, clientId: string): AttemptSlot {

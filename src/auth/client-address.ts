@@ -2,7 +2,7 @@
  * Where a request came from, behind HANDOFF_TRUST_PROXY: one rule for the
  * RFC endpoints and pages (fastify's `request.ip` is given this predicate)
  * and the RPCs (`clientAddress`), so the stored requester address and every
- * per-address limit see the same address over either (issue 9, item 8).
+ * per-address limit see the same address over either.
  */
 import { inList, proxyList } from "./trusted-header-authenticator.js";
 

@@ -69,7 +69,7 @@ export async function verificationPages(
   /**
    * What a form's token is bound to: the session cookie's id, or the person a
    * trusted proxy vouches for; `anonymous` before sign-in. The double-submit secret
-   * alone was not enough (issue 9, item 7): whoever can plant a cookie for
+   * alone was not enough: whoever can plant a cookie for
    * the host could plant their own secret with its token and post as the
    * victim. Bound, a token made for any other session (or none) fails, and
    * nobody without the key can make one for a session they do not have.

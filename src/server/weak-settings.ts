@@ -1,6 +1,6 @@
 /**
- * What `handoff start` refuses or warns about beyond missing settings
- * (issue 9, item 10): the published dev service token, a token with too
+ * What `handoff start` refuses or warns about beyond missing settings:
+ * the published dev service token, a token with too
  * little entropy to be a secret, users files with the dev seed's password
  * or hashes weaker than `handoff users add` writes, an unparseable
  * HANDOFF_TRUST_PROXY, and the memory store. Each message names the setting.

@@ -101,7 +101,7 @@ describe("every limit refuses past its allowance", () => {
   });
 });
 
-describe("issue 9, item 6: the counters limit the guesser, not the victim", () => {
+describe("the counters limit the guesser, not the victim", () => {
   const wide = { signInPerAddress: 1000, codePerAddress: 1000, codePerSession: 1000 };
 
   it("a global sign-in limit reached by random user names from two addresses: a fresh address with the right password is let through; the guessers' addresses are not", async () => {

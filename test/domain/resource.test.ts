@@ -32,7 +32,7 @@ describe("resource indicators (RFC 8707 §2)", () => {
     expect(resourceHost(lookAlike)).toBe("xn--pple-43d.com");
   });
 
-  it("refuses the values observed on the consent page (issue 9, items 1 and 9) with invalid_target", () => {
+  it("refuses the values observed on the consent page with invalid_target", () => {
     for (const bad of [
       "javascript:alert(1)",
       "data:text/html,<script>alert(1)</script>",

@@ -1,5 +1,5 @@
 /**
- * Several handoff processes sharing one Redis behave as one server (issue 5):
+ * Several handoff processes sharing one Redis behave as one server:
  * authorize through one, approve through another, poll alternately through
  * both; pacing and exactly-once hold across them. Standalone and Cluster.
  */

@@ -1,5 +1,5 @@
 /**
- * A Redis Cluster failover under traffic (issue 8 §3, docs/failure.md): a
+ * A Redis Cluster failover under traffic (docs/failure.md): a
  * 3-master, 3-replica Cluster, two handoff instances, device flows started
  * continuously (authorize on one instance, approve over the RPC on the
  * other, poll at the interval across both). One master is killed (SIGKILL)

@@ -1,5 +1,5 @@
 /**
- * A whole Redis Cluster down (issue 8): with every master stopped, every
+ * A whole Redis Cluster down: with every master stopped, every
  * endpoint and RPC that needs the store, and /readyz, answers 503
  * temporarily_unavailable (RPC UNAVAILABLE) within HANDOFF_REDIS_TIMEOUT_MS
  * plus a margin, round after round for the whole outage; when the cluster

@@ -1,5 +1,5 @@
 /**
- * Redis outages (issue 5): with Redis gone the RFC endpoints answer 503
+ * Redis outages: with Redis gone the RFC endpoints answer 503
  * temporarily_unavailable with Retry-After, the RPCs UNAVAILABLE, readiness
  * fails while liveness stays up, nothing hangs past the configured timeout,
  * and service resumes without a restart when Redis returns. With AOF on, a
@@ -80,7 +80,7 @@ describe("Redis outage", () => {
     expect(unhandled).toEqual([]);
   });
 
-  it("issue 8: every endpoint, every RPC and /readyz answer within the deadline for the whole outage", async () => {
+  it("every endpoint, every RPC and /readyz answer within the deadline for the whole outage", async () => {
     let redis = await startRedis();
     const { port } = redis;
     const server = await startTestServer({
@@ -103,7 +103,7 @@ describe("Redis outage", () => {
     expect(back.filter((p) => p.answer === "unavailable")).toEqual([]);
   }, 60_000);
 
-  it("issue 8: a Redis that accepts commands and never answers (CLIENT PAUSE) is cut off at the deadline", async () => {
+  it("a Redis that accepts commands and never answers (CLIENT PAUSE) is cut off at the deadline", async () => {
     const redis = await startRedis();
     cleanup.push(() => redis.stop());
     const server = await startTestServer({

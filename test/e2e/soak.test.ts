@@ -1,5 +1,5 @@
 /**
- * A bounded soak (issue 8 §4, docs/failure.md "Soak"): two handoff processes
+ * A bounded soak (docs/failure.md "Soak"): two handoff processes
  * (`handoff start-dev`) on a 3-master, 3-replica Redis Cluster, mixed traffic
  * (devices authorizing and polling at their interval; approvals and denials
  * through the verification page and the Approve RPC; abandoned requests;

@@ -1,5 +1,5 @@
 /**
- * Hostile bytes on a bare TCP connection to the one port (issue 5): random
+ * Hostile bytes on a bare TCP connection to the one port: random
  * first bytes, prefixes of the HTTP/2 preface, request heads that parsers
  * disagree on (smuggling shapes, upgrades, CONNECT), header sections past the
  * limits, random HTTP/2 frames. The server answers a 4xx or closes, never a

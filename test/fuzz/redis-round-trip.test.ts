@@ -1,5 +1,5 @@
 /**
- * Hostile but valid values through the Redis store (issue 5): what a device
+ * Hostile but valid values through the Redis store: what a device
  * and a person send is packed into one Redis record (fields joined by U+001F)
  * and must come back as it went in, or sanitised as documented: user agents
  * with obs-text, resources with astral symbols (normalised), subjects with

@@ -1,5 +1,5 @@
 /**
- * Garbage on the RPC paths, below any client library (issue 5): Connect unary
+ * Garbage on the RPC paths, below any client library: Connect unary
  * with wrong content types, broken JSON and protobuf cut short, over HTTP/1.1
  * and h2c; gRPC-Web over HTTP/1.1 and gRPC over h2c with random framing. A
  * client reading the answer must see a client-error code (never Internal or

@@ -1,5 +1,5 @@
 /**
- * Hostile messages to DeviceAuthService (issue 5) through every transport:
+ * Hostile messages to DeviceAuthService through every transport:
  * random, huge and control-character strings, lone surrogates, long repeated
  * fields, unknown enum numbers and user codes in every shape. Each call fails
  * with a client-error code (never Internal or Unknown) or succeeds, only for

@@ -589,7 +589,7 @@ describe.each([
       expect(res.headers.get("location")).toBeNull();
     });
 
-    it("issue 9, item 7: a decision with an attacker's planted CSRF cookie and token is refused: no code is issued", async () => {
+    it("a decision with an attacker's planted CSRF cookie and token is refused: no code is issued", async () => {
       const attacker = new FormClient(server.issuer);
       await attacker.get("/device/sign-in");
       await toConsent(authorizeQuery());

@@ -4,7 +4,7 @@
  * while a delay runs every attempt from that address is refused with 429 and
  * Retry-After, even one with the right secret, or a guesser could tell a
  * right guess from a refused one. No per-client counter: wrong secrets sent
- * by others never keep the real client out (issue 9, item 3).
+ * by others never keep the real client out.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -96,7 +96,7 @@ describe("limits on failed client authentication across instances (Redis)", () =
   });
 });
 
-describe("locking out a confidential client without its secret (issue 9, item 3)", () => {
+describe("locking out a confidential client without its secret", () => {
   let server: TestServer;
   beforeAll(async () => {
     // Default limits; addresses come from X-Forwarded-For through a trusted proxy (loopback).

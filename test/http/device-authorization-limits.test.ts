@@ -1,5 +1,5 @@
 /**
- * Issue 9, item 2: creating device authorizations is limited per requester
+ * Creating device authorizations is limited per requester
  * address per window and per client (docs/hostile-input.md). One address
  * that floods is refused (429 `temporarily_unavailable` with Retry-After,
  * RPC RESOURCE_EXHAUSTED) and nothing it sends past the limit is stored; a
@@ -56,7 +56,7 @@ function rpcFrom(s: TestServer, ip: string) {
 // On a Cluster the counter's keys and the record's are in different slots:
 // charged concurrently, the write undone on refusal (src/domain/device-flow.ts).
 for (const backend of ["memory", "redis", "redis-cluster"] as const) {
-  describe(`device authorization flood (issue 9, item 2), ${backend} store`, () => {
+  describe(`device authorization flood, ${backend} store`, () => {
     let redis: RedisProcess | undefined;
     let cluster: RedisClusterProcess | undefined;
     let keys: Redis | undefined;

@@ -1,5 +1,5 @@
 /**
- * Issue 9, items 1 and 9: `resource` values (RFC 8707 §2) are capped in
+ * `resource` values (RFC 8707 §2) are capped in
  * count and length, normalised and limited to https, over the RFC endpoint
  * and the RPC alike, and the access token that follows stays small enough
  * for introspection to take it back.
@@ -53,7 +53,7 @@ async function approvedTokens(resources: string[], tokenResource?: string) {
   return (await token.json()) as { access_token: string; refresh_token?: string };
 }
 
-describe("resource limits (issue 9, item 1)", () => {
+describe("resource limits", () => {
   it("RPC Authorize with 2,100 resources (about 60 KB of JSON) is invalid_target, not a 57 KB record", async () => {
     const resources = Array.from({ length: 2100 }, (_, i) => `https://r${i}.example.com/`);
     const res = await rpc("Authorize", { clientId: "public-cli", resources });
@@ -97,7 +97,7 @@ describe("resource limits (issue 9, item 1)", () => {
   });
 });
 
-describe("resource values (issue 9, item 9)", () => {
+describe("resource values", () => {
   it("javascript:, data:, bidi and zero-width hosts, and http off loopback are invalid_target", async () => {
     for (const resource of [
       "javascript:alert(1)",

@@ -1,5 +1,5 @@
 /**
- * Issue 9, item 5: clients whose secrets are scrypt hashes (`handoff secrets
+ * Clients whose secrets are scrypt hashes (`handoff secrets
  * hash`) are verified off the event loop, so the server keeps answering
  * while they authenticate; and a client that polls pays scrypt once, not on
  * every request. Bounds are relative and generous: the machine is shared.

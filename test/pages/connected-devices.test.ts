@@ -1,5 +1,5 @@
 /**
- * The "Connected devices" page and Disconnect (issue 13), in headless
+ * The "Connected devices" page and Disconnect, in headless
  * Chromium, on memory and on Redis. Alice approves two devices, Bob one;
  * each page lists exactly its owner's grants; Disconnect revokes the refresh
  * family (the next refresh is invalid_grant) and its access token

@@ -1,4 +1,4 @@
-/** The consent screen's resources (issue 9, item 9): the host is shown first, in punycode. */
+/** The consent screen's resources: the host is shown first, in punycode. */
 import { describe, expect, it } from "vitest";
 import { DEFAULT_RESOURCE_LIMITS, parseResources } from "../../src/domain/resource.js";
 import { consentPage } from "../../src/pages/consent-page.js";

@@ -124,7 +124,7 @@ describe("RFC 8628 §5.1 user-code guessing", () => {
     expect(statuses).toEqual([400, 400, 400, 429]);
   });
 
-  it("issue 9, item 6: a global user-code limit reached by one guesser from four addresses; someone else's right code gets the consent screen", async () => {
+  it("a global user-code limit reached by one guesser from four addresses; someone else's right code gets the consent screen", async () => {
     const server = await serverWith({ codeGlobal: 2 }, { trustProxy: "127.0.0.1" });
     const device = await authorizeDevice(server);
     const statuses: number[] = [];
@@ -240,7 +240,7 @@ describe("failed sign-ins", () => {
     expect(statuses).toEqual([401, 401, 401, 429]);
   });
 
-  it("issue 9, item 6: a global limit reached by random user names from two addresses holds those addresses; the right password from a fresh address signs in", async () => {
+  it("a global limit reached by random user names from two addresses holds those addresses; the right password from a fresh address signs in", async () => {
     const server = await serverWith({ signInGlobal: 3 }, { trustProxy: "127.0.0.1" });
     const from = (ip: string) => new FormClient(server.issuer, { "x-forwarded-for": ip });
     const statuses: number[] = [];
@@ -254,7 +254,7 @@ describe("failed sign-ins", () => {
     expect(await signIn(from("203.0.113.51"), BOB.username, BOB.password)).toBe(303);
   });
 
-  it("issue 9, item 6: one wrong password per round from rotating addresses never keeps the account's owner out", async () => {
+  it("one wrong password per round from rotating addresses never keeps the account's owner out", async () => {
     const server = await serverWith({ signInPerAccount: 2 }, { trustProxy: "127.0.0.1" });
     const from = (ip: string) => new FormClient(server.issuer, { "x-forwarded-for": ip });
     for (let round = 0; round < 5; round++) {

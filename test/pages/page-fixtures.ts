@@ -42,7 +42,7 @@ export class FormClient {
     return this.cookies.get(name);
   }
 
-  /** Plants a cookie, as someone who can set cookies for the host could (issue 9, item 7). */
+  /** Plants a cookie, as someone who can set cookies for the host could. */
   plantCookie(name: string, value: string): void {
     this.cookies.set(name, value);
   }

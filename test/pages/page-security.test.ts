@@ -46,7 +46,7 @@ describe("CSRF", () => {
     expect((await c.post("/device/decision", own)).status).toBe(200);
   });
 
-  it("issue 9, item 7: the victim's session cookie with an attacker's planted CSRF cookie and token is refused (403), nothing decided", async () => {
+  it("the victim's session cookie with an attacker's planted CSRF cookie and token is refused (403), nothing decided", async () => {
     const { user_code } = await authorizeDevice(server);
     const victim = await signedIn();
     // The attacker's own double-submit pair: from a signed-in browser of their own, and from none.

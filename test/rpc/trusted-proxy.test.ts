@@ -1,5 +1,5 @@
 /**
- * Issue 9, items 8 and 11: behind HANDOFF_TRUST_PROXY the RPCs take the
+ * Behind HANDOFF_TRUST_PROXY the RPCs take the
  * client's address from X-Forwarded-For exactly as the RFC endpoints do, for
  * the stored requester address, the per-address limits and the access log;
  * without it, X-Forwarded-For is ignored. Unrouted paths are not logged raw.
@@ -39,7 +39,7 @@ async function requesterOf(s: TestServer, userCode: string) {
   return ((await res.json()) as { ipAddress: string }).ipAddress;
 }
 
-describe("RPC behind HANDOFF_TRUST_PROXY (issue 9, item 8)", () => {
+describe("RPC behind HANDOFF_TRUST_PROXY", () => {
   it("Authorize stores the client's address from X-Forwarded-For, as the RFC endpoint does", async () => {
     const xff = { "x-forwarded-for": "203.0.113.9, 127.0.0.1" };
     const viaRpc = (await (
@@ -77,7 +77,7 @@ describe("RPC behind HANDOFF_TRUST_PROXY (issue 9, item 8)", () => {
       { "x-forwarded-for": "203.0.113.50" },
     );
     expect(honest.status).toBe(200);
-    // And the access log traces each failed call to its client (issue 9, item 11).
+    // And the access log traces each failed call to its client.
     const failed = proxied
       .logs()
       .split("\n")
@@ -101,7 +101,7 @@ describe("RPC behind HANDOFF_TRUST_PROXY (issue 9, item 8)", () => {
   });
 });
 
-describe("unrouted paths in the access log (issue 9, item 11)", () => {
+describe("unrouted paths in the access log", () => {
   it("are truncated to 64 characters and sanitised, never logged raw", async () => {
     const path = `/probe/%1B%5B31m${"x".repeat(300)}`;
     expect((await fetch(`${direct.issuer}${path}`)).status).toBe(404);

@@ -1,5 +1,5 @@
 /**
- * Issue 9, items 4 and 10: start-dev stays on loopback unless told otherwise
+ * Start-dev stays on loopback unless told otherwise
  * (and warns when told), and `handoff start` refuses weak settings, each
  * message naming the setting.
  */
@@ -72,7 +72,7 @@ const refusal = (p: Promise<unknown>) =>
     (e: Error) => e.message,
   );
 
-describe("start-dev binds loopback (issue 9, item 4)", () => {
+describe("start-dev binds loopback", () => {
   it("listens on 127.0.0.1 by default: another interface of this machine is refused", async () => {
     const { logger, text } = capture();
     const config = await loadConfig(readSettings({ PORT: "18201" }), "development", logger);
@@ -118,7 +118,7 @@ describe("start-dev binds loopback (issue 9, item 4)", () => {
   });
 });
 
-describe("handoff start refuses weak settings (issue 9, item 10)", () => {
+describe("handoff start refuses weak settings", () => {
   it("estimates token entropy from character frequency", () => {
     expect(estimatedBits("a".repeat(32))).toBe(0);
     expect(estimatedBits("ab".repeat(16))).toBe(32);
@@ -174,7 +174,7 @@ describe("handoff start refuses weak settings (issue 9, item 10)", () => {
     }
   });
 
-  it("requires HANDOFF_CSRF_SECRET (issue 9, item 7: one key for every instance) and refuses 32 × a", async () => {
+  it("requires HANDOFF_CSRF_SECRET (one key for every instance) and refuses 32 × a", async () => {
     const { env } = await productionEnv({ HANDOFF_SERVICE_TOKEN: STRONG });
     const { HANDOFF_CSRF_SECRET: _, ...without } = env;
     expect(

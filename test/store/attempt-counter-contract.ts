@@ -135,7 +135,7 @@ export function attemptCounterContract(
       expect(await allowed(b, 0)).toBe(true);
     });
 
-    it("a gated slot's delay binds only a caller whose gate slot has a failure (issue 9, item 6)", async () => {
+    it("a gated slot's delay binds only a caller whose gate slot has a failure", async () => {
       const global = { ...slot({ free: 0 }), gates: [0] };
       const guesser = slot({ free: 10 });
       const honest = slot({ free: 10 });

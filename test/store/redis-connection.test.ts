@@ -1,7 +1,7 @@
 /**
  * The store deadline (src/store/redis-connection.ts) holds whatever ioredis
  * does with a command: a Cluster that never got a slots map keeps commands
- * in its offline queue, where no per-node commandTimeout runs (issue 8).
+ * in its offline queue, where no per-node commandTimeout runs.
  */
 import { Cluster, Redis } from "ioredis";
 import { describe, expect, it } from "vitest";

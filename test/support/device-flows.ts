@@ -1,6 +1,6 @@
 /**
  * Device flows driven the way real devices and approvers drive them, for the
- * fault tests (issue 8, docs/failure.md): a device authorizes, polls at its
+ * fault tests (docs/failure.md): a device authorizes, polls at its
  * interval (RFC 8628 §3.4, §3.5) and retries a 503 once its Retry-After
  * has passed (RFC 9110 §10.2.3); an approver decides through the Approve RPC
  * or the verification page and tries again at once. Every answer is

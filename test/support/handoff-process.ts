@@ -1,6 +1,6 @@
 /**
  * A handoff instance as its own process (`handoff start-dev` through tsx), as
- * an operator runs it: what the soak test (issue 8 §4) stops with SIGTERM and
+ * an operator runs it: what the soak test stops with SIGTERM and
  * starts again on the same port, and checks is still alive at the end.
  */
 import { type ChildProcess, spawn } from "node:child_process";

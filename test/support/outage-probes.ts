@@ -1,6 +1,6 @@
 /**
  * Every endpoint and RPC that touches the state store, asked once each:
- * what the outage tests (issue 8) fire while Redis or a whole Cluster is
+ * what the outage tests fire while Redis or a whole Cluster is
  * down, to show each answers `temporarily_unavailable` within the store
  * deadline, and what they fire again to show service came back.
  */

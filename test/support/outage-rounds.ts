@@ -9,7 +9,7 @@ import { type ProbeFixture, type ProbeResult, probeAll } from "./outage-probes.j
 
 /**
  * Generous on purpose: the machine running CI is shared and loaded. A hang
- * (what issue 8 found) lasts minutes, so this still tells the two apart.
+ * (what the outage tests found) lasts minutes, so this still tells the two apart.
  */
 export const ANSWER_MARGIN_MS = 2500;
 
