@@ -136,8 +136,11 @@ describe("Redis Cluster failover (3 masters + 3 replicas, two instances)", () =>
     expect(flows.filter((f) => f.tokenSets.length !== 1)).toEqual([]);
     expect(new Set(flows.map((f) => f.tokenSets[0]?.accessToken)).size).toBe(flows.length);
     expect({ late, wrong }).toEqual({ late: [], wrong: [] });
-    // A consumed code stays consumed across the failover: polled again, each says invalid_grant.
-    expect(countBy(repolls, (r) => r)).toEqual({ invalid_grant: flows.length });
+    // A consumed code stays consumed across the failover: polled again, each
+    // says invalid_grant, or, where the failover took the confirmation of
+    // its delivery, hands out the same set again (docs/failure.md); never a
+    // second one (tokenSets above).
+    expect(repolls.filter((r) => r !== "invalid_grant" && r !== "same set")).toEqual([]);
     expect(unhandled).toEqual([]);
   }, 60_000);
 });

@@ -445,13 +445,21 @@ export class FlowDriver {
     return record;
   }
 
-  /** Polls an ended flow's device code once more; a second token set would be counted. */
+  /**
+   * Polls an ended flow's device code once more; a second, distinct token
+   * set would be counted. The same set again ("same set": the same `jti`)
+   * is what a poll inside the retry window gets when the confirmation of
+   * the first delivery was lost in the fault (docs/failure.md "Exactly once
+   * across faults": confirming is best effort); it is no second set.
+   */
   async repoll(record: FlowRecord): Promise<string> {
     if (!record.deviceCode) return "none";
     const r = await this.flow.run(record, () =>
       this.poll(this.next(), record.deviceCode as string, "poll again"),
     );
     if (r.outcome === "token" && r.value) {
+      const first = record.tokenSets[0]?.accessToken;
+      if (first !== undefined && jtiOf(first) === jtiOf(r.value.access_token)) return "same set";
       record.tokenSets.push({ accessToken: r.value.access_token });
     }
     return r.outcome;
@@ -482,4 +490,10 @@ export function percentile(ms: readonly number[], p: number): number {
   if (ms.length === 0) return 0;
   const sorted = [...ms].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+/** An access token's `jti` (RFC 9068 §2.2), read without verifying: the test compares sets. */
+function jtiOf(jwt: string): string | undefined {
+  const payload = jwt.split(".")[1] ?? "";
+  return (JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { jti?: string }).jti;
 }
