@@ -40,6 +40,7 @@ const server = await startHandoff({
   refreshTokenIdleTtl: D.HANDOFF_REFRESH_TOKEN_IDLE_TTL,
   refreshTokenTtl: D.HANDOFF_REFRESH_TOKEN_TTL,
   refreshReuseWindow: D.HANDOFF_REFRESH_REUSE_WINDOW,
+  connectionsMaxPerSubject: D.HANDOFF_CONNECTIONS_MAX_PER_SUBJECT,
   signingKeysWatchMs: D.HANDOFF_SIGNING_KEYS_WATCH_MS,
   resourceLimits: DEFAULT_RESOURCE_LIMITS,
   authenticator: { kind: "local", users: [] },

@@ -18,6 +18,7 @@ import {
   DEVICE_CODE_GRANT,
   REFRESH_TOKEN_GRANT,
 } from "../domain/client.js";
+import { DEFAULT_MAX_PER_SUBJECT } from "../domain/ports/token-store.js";
 import { DEFAULT_RESOURCE_LIMITS } from "../domain/resource.js";
 import { SIGNING_ALGORITHMS } from "../tokens/signing-keys.js";
 
@@ -491,6 +492,13 @@ export const SETTINGS = {
     max: 100_000,
     default: 1000,
     doc: "rotated-out refresh tokens remembered per family for reuse detection",
+  }),
+  HANDOFF_CONNECTIONS_MAX_PER_SUBJECT: int({
+    group: "Tokens",
+    min: 1,
+    max: 1000,
+    default: DEFAULT_MAX_PER_SUBJECT,
+    doc: 'grants one person\'s index keeps, and the "Connected devices" page lists; past it the oldest leaves the index (its tokens keep working and can still be revoked)',
   }),
   // Verification page (docs/verification-page.md)
   HANDOFF_AUTHENTICATOR: oneOf({

@@ -63,7 +63,9 @@ export function buildStores(c: HandoffConfig, t: Telemetry): Stores {
     "device",
   );
   const token: TokenStore = t.timed(
-    redis ? new RedisTokenStore(redis, { keyPrefix }) : new MemoryTokenStore(),
+    redis
+      ? new RedisTokenStore(redis, { keyPrefix, maxPerSubject: c.connectionsMaxPerSubject })
+      : new MemoryTokenStore(Date.now, undefined, c.connectionsMaxPerSubject),
     "token",
   );
   const limiter = new AttemptLimiter(

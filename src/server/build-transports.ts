@@ -21,7 +21,6 @@ import { errorInterceptor } from "../rpc/error-interceptor.js";
 import { REQUEST_COMPRESSION } from "../rpc/request-compression.js";
 import { peerAddressKey } from "../rpc/rpc-translation.js";
 import { tokenService } from "../rpc/token-service.js";
-import { DEFAULT_MAX_PER_SUBJECT } from "../store/memory-token-store.js";
 import type { Clients } from "./build-clients.js";
 import type { Flows } from "./build-flows.js";
 import type { Stores } from "./build-stores.js";
@@ -141,7 +140,7 @@ export async function buildTransports(
           store: stores.token,
           clients: clients.directory,
           events: telemetry.events,
-          limit: DEFAULT_MAX_PER_SUBJECT,
+          limit: c.connectionsMaxPerSubject,
         }),
         base,
       }),

@@ -126,6 +126,11 @@ export interface HandoffConfig extends PagesConfig {
   readonly refreshTokenTtl: number;
   /** Rotated-out refresh tokens a family remembers for reuse detection. */
   readonly refreshReuseWindow: number;
+  /**
+   * Families one subject's index keeps, newest first: what the "Connected
+   * devices" page lists. An older one leaves the index only, not service.
+   */
+  readonly connectionsMaxPerSubject: number;
   readonly logLevel: string;
   readonly logDestination?: pino.DestinationStream;
   /** TLS on the one port (HTTP/1.1 and HTTP/2 by ALPN), re-read on SIGHUP; absent: cleartext. */

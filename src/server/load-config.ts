@@ -259,6 +259,7 @@ export async function loadConfig(s: Settings, mode: Mode, logger: Logger): Promi
     refreshTokenIdleTtl: s.HANDOFF_REFRESH_TOKEN_IDLE_TTL,
     refreshTokenTtl: s.HANDOFF_REFRESH_TOKEN_TTL,
     refreshReuseWindow: s.HANDOFF_REFRESH_REUSE_WINDOW,
+    connectionsMaxPerSubject: s.HANDOFF_CONNECTIONS_MAX_PER_SUBJECT,
     ...(s.HANDOFF_SIGNING_KEYS_FILE ? { signingKeysFile: s.HANDOFF_SIGNING_KEYS_FILE } : {}),
     signingKeysWatchMs: s.HANDOFF_SIGNING_KEYS_WATCH_MS,
     resourceLimits: {

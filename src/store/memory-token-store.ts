@@ -1,14 +1,15 @@
 /** The embedded token store: one process, same contract as Redis. */
 
 import type { IndexCursor, IndexPage } from "../domain/ports/creation-index.js";
-import type {
-  ConnectedGrant,
-  IssuedAccessToken,
-  RefreshFamily,
-  RevokeOutcome,
-  RotateOutcome,
-  Rotation,
-  TokenStore,
+import {
+  type ConnectedGrant,
+  DEFAULT_MAX_PER_SUBJECT,
+  type IssuedAccessToken,
+  type RefreshFamily,
+  type RevokeOutcome,
+  type RotateOutcome,
+  type Rotation,
+  type TokenStore,
 } from "../domain/ports/token-store.js";
 import {
   applyOperatorRevocation,
@@ -21,9 +22,6 @@ import {
 } from "../domain/refresh-family.js";
 import { addToIndex, pageOfIndex } from "./creation-index-page.js";
 import { sweepEvery, TtlMap } from "./ttl-map.js";
-
-/** How many families a subject's index keeps unless told otherwise (the page's bound). */
-export const DEFAULT_MAX_PER_SUBJECT = 50;
 
 /** When a family stops working: at its idle or its absolute expiry, whichever comes first. */
 const endOf = (f: RefreshFamily) => Math.min(f.idleExpiresAt, f.absoluteExpiresAt);

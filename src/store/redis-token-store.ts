@@ -1,19 +1,19 @@
 /** The Redis token store: a family's keys share one hash slot; every transition is one Lua script. */
 import { OAuthError } from "../domain/oauth-error.js";
 import type { IndexCursor, IndexPage } from "../domain/ports/creation-index.js";
-import type {
-  ConnectedGrant,
-  FamilyGrant,
-  IssuedAccessToken,
-  OwnerRevokeOutcome,
-  RefreshFamily,
-  RevokeOutcome,
-  RotateOutcome,
-  Rotation,
-  TokenStore,
+import {
+  type ConnectedGrant,
+  DEFAULT_MAX_PER_SUBJECT,
+  type FamilyGrant,
+  type IssuedAccessToken,
+  type OwnerRevokeOutcome,
+  type RefreshFamily,
+  type RevokeOutcome,
+  type RotateOutcome,
+  type Rotation,
+  type TokenStore,
 } from "../domain/ports/token-store.js";
 import { jtiTag } from "../domain/refresh-token.js";
-import { DEFAULT_MAX_PER_SUBJECT } from "./memory-token-store.js";
 import type { RedisConnection } from "./redis-connection.js";
 import { readCreationIndex } from "./redis-creation-index.js";
 import { INDEX_BY_CREATION, REVOKE_BY_ID } from "./redis-operator-scripts.js";

@@ -8,8 +8,11 @@
  * changes nothing; a post without the CSRF token is 403.
  */
 import * as oauth from "oauth4webapi";
+import pino from "pino";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readSettings } from "../../src/config/settings.js";
+import { loadConfig } from "../../src/server/load-config.js";
 import { SERVICE_TOKEN, startTestServer, type TestServer } from "../support/handoff-server.js";
 import { type RedisProcess, startRedis } from "../support/redis-server.js";
 import {
@@ -21,10 +24,12 @@ import {
   type Party,
   publicCli,
   refresh,
+  revoke,
 } from "../tokens/token-fixtures.js";
 import {
   ALICE,
   BOB,
+  FormClient,
   launchChromium,
   screenshot,
   signInInBrowser,
@@ -38,6 +43,42 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
 });
+
+/** A device flow approved by `subject`, redeemed by `party`. */
+async function approvedGrant(
+  server: TestServer,
+  as: oauth.AuthorizationServer,
+  party: Party,
+  subject: string,
+) {
+  const dar = await oauth.processDeviceAuthorizationResponse(
+    as,
+    party.client,
+    await oauth.deviceAuthorizationRequest(
+      as,
+      party.client,
+      party.auth,
+      new URLSearchParams({ scope: "read write" }),
+      insecure,
+    ),
+  );
+  await server.flow.decide({ userCode: dar.user_code, subject, approve: true });
+  const res = await oauth.deviceCodeGrantRequest(
+    as,
+    party.client,
+    party.auth,
+    dar.device_code,
+    insecure,
+  );
+  const t = await oauth.processDeviceCodeResponse(as, party.client, res);
+  const refreshToken = t.refresh_token ?? "";
+  return { ...t, refreshToken, familyId: refreshToken.split(".")[0] ?? "" };
+}
+
+const activeOf = async (server: TestServer, token: string): Promise<{ active: boolean }> =>
+  (
+    await server.post("/oauth/introspect", { token }, { authorization: `Bearer ${SERVICE_TOKEN}` })
+  ).json() as Promise<{ active: boolean }>;
 
 describe.each(["memory", "redis"] as const)("Connected devices (%s)", (kind) => {
   let server: TestServer;
@@ -57,40 +98,8 @@ describe.each(["memory", "redis"] as const)("Connected devices (%s)", (kind) => 
     await redis?.stop();
   });
 
-  /** A device flow approved by `subject`, redeemed by `party`. */
-  async function approved(party: Party, subject: string) {
-    const dar = await oauth.processDeviceAuthorizationResponse(
-      as,
-      party.client,
-      await oauth.deviceAuthorizationRequest(
-        as,
-        party.client,
-        party.auth,
-        new URLSearchParams({ scope: "read write" }),
-        insecure,
-      ),
-    );
-    await server.flow.decide({ userCode: dar.user_code, subject, approve: true });
-    const res = await oauth.deviceCodeGrantRequest(
-      as,
-      party.client,
-      party.auth,
-      dar.device_code,
-      insecure,
-    );
-    const t = await oauth.processDeviceCodeResponse(as, party.client, res);
-    const refreshToken = t.refresh_token ?? "";
-    return { ...t, refreshToken, familyId: refreshToken.split(".")[0] ?? "" };
-  }
-
-  const active = async (token: string): Promise<{ active: boolean }> =>
-    (
-      await server.post(
-        "/oauth/introspect",
-        { token },
-        { authorization: `Bearer ${SERVICE_TOKEN}` },
-      )
-    ).json() as Promise<{ active: boolean }>;
+  const approved = (party: Party, subject: string) => approvedGrant(server, as, party, subject);
+  const active = (token: string) => activeOf(server, token);
 
   async function signedInPage(user: { username: string; password: string }): Promise<Page> {
     const page = await (await browser.newContext()).newPage();
@@ -154,5 +163,73 @@ describe.each(["memory", "redis"] as const)("Connected devices (%s)", (kind) => 
     );
     await alice.context().close();
     await bob.context().close();
+  });
+});
+
+describe.each(["memory", "redis"] as const)("HANDOFF_CONNECTIONS_MAX_PER_SUBJECT (%s)", (kind) => {
+  const CAP = 3;
+  let server: TestServer;
+  let redis: RedisProcess | undefined;
+  let as: oauth.AuthorizationServer;
+  beforeAll(async () => {
+    if (kind === "redis") redis = await startRedis();
+    server = await startTestServer({
+      ...(redis ? { redis: { url: redis.url } } : {}),
+      clients: LIFECYCLE_CLIENTS,
+      authenticator: await testUsers(),
+      connectionsMaxPerSubject: CAP,
+    });
+    as = await discover(server);
+  });
+  afterAll(async () => {
+    await server?.close();
+    await redis?.stop();
+  });
+
+  it("is read from the environment: default 50, 0 refused", async () => {
+    const load = (env: Record<string, string>) =>
+      loadConfig(
+        readSettings({ HANDOFF_LOG_LEVEL: "silent", PORT: "18299", ...env }),
+        "development",
+        pino({ level: "silent" }),
+      );
+    expect((await load({})).connectionsMaxPerSubject).toBe(50);
+    expect(
+      (await load({ HANDOFF_CONNECTIONS_MAX_PER_SUBJECT: "3" })).connectionsMaxPerSubject,
+    ).toBe(3);
+    expect(() => readSettings({ HANDOFF_CONNECTIONS_MAX_PER_SUBJECT: "0" })).toThrow(
+      /HANDOFF_CONNECTIONS_MAX_PER_SUBJECT/,
+    );
+  });
+
+  it("past the cap the oldest grant leaves the page only: it still refreshes and revokes", async () => {
+    const grants = [];
+    for (let i = 0; i <= CAP; i++) grants.push(await approvedGrant(server, as, publicCli, "alice"));
+    const [oldest, ...newer] = grants;
+    if (oldest === undefined) throw new Error("no grant");
+
+    const person = new FormClient(server.issuer);
+    await person.signIn(ALICE);
+    const listed = async () => {
+      expect((await person.get("/device/connections")).status).toBe(200);
+      return [...person.lastPage.matchAll(/data-family="([^"]+)"/g)].map((m) => m[1]);
+    };
+    expect((await listed()).sort()).toEqual(newer.map((g) => g.familyId).sort());
+
+    // Out of the index, not out of service: it refreshes, and revoking it ends the family.
+    const refreshed = await refresh(as, oldest.refreshToken, publicCli);
+    expect(refreshed.access_token).toBeTruthy();
+    expect((await activeOf(server, refreshed.access_token)).active).toBe(true);
+    await revoke(as, oldest.refreshToken, publicCli);
+    expect(await activeOf(server, refreshed.access_token)).toEqual({ active: false });
+    expect((await oauthErrorOf(refresh(as, refreshed.refresh_token ?? "", publicCli))).error).toBe(
+      "invalid_grant",
+    );
+    // The listed ones are untouched; a newer grant still pushes out the oldest listed.
+    expect((await listed()).sort()).toEqual(newer.map((g) => g.familyId).sort());
+    const newest = await approvedGrant(server, as, publicCli, "alice");
+    expect((await listed()).sort()).toEqual(
+      [...newer.slice(1), newest].map((g) => g.familyId).sort(),
+    );
   });
 });

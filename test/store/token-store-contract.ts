@@ -5,13 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RefreshFamily, Rotation, TokenStore } from "../../src/domain/ports/token-store.js";
+import { DEFAULT_MAX_PER_SUBJECT } from "../../src/domain/ports/token-store.js";
 import {
   hashRefreshToken,
   mintFamilyId,
   mintJti,
   mintRefreshToken,
 } from "../../src/domain/refresh-token.js";
-import { DEFAULT_MAX_PER_SUBJECT } from "../../src/store/memory-token-store.js";
 
 const HOUR = 3_600_000;
 

@@ -72,6 +72,14 @@ export interface ConnectedGrant extends FamilyGrant {
   readonly familyId: string;
 }
 
+/**
+ * How many families a subject's index keeps unless told otherwise
+ * (HANDOFF_CONNECTIONS_MAX_PER_SUBJECT): what the "Connected devices" page
+ * lists at most. An older family leaves the index only; its tokens keep
+ * working and revoking any of them still ends it.
+ */
+export const DEFAULT_MAX_PER_SUBJECT = 50;
+
 /** What one family revocation did (see `applyRevocation`). */
 export type RevokeOutcome =
   | { readonly kind: "not_found" }
