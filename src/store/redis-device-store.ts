@@ -1,4 +1,5 @@
 /** The Redis device store: dual keys in one hash slot, every transition one Lua script. */
+import { Redis } from "ioredis";
 import type { DeviceAuthorization } from "../domain/device-authorization.js";
 import type { CodeHandle } from "../domain/device-code.js";
 import { OAuthError } from "../domain/oauth-error.js";
@@ -21,7 +22,7 @@ import {
   splitList,
 } from "./device-record-codec.js";
 import type { RedisConnection } from "./redis-connection.js";
-import { DECIDE_BY_RECORD } from "./redis-operator-scripts.js";
+import { CREATE_INDEXED, DECIDE_BY_RECORD } from "./redis-operator-scripts.js";
 import { RedisPendingIndex } from "./redis-pending-index.js";
 import { CONFIRM, CREATE, DECIDE, FIND, POLL, RELEASE } from "./redis-scripts.js";
 
@@ -32,6 +33,13 @@ interface ScriptCommands {
   handoffCreate(
     userKey: string,
     recordKey: string,
+    ...args: Array<string | number>
+  ): Promise<number>;
+  handoffCreateIndexed(
+    userKey: string,
+    recordKey: string,
+    bucketSet: string,
+    bucket: string,
     ...args: Array<string | number>
   ): Promise<number>;
   handoffPoll(recordKey: string, ...args: Array<string | number>): Promise<Reply>;
@@ -61,6 +69,11 @@ export class RedisDeviceStore implements DeviceStore {
   private readonly cmd: ScriptCommands;
   private readonly keys: DeviceKeys;
   private readonly pending: RedisPendingIndex;
+  /**
+   * One Redis, not a Cluster: every key is on the one server, so CREATE
+   * writes the client's pending index too (CREATE_INDEXED), one round trip.
+   */
+  private readonly oneServer: boolean;
 
   constructor(
     private readonly redis: RedisConnection,
@@ -69,7 +82,9 @@ export class RedisDeviceStore implements DeviceStore {
     this.keys = new DeviceKeys(options.keyPrefix);
     this.pending = new RedisPendingIndex(redis, options.keyPrefix);
     const { client } = redis;
+    this.oneServer = client instanceof Redis;
     client.defineCommand("handoffCreate", { numberOfKeys: 2, lua: CREATE });
+    client.defineCommand("handoffCreateIndexed", { numberOfKeys: 4, lua: CREATE_INDEXED });
     client.defineCommand("handoffPoll", { numberOfKeys: 1, lua: POLL });
     client.defineCommand("handoffFind", { numberOfKeys: 1, lua: FIND });
     client.defineCommand("handoffDecide", { numberOfKeys: 1, lua: DECIDE });
@@ -80,18 +95,38 @@ export class RedisDeviceStore implements DeviceStore {
   }
 
   async create(device: CodeHandle, user: CodeHandle, a: DeviceAuthorization): Promise<boolean> {
-    const created = await this.redis.guardDurable(this.keys.record(device), () =>
+    const record = this.keys.record(device);
+    const entry = this.oneServer ? this.pending.entry(a.clientId, device, a.createdAt) : undefined;
+    if (entry !== undefined) {
+      const created = await this.redis.guardDurable(record, () =>
+        this.cmd.handoffCreateIndexed(
+          this.keys.userCode(user),
+          record,
+          entry.set,
+          entry.bucket,
+          a.expiresAt,
+          device.hash,
+          encodeRecord(a),
+          entry.entry,
+          entry.id,
+          entry.start,
+          a.createdAt,
+        ),
+      );
+      return created === 1;
+    }
+    const created = await this.redis.guardDurable(record, () =>
       this.cmd.handoffCreate(
         this.keys.userCode(user),
-        this.keys.record(device),
+        record,
         a.expiresAt,
         device.hash,
         encodeRecord(a),
       ),
     );
     if (created !== 1) return false;
-    // The client's index, in the client's slot: its own step, best effort.
-    await this.pending.add(a.clientId, device, a.createdAt, a.expiresAt);
+    // On a Cluster the client's index is in the client's slot: its own step, best effort.
+    if (!this.oneServer) await this.pending.add(a.clientId, device, a.createdAt, a.expiresAt);
     return true;
   }
 

@@ -17,7 +17,9 @@
  * string of fixed-width entries appended to (`<tag><hash><created>`: the
  * device-code handle, 20 characters, and the creation ms in 8 base-36 digits),
  * expiring with its last request; `device:client:{client}` is a sorted set of
- * the bucket ids scored by their start (INDEX_PENDING).
+ * the bucket ids scored by their start (INDEX_PENDING). On one Redis (no
+ * Cluster) the entry is written by the request's CREATE itself
+ * (CREATE_INDEXED): same order, same best effort, one round trip.
  */
 import { LIB } from "./redis-scripts.js";
 import { LIVE_TOKENS } from "./redis-token-scripts.js";
@@ -43,20 +45,49 @@ export const PENDING_ENTRY_WIDTH = 28;
 export const PENDING_BUCKET_MS = 60_000;
 
 /**
- * KEYS: the client's bucket set, the bucket. ARGV: entry, bucket id, bucket
- * start ms, created ms, end ms. Appends the entry, keeps the bucket until its
- * last request ends, and drops buckets that started more than a lifetime
- * (end - created) and a bucket before this one → the bucket's length.
+ * `index_pending(set, bucket, entry, bucket id, bucket start ms, created ms,
+ * end ms)`: appends the entry to the bucket, keeps the bucket until its last
+ * request ends, and drops buckets that started more than a lifetime (end -
+ * created) and a bucket before this one → the bucket's length.
  */
-export const INDEX_PENDING = `
-local created, ends = tonumber(ARGV[4]), tonumber(ARGV[5])
-local n = redis.call('APPEND', KEYS[2], ARGV[1])
-if redis.call('PEXPIRETIME', KEYS[2]) < ends then redis.call('PEXPIREAT', KEYS[2], ARGV[5]) end
-redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
-local before = tonumber(ARGV[3]) - (ends - created) - ${PENDING_BUCKET_MS}
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. string.format('%d', before))
-if redis.call('PEXPIRETIME', KEYS[1]) < ends then redis.call('PEXPIREAT', KEYS[1], ARGV[5]) end
-return n
+const INDEX_PENDING_FN = `
+local function index_pending(set, bucket, entry, id, start, created, ends)
+  local n = redis.call('APPEND', bucket, entry)
+  if redis.call('PEXPIRETIME', bucket) < tonumber(ends) then redis.call('PEXPIREAT', bucket, ends) end
+  redis.call('ZADD', set, start, id)
+  local before = tonumber(start) - (tonumber(ends) - tonumber(created)) - ${PENDING_BUCKET_MS}
+  redis.call('ZREMRANGEBYSCORE', set, '-inf', '(' .. string.format('%d', before))
+  if redis.call('PEXPIRETIME', set) < tonumber(ends) then redis.call('PEXPIREAT', set, ends) end
+  return n
+end
+`;
+
+/**
+ * KEYS: the client's bucket set, the bucket. ARGV: entry, bucket id, bucket
+ * start ms, created ms, end ms → the bucket's length (`index_pending`). The
+ * index's own step after CREATE, where the client's keys are in another slot
+ * than the record (Redis Cluster).
+ */
+export const INDEX_PENDING = `${INDEX_PENDING_FN}
+return index_pending(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+`;
+
+/**
+ * CREATE (redis-scripts.ts) and the pending index in one script, for one
+ * Redis, where every key is on the one server: one round trip for a device
+ * authorization instead of two. KEYS: user index, record, the client's bucket
+ * set, the bucket. ARGV: expiresAt ms (also when the entry surely ends),
+ * record hash part, packed record, entry, bucket id, bucket start ms, created
+ * ms → 1 | 0 (user code taken, nothing written). The index stays best effort
+ * and after the record: an error in it (pcall) leaves the record written and
+ * the request unlisted, as a failed second step would.
+ */
+export const CREATE_INDEXED = `${INDEX_PENDING_FN}
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[1])
+redis.call('SET', KEYS[2], ARGV[3], 'PXAT', ARGV[1])
+pcall(index_pending, KEYS[3], KEYS[4], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[1])
+return 1
 `;
 
 /**

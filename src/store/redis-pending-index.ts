@@ -33,6 +33,15 @@ const AT = PENDING_ENTRY_WIDTH - TAG - HASH;
 /** Entries resolved at once (each is one read, in its own slot on a cluster). */
 const BATCH = 64;
 
+/** What writes one request's entry (see `RedisPendingIndex.entry`). */
+export interface PendingEntryWrite {
+  readonly set: string;
+  readonly bucket: string;
+  readonly entry: string;
+  readonly id: string;
+  readonly start: number;
+}
+
 interface Entry extends IndexCursor {
   readonly device: CodeHandle;
   /** As stored, for pruning. */
@@ -67,23 +76,36 @@ export class RedisPendingIndex {
     return `${this.buckets(clientId)}:${id}`;
   }
 
-  /** Best effort: a missed entry only leaves the request out of the operators' listing. */
-  async add(clientId: string, device: CodeHandle, createdAt: number, endsAt: number) {
+  /**
+   * The keys (the bucket set, the bucket) and arguments (entry, bucket id,
+   * bucket start) of a request's entry; undefined if the handle or time does
+   * not fit the fixed width (then it is not listed).
+   */
+  entry(clientId: string, device: CodeHandle, createdAt: number): PendingEntryWrite | undefined {
     const at = createdAt.toString(36).padStart(AT, "0");
     if (device.tag.length !== TAG || device.hash.length !== HASH || at.length !== AT) return;
     const start = createdAt - (createdAt % PENDING_BUCKET_MS);
     const id = (start / PENDING_BUCKET_MS).toString(36);
+    return {
+      set: this.buckets(clientId),
+      bucket: this.bucket(clientId, id),
+      entry: `${device.tag}${device.hash}${at}`,
+      id,
+      start,
+    };
+  }
+
+  /**
+   * The entry as its own step (INDEX_PENDING), for a Cluster where the
+   * client's keys are in another slot than the record. Best effort: a missed
+   * entry only leaves the request out of the operators' listing.
+   */
+  async add(clientId: string, device: CodeHandle, createdAt: number, endsAt: number) {
+    const w = this.entry(clientId, device, createdAt);
+    if (w === undefined) return;
     await this.redis
       .guard(() =>
-        this.cmd.handoffPendingIndex(
-          this.buckets(clientId),
-          this.bucket(clientId, id),
-          `${device.tag}${device.hash}${at}`,
-          id,
-          start,
-          createdAt,
-          endsAt,
-        ),
+        this.cmd.handoffPendingIndex(w.set, w.bucket, w.entry, w.id, w.start, createdAt, endsAt),
       )
       .catch(() => undefined);
   }

@@ -119,6 +119,55 @@ describe("Redis key layout (both keys in one hash slot, codes hashed)", () => {
     expect(await fixture.client.exists("device:client:{prune-cli}")).toBe(0);
   });
 
+  it("on one Redis a device authorization is one script: the record, its user code and the client's pending index", async () => {
+    await fixture.client.flushall();
+    const store = new RedisDeviceStore(testConnection(new Redis(fixture.server.url)));
+    const now = Date.now();
+    const request = (clientId: string) => {
+      const userCode = mintUserCode();
+      const parsed = parseDeviceCode(mintDeviceCode(userCode, now + 120_000));
+      if (!parsed) throw new Error("unparseable");
+      const record = {
+        clientId,
+        scopes: [],
+        resources: [],
+        createdAt: now,
+        expiresAt: now + 120_000,
+        interval: 5,
+        lastPolledAt: 0,
+        status: "pending" as const,
+        ipAddress: "127.0.0.1",
+        userAgent: "ua",
+      };
+      return { device: parsed.handle, user: userCodeHandle(userCode), record };
+    };
+    // The first use loads the script (EVALSHA, NOSCRIPT, EVAL); count after it.
+    const first = request("one-cli");
+    expect(await store.create(first.device, first.user, first.record)).toBe(true);
+    await fixture.client.config("RESETSTAT");
+    const r = request("one-cli");
+    expect(await store.create(r.device, r.user, r.record)).toBe(true);
+    const stats = String(await fixture.client.info("commandstats"));
+    const calls = (name: string) =>
+      Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
+    expect(calls("evalsha") + calls("eval")).toBe(1);
+    const listed = await store.listPendingByClient("one-cli", now + 1, 10);
+    expect(listed.items.map((e) => e.device).sort((a, b) => a.hash.localeCompare(b.hash))).toEqual(
+      [first.device, r.device].sort((a, b) => a.hash.localeCompare(b.hash)),
+    );
+    // Best effort inside the script: an index it cannot write (here a key of
+    // another type) leaves the request created and unlisted, as a lost second
+    // step would.
+    await fixture.client.set("device:client:{broken-cli}", "not a sorted set");
+    const unlisted = request("broken-cli");
+    expect(await store.create(unlisted.device, unlisted.user, unlisted.record)).toBe(true);
+    expect(await store.findByUserCode(unlisted.user, now + 1)).toMatchObject({
+      clientId: "broken-cli",
+      status: "pending",
+    });
+    await store.close();
+  });
+
   it("fails with temporarily_unavailable, not a crash, when Redis is gone", async () => {
     const gone = await startRedis();
     const c = new Redis(gone.url, {
