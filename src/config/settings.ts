@@ -294,7 +294,7 @@ export const SETTINGS = {
     max: 16,
     default: 0,
     note: "off",
-    doc: "replicas that must hold an authorization, a decision, a consumption, a refresh rotation or a revocation before it is answered (Redis `WAIT`, so a failover cannot undo it); fewer within the timeout is answered and counted ([docs/failure.md](docs/failure.md#replication))",
+    doc: "replicas that must hold an authorization, a decision, a consumption, a refresh rotation or a revocation before it is answered (Redis `WAIT`, so a failover cannot undo it); fewer within the timeout is refused with 503 `temporarily_unavailable` (`UNAVAILABLE`) and counted: the client's retry finds the write done ([docs/failure.md](docs/failure.md#replication))",
   }),
   HANDOFF_REDIS_WAIT_TIMEOUT_MS: int({
     group: "State",

@@ -32,10 +32,11 @@ export interface ReplicationWait {
 
 /**
  * After a WAIT came back short on a node, WAITs to that node are skipped for
- * this long. Redis blocks the connection that sent WAIT until it returns,
- * and every command of this process to that node shares the connection: a
- * shard without its replica (a failover just happened) would otherwise stall
- * all its traffic for the WAIT timeout on every durable write.
+ * this long, and its durable writes refused at once. Redis blocks the
+ * connection that sent WAIT until it returns, and every command of this
+ * process to that node shares the connection: a shard without its replica
+ * (a failover just happened) would otherwise stall all its traffic for the
+ * WAIT timeout on every durable write.
  */
 export const SHORT_REPLICAS_BACKOFF_MS = 1000;
 
@@ -185,10 +186,14 @@ export class RedisConnection {
    *
    * What its answer does (docs/failure.md "Replication"):
    * - enough replicas: the write is answered; a failover now keeps it;
-   * - fewer within the timeout: the master holds the write, a replica is
-   *   slow or missing; the write is answered (refusing it would turn a lost
-   *   replica into an outage, and a retry would find the write done),
-   *   `onShort` counts it (metric and log);
+   * - fewer within the timeout (or the node's replicas known short, see
+   *   `SHORT_REPLICAS_BACKOFF_MS`): the master holds the write, but a
+   *   failover now could undo it, so it is not answered as done:
+   *   `temporarily_unavailable`, and `onShort` counts it (metric and log).
+   *   The caller's retry is safe and finds the write done (a decision:
+   *   already decided; a consumption: the same token set within the retry
+   *   window), answered once a replica holds it; until then a shard without
+   *   an in-sync replica refuses durable writes;
    * - no answer (the master died after the write, or the deadline passed):
    *   `temporarily_unavailable`, as for any store call that did not finish;
    *   the write may be lost with the master, and the caller's retry is safe.
@@ -209,12 +214,15 @@ export class RedisConnection {
     const now = Date.now();
     if ((this.shortUntil.get(node.name) ?? 0) > now) {
       onShort?.({ acked: 0, skipped: true });
-      return;
+      throw unavailable("no replica holds the write yet (HANDOFF_REDIS_WAIT_REPLICAS)");
     }
     const acked = Number(await node.redis.call("WAIT", replicas, timeoutMs));
     if (acked < replicas) {
       this.shortUntil.set(node.name, Date.now() + SHORT_REPLICAS_BACKOFF_MS);
       onShort?.({ acked, skipped: false });
+      throw unavailable(
+        `${acked} of ${replicas} replicas hold the write (HANDOFF_REDIS_WAIT_REPLICAS)`,
+      );
     } else {
       this.shortUntil.delete(node.name);
     }
@@ -268,7 +276,7 @@ export function connectRedis(
         lastShortLog = Date.now();
         logger.warn(
           { acked: event.acked, wanted: replication.replicas },
-          "redis: a durable write reached fewer replicas than HANDOFF_REDIS_WAIT_REPLICAS; answered anyway",
+          "redis: a durable write reached fewer replicas than HANDOFF_REDIS_WAIT_REPLICAS; answered 503",
         );
       }
     },

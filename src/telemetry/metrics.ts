@@ -69,7 +69,7 @@ export class HandoffMetrics {
   );
   private readonly replicationShortWrites = new BoundCounter(
     "handoff_redis_replication_short_total",
-    "Durable writes answered with fewer replicas than HANDOFF_REDIS_WAIT_REPLICAS (waited: WAIT timed out; skipped: the node's replicas were already short).",
+    "Durable writes refused (temporarily_unavailable) because fewer replicas than HANDOFF_REDIS_WAIT_REPLICAS held them (waited: WAIT timed out; skipped: the node's replicas were already short).",
     ["wait"],
     this.registry,
   );
