@@ -18,6 +18,7 @@ import {
   DEVICE_CODE_GRANT,
   REFRESH_TOKEN_GRANT,
 } from "../domain/client.js";
+import { DEFAULT_MAX_PAGE_SIZE } from "../domain/operator-authorizations.js";
 import { DEFAULT_MAX_PER_SUBJECT } from "../domain/ports/token-store.js";
 import { DEFAULT_RESOURCE_LIMITS } from "../domain/resource.js";
 import { SIGNING_ALGORITHMS } from "../tokens/signing-keys.js";
@@ -394,6 +395,13 @@ export const SETTINGS = {
       "must be at least 32 characters (generate one with: openssl rand -base64 32)",
     ],
     doc: 'bearer credential of `ClientService` and `handoff clients` (README "Administering clients"); not the service token',
+  }),
+  HANDOFF_ADMIN_MAX_PAGE_SIZE: int({
+    group: "Device flow",
+    min: 1,
+    max: 10_000,
+    default: DEFAULT_MAX_PAGE_SIZE,
+    doc: 'most rows one page of `ListGrants` / `ListPendingAuthorizations` returns; a larger `page_size` is capped (README "Operator listings")',
   }),
   // RFC 8707 resources (src/domain/resource.ts): count, length, and http on loopback.
   HANDOFF_RESOURCES_PER_REQUEST: int({

@@ -36,6 +36,9 @@ export const OPERATOR_SUBJECT = "operator";
 /** Rows of a page when the caller names no size. */
 export const DEFAULT_PAGE_SIZE = 100;
 
+/** The largest page unless told otherwise (HANDOFF_ADMIN_MAX_PAGE_SIZE). */
+export const DEFAULT_MAX_PAGE_SIZE = 500;
+
 /** Whose grants to list: exactly one of the two. */
 export type GrantOwner = { readonly clientId: string } | { readonly subject: string };
 

@@ -5,8 +5,12 @@ import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@co
 import {
   ClientService,
   ClientSource,
+  type Grant,
+  GrantSchema,
   type ManagedClient,
   ManagedClientSchema,
+  type PendingAuthorization,
+  PendingAuthorizationSchema,
 } from "../../gen/handoff/v1/client_service_pb.js";
 import {
   ClientAdminError,
@@ -17,6 +21,12 @@ import {
 } from "../domain/client-administration.js";
 import type { DeviceFlow } from "../domain/device-flow.js";
 import { OAuthError } from "../domain/oauth-error.js";
+import {
+  OPERATOR_SUBJECT,
+  type OperatorAuthorizations,
+  type PendingView,
+} from "../domain/operator-authorizations.js";
+import type { ConnectedGrant } from "../domain/ports/token-store.js";
 import type { TokenLifecycle } from "../tokens/token-lifecycle.js";
 import { peerAddressKey } from "./rpc-translation.js";
 import { requireServiceCredential } from "./service-credential.js";
@@ -25,6 +35,8 @@ export interface ClientServiceDeps {
   readonly admin: ClientAdministration;
   readonly flow: DeviceFlow;
   readonly tokens: TokenLifecycle;
+  /** Listings of grants and pending requests, cancel and revoke by id. */
+  readonly operators: OperatorAuthorizations;
   /** HANDOFF_ADMIN_TOKEN; undefined: every call is UNAUTHENTICATED. */
   readonly adminToken: string | undefined;
 }
@@ -42,8 +54,40 @@ const REFUSAL: Record<ClientAdminRefusal, Code> = {
   already_exists: Code.AlreadyExists,
 };
 
-/** The subject an operator's cancellation is recorded under (audit `denied`). */
-export const OPERATOR_SUBJECT = "operator";
+function grantOf(g: ConnectedGrant): Grant {
+  return create(GrantSchema, {
+    familyId: g.familyId,
+    clientId: g.clientId,
+    subject: g.subject,
+    scopes: [...g.scopes],
+    resources: [...g.resources],
+    createdAt: timestampFromMs(g.createdAt),
+    refreshedAt: timestampFromMs(g.issuedAt),
+    expiresAt: timestampFromMs(Math.min(g.idleExpiresAt, g.absoluteExpiresAt)),
+  });
+}
+
+function pendingOf(p: PendingView): PendingAuthorization {
+  const a = p.authorization;
+  return create(PendingAuthorizationSchema, {
+    pendingId: p.pendingId,
+    clientId: a.clientId,
+    scopes: [...a.scopes],
+    resources: [...a.resources],
+    createdAt: timestampFromMs(a.createdAt),
+    expiresAt: timestampFromMs(a.expiresAt),
+    requesterAddress: a.ipAddress,
+    userAgent: a.userAgent,
+  });
+}
+
+/** Exactly one of two request fields; the name of the one given. */
+function oneOf(a: [string, string], b: [string, string]): "a" | "b" {
+  if ((a[1] === "") === (b[1] === "")) {
+    throw new OAuthError("invalid_request", `exactly one of ${a[0]} or ${b[0]} is required`);
+  }
+  return a[1] !== "" ? "a" : "b";
+}
 
 function managed(v: ManagedClientView): ManagedClient {
   const c = v.client;
@@ -169,23 +213,48 @@ export function clientService(deps: ClientServiceDeps) {
 
       cancelDeviceAuthorization: (req, ctx) =>
         authorised(ctx, async () => {
-          if (req.userCode === "") throw new OAuthError("invalid_request", "user_code is required");
+          const by = oneOf(["user_code", req.userCode], ["pending_id", req.pendingId]);
+          const approverAddress = ctx.values.get(peerAddressKey);
+          if (by === "b") return deps.operators.cancelPending(req.pendingId, approverAddress);
           const r = await deps.flow.decide({
             userCode: req.userCode,
             subject: OPERATOR_SUBJECT,
             approve: false,
-            approverAddress: ctx.values.get(peerAddressKey),
+            approverAddress,
           });
           return { clientId: r.clientId };
         }),
 
       revokeGrant: (req, ctx) =>
         authorised(ctx, async () => {
-          if (req.token === "") throw new OAuthError("invalid_request", "token is required");
-          if (!(await deps.tokens.revokeForOperator(req.token))) {
-            throw new ConnectError("no live grant has this token", Code.NotFound);
-          }
+          const by = oneOf(["token", req.token], ["family_id", req.familyId]);
+          const revoked =
+            by === "a"
+              ? await deps.tokens.revokeForOperator(req.token)
+              : await deps.operators.revokeGrant(req.familyId);
+          if (!revoked) throw new ConnectError("no live grant has this token or id", Code.NotFound);
           return {};
+        }),
+
+      listGrants: (req, ctx) =>
+        authorised(ctx, async () => {
+          const by = oneOf(["client_id", req.clientId], ["subject", req.subject]);
+          const page = await deps.operators.listGrants(
+            by === "a" ? { clientId: req.clientId } : { subject: req.subject },
+            req.pageSize,
+            req.pageToken,
+          );
+          return { grants: page.items.map(grantOf), nextPageToken: page.next ?? "" };
+        }),
+
+      listPendingAuthorizations: (req, ctx) =>
+        authorised(ctx, async () => {
+          const page = await deps.operators.listPending(
+            requireId(req.clientId),
+            req.pageSize,
+            req.pageToken,
+          );
+          return { authorizations: page.items.map(pendingOf), nextPageToken: page.next ?? "" };
         }),
     });
 }

@@ -11,6 +11,10 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { FastifyInstance } from "fastify";
 import { ClientAddresses } from "../auth/client-address.js";
 import { ConnectedDevices } from "../domain/connected-devices.js";
+import {
+  DEFAULT_MAX_PAGE_SIZE,
+  OperatorAuthorizations,
+} from "../domain/operator-authorizations.js";
 import { createHttpApp } from "../http/http-app.js";
 import { showAuthorizationRefusal } from "../pages/authorization-pages.js";
 import { verificationPages } from "../pages/verification-pages.js";
@@ -80,6 +84,13 @@ export async function buildTransports(
     admin: clients.admin,
     flow: flows.device,
     tokens: tokens.lifecycle,
+    operators: new OperatorAuthorizations({
+      devices: stores.device,
+      tokens: stores.token,
+      notifier: stores.notifier,
+      events: telemetry.events,
+      maxPageSize: c.adminMaxPageSize ?? DEFAULT_MAX_PAGE_SIZE,
+    }),
     adminToken: c.adminToken,
   });
   const routes = (router: ConnectRouter) => {

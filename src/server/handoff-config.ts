@@ -99,6 +99,8 @@ export interface HandoffConfig extends PagesConfig {
   readonly metricsToken?: string;
   /** Bearer credential of ClientService (README "Administering clients"); unset: it refuses every call. */
   readonly adminToken?: string;
+  /** Most rows one page of the operators' listings returns (HANDOFF_ADMIN_MAX_PAGE_SIZE); default: that setting's default. */
+  readonly adminMaxPageSize?: number;
   /** Caps on administered clients' fields (HANDOFF_CLIENT_MAX_*); default: those settings' defaults. */
   readonly clientMetadataLimits?: ClientMetadataLimits;
   readonly redis?: RedisTarget;

@@ -277,6 +277,7 @@ export async function loadConfig(s: Settings, mode: Mode, logger: Logger): Promi
     ...(serviceToken ? { serviceToken } : {}),
     ...(s.HANDOFF_METRICS_TOKEN ? { metricsToken: s.HANDOFF_METRICS_TOKEN } : {}),
     ...(s.HANDOFF_ADMIN_TOKEN ? { adminToken: s.HANDOFF_ADMIN_TOKEN } : {}),
+    adminMaxPageSize: s.HANDOFF_ADMIN_MAX_PAGE_SIZE,
     clientMetadataLimits: metadataLimits(s),
     ...(redis ? { redis } : {}),
     redisKeyPrefix: s.HANDOFF_REDIS_KEY_PREFIX,

@@ -30,7 +30,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file handoff/v1/client_service.proto.
  */
 export const file_handoff_v1_client_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch9oYW5kb2ZmL3YxL2NsaWVudF9zZXJ2aWNlLnByb3RvEgpoYW5kb2ZmLnYxIoYCCg1NYW5hZ2VkQ2xpZW50EhEKCWNsaWVudF9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEhQKDGNvbmZpZGVudGlhbBgDIAEoCBITCgtncmFudF90eXBlcxgEIAMoCRIOCgZzY29wZXMYBSADKAkSFgoOZGVmYXVsdF9zY29wZXMYBiADKAkSFQoNcmVkaXJlY3RfdXJpcxgHIAMoCRIQCghkaXNhYmxlZBgIIAEoCBIoCgZzb3VyY2UYCSABKA4yGC5oYW5kb2ZmLnYxLkNsaWVudFNvdXJjZRIuCgpjcmVhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKgAQoTQ3JlYXRlQ2xpZW50UmVxdWVzdBIRCgljbGllbnRfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIUCgxjb25maWRlbnRpYWwYAyABKAgSEwoLZ3JhbnRfdHlwZXMYBCADKAkSDgoGc2NvcGVzGAUgAygJEhYKDmRlZmF1bHRfc2NvcGVzGAYgAygJEhUKDXJlZGlyZWN0X3VyaXMYByADKAkiWAoUQ3JlYXRlQ2xpZW50UmVzcG9uc2USKQoGY2xpZW50GAEgASgLMhkuaGFuZG9mZi52MS5NYW5hZ2VkQ2xpZW50EhUKDWNsaWVudF9zZWNyZXQYAiABKAkiJQoQR2V0Q2xpZW50UmVxdWVzdBIRCgljbGllbnRfaWQYASABKAkiPgoRR2V0Q2xpZW50UmVzcG9uc2USKQoGY2xpZW50GAEgASgLMhkuaGFuZG9mZi52MS5NYW5hZ2VkQ2xpZW50IjsKEkxpc3RDbGllbnRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJaChNMaXN0Q2xpZW50c1Jlc3BvbnNlEioKB2NsaWVudHMYASADKAsyGS5oYW5kb2ZmLnYxLk1hbmFnZWRDbGllbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIrsBChNVcGRhdGVDbGllbnRSZXF1ZXN0EhEKCWNsaWVudF9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEhMKC2dyYW50X3R5cGVzGAMgAygJEg4KBnNjb3BlcxgEIAMoCRIWCg5kZWZhdWx0X3Njb3BlcxgFIAMoCRIVCg1yZWRpcmVjdF91cmlzGAYgAygJEi8KC3VwZGF0ZV9tYXNrGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayJBChRVcGRhdGVDbGllbnRSZXNwb25zZRIpCgZjbGllbnQYASABKAsyGS5oYW5kb2ZmLnYxLk1hbmFnZWRDbGllbnQiKQoURGlzYWJsZUNsaWVudFJlcXVlc3QSEQoJY2xpZW50X2lkGAEgASgJIkIKFURpc2FibGVDbGllbnRSZXNwb25zZRIpCgZjbGllbnQYASABKAsyGS5oYW5kb2ZmLnYxLk1hbmFnZWRDbGllbnQiKAoTRW5hYmxlQ2xpZW50UmVxdWVzdBIRCgljbGllbnRfaWQYASABKAkiQQoURW5hYmxlQ2xpZW50UmVzcG9uc2USKQoGY2xpZW50GAEgASgLMhkuaGFuZG9mZi52MS5NYW5hZ2VkQ2xpZW50Ii4KGVJvdGF0ZUNsaWVudFNlY3JldFJlcXVlc3QSEQoJY2xpZW50X2lkGAEgASgJIl4KGlJvdGF0ZUNsaWVudFNlY3JldFJlc3BvbnNlEikKBmNsaWVudBgBIAEoCzIZLmhhbmRvZmYudjEuTWFuYWdlZENsaWVudBIVCg1jbGllbnRfc2VjcmV0GAIgASgJIigKE0RlbGV0ZUNsaWVudFJlcXVlc3QSEQoJY2xpZW50X2lkGAEgASgJIhYKFERlbGV0ZUNsaWVudFJlc3BvbnNlIjUKIENhbmNlbERldmljZUF1dGhvcml6YXRpb25SZXF1ZXN0EhEKCXVzZXJfY29kZRgBIAEoCSI2CiFDYW5jZWxEZXZpY2VBdXRob3JpemF0aW9uUmVzcG9uc2USEQoJY2xpZW50X2lkGAEgASgJIiMKElJldm9rZUdyYW50UmVxdWVzdBINCgV0b2tlbhgBIAEoCSIVChNSZXZva2VHcmFudFJlc3BvbnNlKnwKDENsaWVudFNvdXJjZRIdChlDTElFTlRfU09VUkNFX1VOU1BFQ0lGSUVEEAASFgoSQ0xJRU5UX1NPVVJDRV9GSUxFEAESFwoTQ0xJRU5UX1NPVVJDRV9BRE1JThACEhwKGENMSUVOVF9TT1VSQ0VfUkVHSVNURVJFRBADMvoGCg1DbGllbnRTZXJ2aWNlElEKDENyZWF0ZUNsaWVudBIfLmhhbmRvZmYudjEuQ3JlYXRlQ2xpZW50UmVxdWVzdBogLmhhbmRvZmYudjEuQ3JlYXRlQ2xpZW50UmVzcG9uc2USSAoJR2V0Q2xpZW50EhwuaGFuZG9mZi52MS5HZXRDbGllbnRSZXF1ZXN0Gh0uaGFuZG9mZi52MS5HZXRDbGllbnRSZXNwb25zZRJOCgtMaXN0Q2xpZW50cxIeLmhhbmRvZmYudjEuTGlzdENsaWVudHNSZXF1ZXN0Gh8uaGFuZG9mZi52MS5MaXN0Q2xpZW50c1Jlc3BvbnNlElEKDFVwZGF0ZUNsaWVudBIfLmhhbmRvZmYudjEuVXBkYXRlQ2xpZW50UmVxdWVzdBogLmhhbmRvZmYudjEuVXBkYXRlQ2xpZW50UmVzcG9uc2USVAoNRGlzYWJsZUNsaWVudBIgLmhhbmRvZmYudjEuRGlzYWJsZUNsaWVudFJlcXVlc3QaIS5oYW5kb2ZmLnYxLkRpc2FibGVDbGllbnRSZXNwb25zZRJRCgxFbmFibGVDbGllbnQSHy5oYW5kb2ZmLnYxLkVuYWJsZUNsaWVudFJlcXVlc3QaIC5oYW5kb2ZmLnYxLkVuYWJsZUNsaWVudFJlc3BvbnNlEmMKElJvdGF0ZUNsaWVudFNlY3JldBIlLmhhbmRvZmYudjEuUm90YXRlQ2xpZW50U2VjcmV0UmVxdWVzdBomLmhhbmRvZmYudjEuUm90YXRlQ2xpZW50U2VjcmV0UmVzcG9uc2USUQoMRGVsZXRlQ2xpZW50Eh8uaGFuZG9mZi52MS5EZWxldGVDbGllbnRSZXF1ZXN0GiAuaGFuZG9mZi52MS5EZWxldGVDbGllbnRSZXNwb25zZRJ4ChlDYW5jZWxEZXZpY2VBdXRob3JpemF0aW9uEiwuaGFuZG9mZi52MS5DYW5jZWxEZXZpY2VBdXRob3JpemF0aW9uUmVxdWVzdBotLmhhbmRvZmYudjEuQ2FuY2VsRGV2aWNlQXV0aG9yaXphdGlvblJlc3BvbnNlEk4KC1Jldm9rZUdyYW50Eh4uaGFuZG9mZi52MS5SZXZva2VHcmFudFJlcXVlc3QaHy5oYW5kb2ZmLnYxLlJldm9rZUdyYW50UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
+  fileDesc("Ch9oYW5kb2ZmL3YxL2NsaWVudF9zZXJ2aWNlLnByb3RvEgpoYW5kb2ZmLnYxIoYCCg1NYW5hZ2VkQ2xpZW50EhEKCWNsaWVudF9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEhQKDGNvbmZpZGVudGlhbBgDIAEoCBITCgtncmFudF90eXBlcxgEIAMoCRIOCgZzY29wZXMYBSADKAkSFgoOZGVmYXVsdF9zY29wZXMYBiADKAkSFQoNcmVkaXJlY3RfdXJpcxgHIAMoCRIQCghkaXNhYmxlZBgIIAEoCBIoCgZzb3VyY2UYCSABKA4yGC5oYW5kb2ZmLnYxLkNsaWVudFNvdXJjZRIuCgpjcmVhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKgAQoTQ3JlYXRlQ2xpZW50UmVxdWVzdBIRCgljbGllbnRfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIUCgxjb25maWRlbnRpYWwYAyABKAgSEwoLZ3JhbnRfdHlwZXMYBCADKAkSDgoGc2NvcGVzGAUgAygJEhYKDmRlZmF1bHRfc2NvcGVzGAYgAygJEhUKDXJlZGlyZWN0X3VyaXMYByADKAkiWAoUQ3JlYXRlQ2xpZW50UmVzcG9uc2USKQoGY2xpZW50GAEgASgLMhkuaGFuZG9mZi52MS5NYW5hZ2VkQ2xpZW50EhUKDWNsaWVudF9zZWNyZXQYAiABKAkiJQoQR2V0Q2xpZW50UmVxdWVzdBIRCgljbGllbnRfaWQYASABKAkiPgoRR2V0Q2xpZW50UmVzcG9uc2USKQoGY2xpZW50GAEgASgLMhkuaGFuZG9mZi52MS5NYW5hZ2VkQ2xpZW50IjsKEkxpc3RDbGllbnRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJaChNMaXN0Q2xpZW50c1Jlc3BvbnNlEioKB2NsaWVudHMYASADKAsyGS5oYW5kb2ZmLnYxLk1hbmFnZWRDbGllbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIrsBChNVcGRhdGVDbGllbnRSZXF1ZXN0EhEKCWNsaWVudF9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEhMKC2dyYW50X3R5cGVzGAMgAygJEg4KBnNjb3BlcxgEIAMoCRIWCg5kZWZhdWx0X3Njb3BlcxgFIAMoCRIVCg1yZWRpcmVjdF91cmlzGAYgAygJEi8KC3VwZGF0ZV9tYXNrGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayJBChRVcGRhdGVDbGllbnRSZXNwb25zZRIpCgZjbGllbnQYASABKAsyGS5oYW5kb2ZmLnYxLk1hbmFnZWRDbGllbnQiKQoURGlzYWJsZUNsaWVudFJlcXVlc3QSEQoJY2xpZW50X2lkGAEgASgJIkIKFURpc2FibGVDbGllbnRSZXNwb25zZRIpCgZjbGllbnQYASABKAsyGS5oYW5kb2ZmLnYxLk1hbmFnZWRDbGllbnQiKAoTRW5hYmxlQ2xpZW50UmVxdWVzdBIRCgljbGllbnRfaWQYASABKAkiQQoURW5hYmxlQ2xpZW50UmVzcG9uc2USKQoGY2xpZW50GAEgASgLMhkuaGFuZG9mZi52MS5NYW5hZ2VkQ2xpZW50Ii4KGVJvdGF0ZUNsaWVudFNlY3JldFJlcXVlc3QSEQoJY2xpZW50X2lkGAEgASgJIl4KGlJvdGF0ZUNsaWVudFNlY3JldFJlc3BvbnNlEikKBmNsaWVudBgBIAEoCzIZLmhhbmRvZmYudjEuTWFuYWdlZENsaWVudBIVCg1jbGllbnRfc2VjcmV0GAIgASgJIigKE0RlbGV0ZUNsaWVudFJlcXVlc3QSEQoJY2xpZW50X2lkGAEgASgJIhYKFERlbGV0ZUNsaWVudFJlc3BvbnNlIkkKIENhbmNlbERldmljZUF1dGhvcml6YXRpb25SZXF1ZXN0EhEKCXVzZXJfY29kZRgBIAEoCRISCgpwZW5kaW5nX2lkGAIgASgJIjYKIUNhbmNlbERldmljZUF1dGhvcml6YXRpb25SZXNwb25zZRIRCgljbGllbnRfaWQYASABKAkiNgoSUmV2b2tlR3JhbnRSZXF1ZXN0Eg0KBXRva2VuGAEgASgJEhEKCWZhbWlseV9pZBgCIAEoCSIVChNSZXZva2VHcmFudFJlc3BvbnNlIvMBCgVHcmFudBIRCglmYW1pbHlfaWQYASABKAkSEQoJY2xpZW50X2lkGAIgASgJEg8KB3N1YmplY3QYAyABKAkSDgoGc2NvcGVzGAQgAygJEhEKCXJlc291cmNlcxgFIAMoCRIuCgpjcmVhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxyZWZyZXNoZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIl4KEUxpc3RHcmFudHNSZXF1ZXN0EhEKCWNsaWVudF9pZBgBIAEoCRIPCgdzdWJqZWN0GAIgASgJEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJIlAKEkxpc3RHcmFudHNSZXNwb25zZRIhCgZncmFudHMYASADKAsyES5oYW5kb2ZmLnYxLkdyYW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSLvAQoUUGVuZGluZ0F1dGhvcml6YXRpb24SEgoKcGVuZGluZ19pZBgBIAEoCRIRCgljbGllbnRfaWQYAiABKAkSDgoGc2NvcGVzGAMgAygJEhEKCXJlc291cmNlcxgEIAMoCRIuCgpjcmVhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIZChFyZXF1ZXN0ZXJfYWRkcmVzcxgHIAEoCRISCgp1c2VyX2FnZW50GAggASgJIlwKIExpc3RQZW5kaW5nQXV0aG9yaXphdGlvbnNSZXF1ZXN0EhEKCWNsaWVudF9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJ2CiFMaXN0UGVuZGluZ0F1dGhvcml6YXRpb25zUmVzcG9uc2USOAoOYXV0aG9yaXphdGlvbnMYASADKAsyIC5oYW5kb2ZmLnYxLlBlbmRpbmdBdXRob3JpemF0aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSp8CgxDbGllbnRTb3VyY2USHQoZQ0xJRU5UX1NPVVJDRV9VTlNQRUNJRklFRBAAEhYKEkNMSUVOVF9TT1VSQ0VfRklMRRABEhcKE0NMSUVOVF9TT1VSQ0VfQURNSU4QAhIcChhDTElFTlRfU09VUkNFX1JFR0lTVEVSRUQQAzLBCAoNQ2xpZW50U2VydmljZRJRCgxDcmVhdGVDbGllbnQSHy5oYW5kb2ZmLnYxLkNyZWF0ZUNsaWVudFJlcXVlc3QaIC5oYW5kb2ZmLnYxLkNyZWF0ZUNsaWVudFJlc3BvbnNlEkgKCUdldENsaWVudBIcLmhhbmRvZmYudjEuR2V0Q2xpZW50UmVxdWVzdBodLmhhbmRvZmYudjEuR2V0Q2xpZW50UmVzcG9uc2USTgoLTGlzdENsaWVudHMSHi5oYW5kb2ZmLnYxLkxpc3RDbGllbnRzUmVxdWVzdBofLmhhbmRvZmYudjEuTGlzdENsaWVudHNSZXNwb25zZRJRCgxVcGRhdGVDbGllbnQSHy5oYW5kb2ZmLnYxLlVwZGF0ZUNsaWVudFJlcXVlc3QaIC5oYW5kb2ZmLnYxLlVwZGF0ZUNsaWVudFJlc3BvbnNlElQKDURpc2FibGVDbGllbnQSIC5oYW5kb2ZmLnYxLkRpc2FibGVDbGllbnRSZXF1ZXN0GiEuaGFuZG9mZi52MS5EaXNhYmxlQ2xpZW50UmVzcG9uc2USUQoMRW5hYmxlQ2xpZW50Eh8uaGFuZG9mZi52MS5FbmFibGVDbGllbnRSZXF1ZXN0GiAuaGFuZG9mZi52MS5FbmFibGVDbGllbnRSZXNwb25zZRJjChJSb3RhdGVDbGllbnRTZWNyZXQSJS5oYW5kb2ZmLnYxLlJvdGF0ZUNsaWVudFNlY3JldFJlcXVlc3QaJi5oYW5kb2ZmLnYxLlJvdGF0ZUNsaWVudFNlY3JldFJlc3BvbnNlElEKDERlbGV0ZUNsaWVudBIfLmhhbmRvZmYudjEuRGVsZXRlQ2xpZW50UmVxdWVzdBogLmhhbmRvZmYudjEuRGVsZXRlQ2xpZW50UmVzcG9uc2USeAoZQ2FuY2VsRGV2aWNlQXV0aG9yaXphdGlvbhIsLmhhbmRvZmYudjEuQ2FuY2VsRGV2aWNlQXV0aG9yaXphdGlvblJlcXVlc3QaLS5oYW5kb2ZmLnYxLkNhbmNlbERldmljZUF1dGhvcml6YXRpb25SZXNwb25zZRJOCgtSZXZva2VHcmFudBIeLmhhbmRvZmYudjEuUmV2b2tlR3JhbnRSZXF1ZXN0Gh8uaGFuZG9mZi52MS5SZXZva2VHcmFudFJlc3BvbnNlEksKCkxpc3RHcmFudHMSHS5oYW5kb2ZmLnYxLkxpc3RHcmFudHNSZXF1ZXN0Gh4uaGFuZG9mZi52MS5MaXN0R3JhbnRzUmVzcG9uc2USeAoZTGlzdFBlbmRpbmdBdXRob3JpemF0aW9ucxIsLmhhbmRvZmYudjEuTGlzdFBlbmRpbmdBdXRob3JpemF0aW9uc1JlcXVlc3QaLS5oYW5kb2ZmLnYxLkxpc3RQZW5kaW5nQXV0aG9yaXphdGlvbnNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
 
 /**
  * ManagedClient is a client as operators see it; it never holds a secret.
@@ -560,7 +560,8 @@ export const DeleteClientResponseSchema: GenMessage<DeleteClientResponse> = /*@_
   messageDesc(file_handoff_v1_client_service, 16);
 
 /**
- * CancelDeviceAuthorizationRequest names a pending request by its user code.
+ * CancelDeviceAuthorizationRequest names a pending request: exactly one of
+ * its user code or its pending id.
  *
  * @generated from message handoff.v1.CancelDeviceAuthorizationRequest
  */
@@ -571,6 +572,13 @@ export type CancelDeviceAuthorizationRequest = Message<"handoff.v1.CancelDeviceA
    * @generated from field: string user_code = 1;
    */
   userCode: string;
+
+  /**
+   * The `pending_id` from ListPendingAuthorizations.
+   *
+   * @generated from field: string pending_id = 2;
+   */
+  pendingId: string;
 };
 
 /**
@@ -602,7 +610,7 @@ export const CancelDeviceAuthorizationResponseSchema: GenMessage<CancelDeviceAut
   messageDesc(file_handoff_v1_client_service, 18);
 
 /**
- * RevokeGrantRequest names a grant by one of its tokens.
+ * RevokeGrantRequest names a grant: exactly one of a token or a family id.
  *
  * @generated from message handoff.v1.RevokeGrantRequest
  */
@@ -614,6 +622,14 @@ export type RevokeGrantRequest = Message<"handoff.v1.RevokeGrantRequest"> & {
    * @generated from field: string token = 1;
    */
   token: string;
+
+  /**
+   * The `family_id` from ListGrants: revokes the family and its live access
+   * tokens.
+   *
+   * @generated from field: string family_id = 2;
+   */
+  familyId: string;
 };
 
 /**
@@ -637,6 +653,282 @@ export type RevokeGrantResponse = Message<"handoff.v1.RevokeGrantResponse"> & {
  */
 export const RevokeGrantResponseSchema: GenMessage<RevokeGrantResponse> = /*@__PURE__*/
   messageDesc(file_handoff_v1_client_service, 20);
+
+/**
+ * Grant is one live approved grant (a refresh family); it holds no secret.
+ *
+ * @generated from message handoff.v1.Grant
+ */
+export type Grant = Message<"handoff.v1.Grant"> & {
+  /**
+   * The family id: short, not a secret; RevokeGrant takes it.
+   *
+   * @generated from field: string family_id = 1;
+   */
+  familyId: string;
+
+  /**
+   * The client it was granted to.
+   *
+   * @generated from field: string client_id = 2;
+   */
+  clientId: string;
+
+  /**
+   * The person who approved it.
+   *
+   * @generated from field: string subject = 3;
+   */
+  subject: string;
+
+  /**
+   * The granted scopes.
+   *
+   * @generated from field: repeated string scopes = 4;
+   */
+  scopes: string[];
+
+  /**
+   * The RFC 8707 resources it is bound to.
+   *
+   * @generated from field: repeated string resources = 5;
+   */
+  resources: string[];
+
+  /**
+   * When it was approved and first issued.
+   *
+   * @generated from field: google.protobuf.Timestamp created_at = 6;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * When its current refresh token was issued (the last refresh).
+   *
+   * @generated from field: google.protobuf.Timestamp refreshed_at = 7;
+   */
+  refreshedAt?: Timestamp | undefined;
+
+  /**
+   * When it ends unless refreshed (idle expiry, capped by the absolute one).
+   *
+   * @generated from field: google.protobuf.Timestamp expires_at = 8;
+   */
+  expiresAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message handoff.v1.Grant.
+ * Use `create(GrantSchema)` to create a new message.
+ */
+export const GrantSchema: GenMessage<Grant> = /*@__PURE__*/
+  messageDesc(file_handoff_v1_client_service, 21);
+
+/**
+ * ListGrantsRequest asks for one page of one owner's grants: exactly one of
+ * client_id or subject.
+ *
+ * @generated from message handoff.v1.ListGrantsRequest
+ */
+export type ListGrantsRequest = Message<"handoff.v1.ListGrantsRequest"> & {
+  /**
+   * The client whose grants to list.
+   *
+   * @generated from field: string client_id = 1;
+   */
+  clientId: string;
+
+  /**
+   * The subject whose grants to list.
+   *
+   * @generated from field: string subject = 2;
+   */
+  subject: string;
+
+  /**
+   * At most this many grants (0 means 100; capped at
+   * HANDOFF_ADMIN_MAX_PAGE_SIZE).
+   *
+   * @generated from field: int32 page_size = 3;
+   */
+  pageSize: number;
+
+  /**
+   * `next_page_token` of the previous page; empty for the first.
+   *
+   * @generated from field: string page_token = 4;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message handoff.v1.ListGrantsRequest.
+ * Use `create(ListGrantsRequestSchema)` to create a new message.
+ */
+export const ListGrantsRequestSchema: GenMessage<ListGrantsRequest> = /*@__PURE__*/
+  messageDesc(file_handoff_v1_client_service, 22);
+
+/**
+ * ListGrantsResponse is one page, newest first.
+ *
+ * @generated from message handoff.v1.ListGrantsResponse
+ */
+export type ListGrantsResponse = Message<"handoff.v1.ListGrantsResponse"> & {
+  /**
+   * The grants of this page.
+   *
+   * @generated from field: repeated handoff.v1.Grant grants = 1;
+   */
+  grants: Grant[];
+
+  /**
+   * Pass as `page_token` for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message handoff.v1.ListGrantsResponse.
+ * Use `create(ListGrantsResponseSchema)` to create a new message.
+ */
+export const ListGrantsResponseSchema: GenMessage<ListGrantsResponse> = /*@__PURE__*/
+  messageDesc(file_handoff_v1_client_service, 23);
+
+/**
+ * PendingAuthorization is one pending device authorization request. It holds
+ * neither code: `pending_id` cannot be used to poll or to approve.
+ *
+ * @generated from message handoff.v1.PendingAuthorization
+ */
+export type PendingAuthorization = Message<"handoff.v1.PendingAuthorization"> & {
+  /**
+   * Opaque and short; CancelDeviceAuthorization takes it.
+   *
+   * @generated from field: string pending_id = 1;
+   */
+  pendingId: string;
+
+  /**
+   * The client that asked.
+   *
+   * @generated from field: string client_id = 2;
+   */
+  clientId: string;
+
+  /**
+   * The requested scopes.
+   *
+   * @generated from field: repeated string scopes = 3;
+   */
+  scopes: string[];
+
+  /**
+   * The requested RFC 8707 resources.
+   *
+   * @generated from field: repeated string resources = 4;
+   */
+  resources: string[];
+
+  /**
+   * When it was requested.
+   *
+   * @generated from field: google.protobuf.Timestamp created_at = 5;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * When its codes expire.
+   *
+   * @generated from field: google.protobuf.Timestamp expires_at = 6;
+   */
+  expiresAt?: Timestamp | undefined;
+
+  /**
+   * Where the device's request came from.
+   *
+   * @generated from field: string requester_address = 7;
+   */
+  requesterAddress: string;
+
+  /**
+   * The device's User-Agent.
+   *
+   * @generated from field: string user_agent = 8;
+   */
+  userAgent: string;
+};
+
+/**
+ * Describes the message handoff.v1.PendingAuthorization.
+ * Use `create(PendingAuthorizationSchema)` to create a new message.
+ */
+export const PendingAuthorizationSchema: GenMessage<PendingAuthorization> = /*@__PURE__*/
+  messageDesc(file_handoff_v1_client_service, 24);
+
+/**
+ * ListPendingAuthorizationsRequest asks for one page of a client's pending requests.
+ *
+ * @generated from message handoff.v1.ListPendingAuthorizationsRequest
+ */
+export type ListPendingAuthorizationsRequest = Message<"handoff.v1.ListPendingAuthorizationsRequest"> & {
+  /**
+   * The client whose requests to list.
+   *
+   * @generated from field: string client_id = 1;
+   */
+  clientId: string;
+
+  /**
+   * At most this many (0 means 100; capped at HANDOFF_ADMIN_MAX_PAGE_SIZE).
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * `next_page_token` of the previous page; empty for the first.
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message handoff.v1.ListPendingAuthorizationsRequest.
+ * Use `create(ListPendingAuthorizationsRequestSchema)` to create a new message.
+ */
+export const ListPendingAuthorizationsRequestSchema: GenMessage<ListPendingAuthorizationsRequest> = /*@__PURE__*/
+  messageDesc(file_handoff_v1_client_service, 25);
+
+/**
+ * ListPendingAuthorizationsResponse is one page, newest first.
+ *
+ * @generated from message handoff.v1.ListPendingAuthorizationsResponse
+ */
+export type ListPendingAuthorizationsResponse = Message<"handoff.v1.ListPendingAuthorizationsResponse"> & {
+  /**
+   * The pending requests of this page.
+   *
+   * @generated from field: repeated handoff.v1.PendingAuthorization authorizations = 1;
+   */
+  authorizations: PendingAuthorization[];
+
+  /**
+   * Pass as `page_token` for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message handoff.v1.ListPendingAuthorizationsResponse.
+ * Use `create(ListPendingAuthorizationsResponseSchema)` to create a new message.
+ */
+export const ListPendingAuthorizationsResponseSchema: GenMessage<ListPendingAuthorizationsResponse> = /*@__PURE__*/
+  messageDesc(file_handoff_v1_client_service, 26);
 
 /**
  * ClientSource is where a client is kept.
@@ -768,8 +1060,10 @@ export const ClientService: GenService<{
     output: typeof DeleteClientResponseSchema;
   },
   /**
-   * CancelDeviceAuthorization ends a pending request, found by its user code,
-   * as a denial: the device's next poll answers ACCESS_DENIED.
+   * CancelDeviceAuthorization ends a pending request, found by its user code
+   * or its `pending_id`, as a denial: the device's next poll answers
+   * ACCESS_DENIED (RFC 8628 §3.5: the device stops; expired_token would
+   * invite it to start over).
    *
    * @generated from rpc handoff.v1.ClientService.CancelDeviceAuthorization
    */
@@ -780,7 +1074,8 @@ export const ClientService: GenService<{
   },
   /**
    * RevokeGrant revokes an approved grant, found by one of its tokens (its
-   * refresh token revokes the whole family and its live access tokens).
+   * refresh token revokes the whole family and its live access tokens) or by
+   * its `family_id`.
    *
    * @generated from rpc handoff.v1.ClientService.RevokeGrant
    */
@@ -788,6 +1083,28 @@ export const ClientService: GenService<{
     methodKind: "unary";
     input: typeof RevokeGrantRequestSchema;
     output: typeof RevokeGrantResponseSchema;
+  },
+  /**
+   * ListGrants pages through the live grants of one client or one subject,
+   * newest first.
+   *
+   * @generated from rpc handoff.v1.ClientService.ListGrants
+   */
+  listGrants: {
+    methodKind: "unary";
+    input: typeof ListGrantsRequestSchema;
+    output: typeof ListGrantsResponseSchema;
+  },
+  /**
+   * ListPendingAuthorizations pages through one client's pending requests,
+   * newest first.
+   *
+   * @generated from rpc handoff.v1.ClientService.ListPendingAuthorizations
+   */
+  listPendingAuthorizations: {
+    methodKind: "unary";
+    input: typeof ListPendingAuthorizationsRequestSchema;
+    output: typeof ListPendingAuthorizationsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_handoff_v1_client_service, 0);
