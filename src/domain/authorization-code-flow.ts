@@ -27,6 +27,7 @@ import {
   REFRESH_TOKEN_GRANT,
   requireGrant,
 } from "./client.js";
+import { grantOrigin } from "./grant-origin.js";
 import { DEFAULT_RETRY_WINDOW, issuanceSeed, issueOnce, mintIssuanceNonce } from "./issuance.js";
 import { OAuthError } from "./oauth-error.js";
 import { s256ChallengeOf } from "./pkce.js";
@@ -76,6 +77,13 @@ export interface RedeemInput {
   readonly codeVerifier?: string;
   /** RFC 8707 §2.2: may narrow the bound resources, never add. */
   readonly resources?: readonly string[];
+  /**
+   * Where the token request comes from, and its User-Agent: the family's
+   * requester on the "Connected devices" page (the client that holds the
+   * tokens, which is not always the browser that approved).
+   */
+  readonly requesterAddress?: string;
+  readonly requesterUserAgent?: string;
 }
 
 /** Where to send the browser after a decision: the redirect URI with the response's parameters. */
@@ -240,9 +248,13 @@ export class AuthorizationCodeFlow {
         // approval. The set is named by the code and its nonce, so this
         // attempt and any retry of it give the same one, written at most once.
         const { issuance } = outcome;
+        const grant = {
+          ...outcome.grant,
+          origin: grantOrigin(input.requesterAddress ?? "", input.requesterUserAgent ?? ""),
+        };
         const { issued, confirmed } = await issueOnce({
           issue: () =>
-            this.deps.tokens.issueRevocable(outcome.grant, {
+            this.deps.tokens.issueRevocable(grant, {
               resources,
               refresh: client.grantTypes.includes(REFRESH_TOKEN_GRANT),
               issuance: {

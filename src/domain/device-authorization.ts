@@ -1,4 +1,5 @@
 /** The stored state of one device authorization request and its life cycle. */
+import type { GrantOrigin } from "./grant-origin.js";
 
 /**
  * pending → approved | denied; approved → consumed (exactly once). Expiry ends
@@ -32,6 +33,12 @@ export interface DeviceAuthorization {
   readonly ipAddress: string;
   readonly userAgent: string;
   /**
+   * Where the decision came from (the person's browser, or the calling
+   * service); absent before the decision, when unknown, and in records
+   * written before it was kept.
+   */
+  readonly approverAddress?: string;
+  /**
    * Random, minted with the request: with the device code it names the one
    * token set the code is redeemed for (src/domain/issuance.ts). Absent in
    * records written before it existed.
@@ -59,4 +66,9 @@ export interface ApprovedGrant {
   readonly subject: string;
   readonly scopes: readonly string[];
   readonly resources: readonly string[];
+  /**
+   * Where the grant came from, kept with its refresh family for the
+   * "Connected devices" page; absent in a family written before it was kept.
+   */
+  readonly origin?: GrantOrigin;
 }

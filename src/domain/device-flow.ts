@@ -15,6 +15,7 @@ import {
 } from "./client.js";
 import type { DeviceAuthorization, DeviceStatus } from "./device-authorization.js";
 import { mintDeviceCode, parseDeviceCode, userCodeHandle } from "./device-code.js";
+import { boundedUserAgent } from "./grant-origin.js";
 import { DEFAULT_RETRY_WINDOW, issuanceSeed, issueOnce, mintIssuanceNonce } from "./issuance.js";
 import { OAuthError, type PollRefusal } from "./oauth-error.js";
 import type { AuthorizationQuota } from "./ports/authorization-quota.js";
@@ -164,9 +165,6 @@ function once(cache: Map<number, PollResult>, interval: number, make: () => Poll
   return r;
 }
 
-/** C0 and C1 controls and DEL: never stored (the Redis record uses U+001F as its separator). */
-const CONTROL_CHARS = /\p{Cc}/gu;
-
 /** A store poll outcome as the poll counter's label. */
 const POLL_LABEL = {
   issued: "issued",
@@ -282,7 +280,7 @@ export class DeviceFlow {
       status: "pending",
       ipAddress: input.ipAddress,
       // Shown on the consent page and packed into the store: bounded, no control characters.
-      userAgent: input.userAgent.slice(0, 512).replace(CONTROL_CHARS, "\uFFFD"),
+      userAgent: boundedUserAgent(input.userAgent),
       issuanceNonce: mintIssuanceNonce(),
     };
     // The quota is charged alongside the first write, not before it: one
@@ -520,7 +518,12 @@ export class DeviceFlow {
     }
     const outcome = await this.deps.store.decide(
       user,
-      { approve: input.approve, subject: input.subject, grantedScopes: granted },
+      {
+        approve: input.approve,
+        subject: input.subject,
+        grantedScopes: granted,
+        ...(input.approverAddress ? { approverAddress: input.approverAddress } : {}),
+      },
       now,
     );
     switch (outcome.kind) {

@@ -133,5 +133,6 @@ export function grantOf(f: RefreshFamily): FamilyGrant {
     absoluteExpiresAt: f.absoluteExpiresAt,
     issuedAt: f.issuedAt,
     idleExpiresAt: f.idleExpiresAt,
+    ...(f.origin === undefined ? {} : { origin: f.origin }),
   };
 }

@@ -7,6 +7,7 @@
  * (test/store/device-store-contract.ts) holds the two to the same behaviour.
  */
 import type { ApprovedGrant, Consumption, DeviceAuthorization } from "./device-authorization.js";
+import { grantOrigin } from "./grant-origin.js";
 import {
   type DecideOutcome,
   type Decision,
@@ -107,6 +108,7 @@ function grantOf(state: DeviceAuthorization): ApprovedGrant {
     subject: state.subject ?? "",
     scopes: state.grantedScopes ?? state.scopes,
     resources: state.resources,
+    origin: grantOrigin(state.ipAddress, state.userAgent, state.approverAddress),
   };
 }
 
@@ -143,13 +145,16 @@ export function applyDecision(
   if (state === undefined || state.expiresAt <= now) return { outcome: { kind: "not_found" } };
   if (state.status !== "pending")
     return { outcome: { kind: "already_decided", status: state.status } };
+  const approver =
+    decision.approverAddress === undefined ? {} : { approverAddress: decision.approverAddress };
   const next: DeviceAuthorization = decision.approve
     ? {
         ...state,
         status: "approved",
         subject: decision.subject,
         grantedScopes: decision.grantedScopes,
+        ...approver,
       }
-    : { ...state, status: "denied", subject: decision.subject, grantedScopes: [] };
+    : { ...state, status: "denied", subject: decision.subject, grantedScopes: [], ...approver };
   return { outcome: { kind: "decided", authorization: next }, next };
 }

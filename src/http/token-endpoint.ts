@@ -61,6 +61,8 @@ export function tokenEndpoint(
         ...(redirectUri === undefined ? {} : { redirectUri }),
         ...(codeVerifier === undefined ? {} : { codeVerifier }),
         resources,
+        requesterAddress: request.ip,
+        requesterUserAgent: request.headers["user-agent"] ?? "",
       });
     } else if (grantType === REFRESH_TOKEN_GRANT) {
       const scope = form.get("scope");

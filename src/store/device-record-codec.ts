@@ -30,9 +30,11 @@ export const splitList = (s: string | undefined) => (s ? s.split(" ") : []);
  * Order: status, interval, last poll, expires, client, subject, granted,
  * created, scopes, resources, ip, user agent, then the issuance nonce and the
  * consumption (at, attempt at, confirmed 1/0, resources named; all "" until
- * the code is consumed). `granted` is "-" when absent so that "" can mean
- * "granted nothing". A record written before the last five existed has 12
- * fields; it reads as having no nonce and no consumption.
+ * the code is consumed), then the approver's address, written only once the
+ * decision names one. `granted` is "-" when absent so that "" can mean
+ * "granted nothing". A record written before the issuance fields existed has
+ * 12 fields and reads as having no nonce and no consumption; one without the
+ * 18th has no approver address.
  */
 export function encodeRecord(a: DeviceAuthorization): string {
   const c = a.consumption;
@@ -54,6 +56,8 @@ export function encodeRecord(a: DeviceAuthorization): string {
     c === undefined ? "" : c.attemptAt.toString(36),
     c === undefined ? "" : c.confirmed ? "1" : "0",
     c === undefined ? "" : joinList(c.narrowTo),
+    // Left off when absent: a pending record stays as small as before.
+    ...(a.approverAddress ? [a.approverAddress] : []),
   ].join(SEPARATOR);
 }
 
@@ -77,6 +81,7 @@ export function decodeRecord(packed: string): DeviceAuthorization {
     attemptAt,
     confirmed,
     narrowTo,
+    approver,
   ] = f;
   return {
     status: STATUS_NAME[st ?? ""] ?? "pending",
@@ -91,6 +96,7 @@ export function decodeRecord(packed: string): DeviceAuthorization {
     resources: splitList(resources),
     ipAddress: ip ?? "",
     userAgent: ua ?? "",
+    ...(approver ? { approverAddress: approver } : {}),
     ...(nonce ? { issuanceNonce: nonce } : {}),
     ...(consumedAt
       ? {

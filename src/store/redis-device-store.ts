@@ -2,6 +2,7 @@
 import { Redis } from "ioredis";
 import type { DeviceAuthorization } from "../domain/device-authorization.js";
 import type { CodeHandle } from "../domain/device-code.js";
+import { grantOrigin } from "../domain/grant-origin.js";
 import { OAuthError } from "../domain/oauth-error.js";
 import type { IndexCursor, IndexPage } from "../domain/ports/creation-index.js";
 import {
@@ -219,6 +220,7 @@ export class RedisDeviceStore implements DeviceStore {
             subject: String(r[1]),
             scopes: splitList(String(r[2])),
             resources: splitList(String(r[3])),
+            origin: grantOrigin(String(r[6] ?? ""), String(r[7] ?? ""), String(r[8] ?? "")),
           },
           issuance: {
             nonce: String(r[4] ?? ""),
@@ -263,6 +265,7 @@ export class RedisDeviceStore implements DeviceStore {
         d.approve ? "A" : "D",
         d.subject,
         d.approve ? joinList(d.grantedScopes) : "",
+        d.approverAddress ?? "",
       ),
     );
     switch (String(r[0])) {

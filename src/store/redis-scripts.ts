@@ -39,7 +39,10 @@ local function b36(n)
   return out
 end
 local ST, INTERVAL, LAST, EXPIRES, CLIENT, SUBJECT, GRANTED, CREATED, SCOPES, RESOURCES = 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
+local IP, UA = 11, 12
 local NONCE, CONSUMED_AT, ATTEMPT_AT, CONFIRMED, NARROW, FIELDS = 13, 14, 15, 16, 17, 17
+-- The approver's address: written only by a decision that names one (a pending record has 17).
+local APPROVER = 18
 -- A record written before the issuance fields existed has 12: give it the rest, empty.
 local function pad(f)
   for i = #f + 1, FIELDS do f[i] = '' end
@@ -64,8 +67,8 @@ return 1
  * resources (space-joined), retry window ms, retry lease ms.
  * → {'unknown'} | {'wrong_client'} | {'expired'} | {'invalid_target'} | {'denied'} | {'consumed'}
  *   | {'pending', interval} | {'slow_down', interval}
- *   | {'issued', subject, grantedScopes, resources, nonce, consumed at (b36)}
- *   | {'reissued', subject, grantedScopes, resources, nonce, consumed at (b36)}
+ *   | {'issued', subject, grantedScopes, resources, nonce, consumed at (b36), ip, user agent, approver}
+ *   | {'reissued', subject, grantedScopes, resources, nonce, consumed at (b36), ip, user agent, approver}
  * A consumed record lives until max(expiry, consumption + window), PXAT.
  */
 export const POLL = `${LIB}
@@ -81,7 +84,8 @@ if st == 'C' and f[CONSUMED_AT] ~= '' and f[CONFIRMED] ~= '1' and tonumber(ARGV[
   if now - at <= tonumber(ARGV[6]) and now - attempt >= tonumber(ARGV[7]) and f[NARROW] == ARGV[5] then
     f[ATTEMPT_AT] = b36(now)
     redis.call('SET', KEYS[1], table.concat(f, SEP), 'KEEPTTL')
-    return {'reissued', f[SUBJECT], granted_of(f), f[RESOURCES], f[NONCE], f[CONSUMED_AT]}
+    return {'reissued', f[SUBJECT], granted_of(f), f[RESOURCES], f[NONCE], f[CONSUMED_AT],
+      f[IP], f[UA], f[APPROVER] or ''}
   end
 end
 if tonumber(f[EXPIRES], 36) <= now then return {'expired'} end
@@ -101,7 +105,7 @@ if st == 'A' then
   f[NARROW] = ARGV[5]
   local keep = math.max(tonumber(f[EXPIRES], 36), now + tonumber(ARGV[6]))
   redis.call('SET', KEYS[1], table.concat(f, SEP), 'PXAT', string.format('%d', keep))
-  return {'issued', f[SUBJECT], granted_of(f), f[RESOURCES], f[NONCE], at}
+  return {'issued', f[SUBJECT], granted_of(f), f[RESOURCES], f[NONCE], at, f[IP], f[UA], f[APPROVER] or ''}
 elseif st == 'D' then return {'denied'}
 elseif st == 'C' then return {'consumed'}
 end
@@ -151,7 +155,8 @@ return s
 `;
 
 /**
- * KEYS: user index. ARGV: record key prefix, now ms, new status (A|D), subject, granted scopes.
+ * KEYS: user index. ARGV: record key prefix, now ms, new status (A|D), subject, granted scopes,
+ * approver address ('' = unknown: not written).
  * → {'not_found'} | {'already_decided', status} | {'decided', packed record after the change}
  */
 export const DECIDE = `${LIB}
@@ -166,6 +171,10 @@ if f[ST] ~= 'P' then return {'already_decided', f[ST]} end
 f[ST] = ARGV[3]
 f[SUBJECT] = ARGV[4]
 f[GRANTED] = ARGV[5]
+if ARGV[6] ~= '' then
+  pad(f)
+  f[APPROVER] = ARGV[6]
+end
 local out = table.concat(f, SEP)
 redis.call('SET', rec, out, 'KEEPTTL')
 return {'decided', out}

@@ -7,8 +7,10 @@
  * Family layout: a hash at `token:family:{fid}` with c client, u subject,
  * s scopes, r resources, t created, ae absolute expiry, it current token
  * issued, ie current token idle expiry, cur current hash, n rotations,
- * j live access tokens ("jti exp jti exp …"), x:<hash> → rotation number and
- * g:<n> → hash for each remembered rotated-out token. Its TTL is `ie`.
+ * j live access tokens ("jti exp jti exp …"), o the grant's origin (requester
+ * address, user agent, approver address, joined by U+001F; absent in families
+ * written before it), x:<hash> → rotation number and g:<n> → hash for each
+ * remembered rotated-out token. Its TTL is `ie`.
  * A family created for a device code's consumption also has
  * `token:family:{fid}:once` until the retry window of that consumption ends:
  * its id is never created twice.
@@ -61,7 +63,7 @@ return 1
  * KEYS: family. ARGV: presented hash, next hash, client id, now ms, jti,
  * jti expiry ms, idle TTL ms, keep rotated, revoked-key prefix (through the tag).
  * → {'unknown'} | {'expired'} | {'wrong_client'} | {'reused', jti, exp, …}
- *   | {'rotated', subject, scopes, resources, created, absolute expiry, issued, idle expiry}
+ *   | {'rotated', subject, scopes, resources, created, absolute expiry, issued, idle expiry, origin}
  */
 export const ROTATE = `${LIVE_TOKENS}
 local f = redis.call('HMGET', KEYS[1], 'c', 'cur', 'ie', 'ae', 'j', 'n')
@@ -88,8 +90,8 @@ if drop >= 1 then
   if old then redis.call('HDEL', KEYS[1], 'x:' .. old, 'g:' .. drop) end
 end
 redis.call('PEXPIREAT', KEYS[1], string.format('%d', ie))
-local g = redis.call('HMGET', KEYS[1], 'u', 's', 'r', 't', 'ae')
-return {'rotated', g[1], g[2], g[3], g[4], g[5], ARGV[4], string.format('%d', ie)}
+local g = redis.call('HMGET', KEYS[1], 'u', 's', 'r', 't', 'ae', 'o')
+return {'rotated', g[1], g[2], g[3], g[4], g[5], ARGV[4], string.format('%d', ie), g[6] or ''}
 `;
 
 /**
@@ -113,14 +115,14 @@ return live
 
 /**
  * KEYS: family. ARGV: presented hash, now ms.
- * → {} | {client, subject, scopes, resources, created, absolute expiry, issued, idle expiry}
+ * → {} | {client, subject, scopes, resources, created, absolute expiry, issued, idle expiry, origin}
  */
 export const INSPECT = `
-local f = redis.call('HMGET', KEYS[1], 'cur', 'ie', 'ae', 'c', 'u', 's', 'r', 't', 'it')
+local f = redis.call('HMGET', KEYS[1], 'cur', 'ie', 'ae', 'c', 'u', 's', 'r', 't', 'it', 'o')
 if not f[1] or f[1] ~= ARGV[1] then return {} end
 local now = tonumber(ARGV[2])
 if tonumber(f[2]) <= now or tonumber(f[3]) <= now then return {} end
-return {f[4], f[5], f[6], f[7], f[8], f[3], f[9], f[2]}
+return {f[4], f[5], f[6], f[7], f[8], f[3], f[9], f[2], f[10] or ''}
 `;
 
 /**

@@ -1,4 +1,5 @@
 /** The Redis token store: a family's keys share one hash slot; every transition is one Lua script. */
+import type { GrantOrigin } from "../domain/grant-origin.js";
 import { OAuthError } from "../domain/oauth-error.js";
 import type { IndexCursor, IndexPage } from "../domain/ports/creation-index.js";
 import {
@@ -14,6 +15,7 @@ import {
   type TokenStore,
 } from "../domain/ports/token-store.js";
 import { jtiTag } from "../domain/refresh-token.js";
+import { SEPARATOR } from "./device-record-codec.js";
 import type { RedisConnection } from "./redis-connection.js";
 import { readCreationIndex } from "./redis-creation-index.js";
 import { INDEX_BY_CREATION, REVOKE_BY_ID } from "./redis-operator-scripts.js";
@@ -49,7 +51,28 @@ const join = (xs: readonly string[]) => xs.join(" ");
 const split = (s: string | undefined) => (s ? s.split(" ") : []);
 
 /** The family fields a listing reads: the client, then what `grantOf` takes. */
-const GRANT_FIELDS = ["c", "u", "s", "r", "t", "ae", "it", "ie"];
+const GRANT_FIELDS = ["c", "u", "s", "r", "t", "ae", "it", "ie", "o"];
+
+/**
+ * The grant's origin as one field `o`: requester address, user agent and,
+ * when known, the approver's address, joined by U+001F (none of them holds a
+ * control character: `grantOrigin`). A family written before it has no `o`.
+ */
+export function encodeOrigin(o: GrantOrigin): string {
+  const fields = [o.requesterAddress, o.requesterUserAgent];
+  if (o.approverAddress !== undefined) fields.push(o.approverAddress);
+  return fields.join(SEPARATOR);
+}
+
+export function decodeOrigin(packed: string | null | undefined): GrantOrigin | undefined {
+  if (packed === null || packed === undefined || packed === "") return undefined;
+  const [requesterAddress = "", requesterUserAgent = "", approverAddress] = packed.split(SEPARATOR);
+  return {
+    requesterAddress,
+    requesterUserAgent,
+    ...(approverAddress ? { approverAddress } : {}),
+  };
+}
 
 /** Key names; `prefix` lets several deployments share one Redis. */
 export class TokenKeys {
@@ -87,8 +110,9 @@ function tokensOf(r: Reply, offset: number): IssuedAccessToken[] {
   return out;
 }
 
-/** {subject, scopes, resources, created, absolute, issued, idle} from `offset`. */
+/** {subject, scopes, resources, created, absolute, issued, idle, origin} from `offset`. */
 function grantOf(clientId: string, r: Reply, offset: number): FamilyGrant {
+  const origin = decodeOrigin(r[offset + 7]);
   return {
     clientId,
     subject: String(r[offset]),
@@ -98,6 +122,7 @@ function grantOf(clientId: string, r: Reply, offset: number): FamilyGrant {
     absoluteExpiresAt: Number(r[offset + 4]),
     issuedAt: Number(r[offset + 5]),
     idleExpiresAt: Number(r[offset + 6]),
+    ...(origin === undefined ? {} : { origin }),
   };
 }
 
@@ -142,6 +167,7 @@ export class RedisTokenStore implements TokenStore {
       "cur", f.currentHash,
       "n", 0,
       "j", f.accessTokens.flatMap((t) => [t.jti, t.expiresAt]).join(" "),
+      ...(f.origin === undefined ? [] : ["o", encodeOrigin(f.origin)]),
     ]; // biome-ignore format: field/value pairs
     await this.redis.guardDurable(this.keys.family(familyId), () =>
       this.cmd.handoffFamilyCreate(
@@ -224,9 +250,7 @@ export class RedisTokenStore implements TokenStore {
     // One read per family: each is in its own slot on a cluster.
     const rows = await Promise.all(
       ids.map((id) =>
-        this.redis.guard(() =>
-          this.redis.client.hmget(this.keys.family(id), "c", "u", "s", "r", "t", "ae", "it", "ie"),
-        ),
+        this.redis.guard(() => this.redis.client.hmget(this.keys.family(id), ...GRANT_FIELDS)),
       ),
     );
     const out: ConnectedGrant[] = [];

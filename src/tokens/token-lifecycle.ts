@@ -138,6 +138,7 @@ export class TokenLifecycle implements TokenIssuer, RevocableTokenIssuer {
           currentHash: hashRefreshToken(refreshToken),
           rotatedHashes: [],
           accessTokens: [{ jti, expiresAt: this.accessExpiry(now) }],
+          ...(grant.origin === undefined ? {} : { origin: grant.origin }),
         },
         // Remembered past the last possible retry by as long again: a retry
         // checked just before the window closed still finds the mark.

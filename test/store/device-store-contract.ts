@@ -149,12 +149,46 @@ export function deviceStoreContract(
           subject: "alice",
           scopes: ["read"],
           resources: ["https://mcp.example.com/"],
+          // Where the request came from, for the family (the decision named no approver).
+          origin: { requesterAddress: "203.0.113.7", requesterUserAgent: "agent/1.0 (test)" },
         },
         // No nonce in this record; no retry policy given: the window is closed at once.
         issuance: { nonce: "", issuedAt: now, retryUntil: now },
       });
       expect(await store.poll(r.device, "cli", now + 10_000, PACING)).toEqual({ kind: "consumed" });
       expect((await store.findByUserCode(r.user, Date.now()))?.status).toBe("consumed");
+    });
+
+    it("the approver's address is kept with the decision and handed with the grant, on the retry too", async () => {
+      const r = newRequest({ expiresAt: Date.now() + 60_000, issuanceNonce: "n0nce" });
+      await store.create(r.device, r.user, r.record);
+      expect((await store.findByUserCode(r.user, Date.now()))?.approverAddress).toBeUndefined();
+      const decided = await store.decide(
+        r.user,
+        {
+          approve: true,
+          subject: "alice",
+          grantedScopes: ["read"],
+          approverAddress: "2001:db8::5",
+        },
+        Date.now(),
+      );
+      expect(decided).toMatchObject({ authorization: { approverAddress: "2001:db8::5" } });
+      expect((await store.findByUserCode(r.user, Date.now()))?.approverAddress).toBe("2001:db8::5");
+      const origin = {
+        requesterAddress: "203.0.113.7",
+        requesterUserAgent: "agent/1.0 (test)",
+        approverAddress: "2001:db8::5",
+      };
+      const t = Date.now();
+      expect(await store.poll(r.device, "cli", t, PACING, [], RETRY)).toMatchObject({
+        kind: "issued",
+        grant: { subject: "alice", origin },
+      });
+      expect(await store.poll(r.device, "cli", t + 5000, PACING, [], RETRY)).toMatchObject({
+        kind: "reissued",
+        grant: { origin },
+      });
     });
 
     it("a consumed code whose issuance was not confirmed is reissued on time, with the same issuance (docs/failure.md)", async () => {
@@ -185,6 +219,8 @@ export function deviceStoreContract(
           subject: "alice",
           scopes: ["read"],
           resources: ["https://mcp.example.com/"],
+          // Where the request came from, for the family (the decision named no approver).
+          origin: { requesterAddress: "203.0.113.7", requesterUserAgent: "agent/1.0 (test)" },
         },
         issuance,
       });

@@ -9,7 +9,7 @@ import {
   testConnection,
   useRedis,
 } from "../support/redis-server.js";
-import { deviceStoreContract } from "./device-store-contract.js";
+import { deviceStoreContract, newRequest } from "./device-store-contract.js";
 
 let redis: RedisProcess;
 
@@ -166,6 +166,55 @@ describe("Redis key layout (both keys in one hash slot, codes hashed)", () => {
       status: "pending",
     });
     await store.close();
+  });
+
+  it("a record of the earlier layouts (12 and 17 fields) is approved and consumed with its origin; an approver adds the 18th field", async () => {
+    const store = new RedisDeviceStore(testConnection(fixture.client));
+    const pacing = { minGapMs: 4000, stepSeconds: 5 };
+    for (const fields of [12, 17]) {
+      const r = newRequest({ expiresAt: Date.now() + 60_000, issuanceNonce: "n0nce" });
+      await store.create(r.device, r.user, r.record);
+      const key = `device:code:{${r.device.tag}}:${r.device.hash}`;
+      const packed = (await fixture.client.get(key)) as string;
+      // What the previous versions wrote: no approver field (and at 12, no issuance fields).
+      expect(packed.split("\x1f")).toHaveLength(17);
+      await fixture.client.set(key, packed.split("\x1f").slice(0, fields).join("\x1f"), "KEEPTTL");
+      await store.decide(
+        r.user,
+        {
+          approve: true,
+          subject: "alice",
+          grantedScopes: ["read"],
+          approverAddress: "198.51.100.9",
+        },
+        Date.now(),
+      );
+      expect((await fixture.client.get(key))?.split("\x1f")).toHaveLength(18);
+      expect(await store.poll(r.device, "cli", Date.now(), pacing)).toMatchObject({
+        kind: "issued",
+        grant: {
+          subject: "alice",
+          origin: {
+            requesterAddress: "203.0.113.7",
+            requesterUserAgent: "agent/1.0 (test)",
+            approverAddress: "198.51.100.9",
+          },
+        },
+      });
+    }
+    // Decided with no approver address (an earlier instance's decision): the record stays at 17.
+    const r = newRequest({ expiresAt: Date.now() + 60_000 });
+    await store.create(r.device, r.user, r.record);
+    await store.decide(r.user, { approve: true, subject: "bob", grantedScopes: [] }, Date.now());
+    const key = `device:code:{${r.device.tag}}:${r.device.hash}`;
+    expect((await fixture.client.get(key))?.split("\x1f")).toHaveLength(17);
+    const out = await store.poll(r.device, "cli", Date.now(), pacing);
+    expect(out).toMatchObject({
+      grant: {
+        origin: { requesterAddress: "203.0.113.7", requesterUserAgent: "agent/1.0 (test)" },
+      },
+    });
+    expect(out.kind === "issued" && out.grant.origin?.approverAddress).toBe(undefined);
   });
 
   it("fails with temporarily_unavailable, not a crash, when Redis is gone", async () => {

@@ -295,6 +295,54 @@ export function tokenStoreContract(
       expect(after.find((g) => g.familyId === a.familyId)?.issuedAt).toBe(a.now + 5000);
     });
 
+    it("keeps the grant's origin with the family: listed by subject and client, through a refresh; a family without one still lists and refreshes", async () => {
+      const subject = `s-${mintFamilyId()}`;
+      const clientId = `c-${mintFamilyId()}`;
+      const origin = {
+        requesterAddress: "203.0.113.7",
+        requesterUserAgent: "curl/8.5.0 <b>\uFFFD",
+        approverAddress: "2001:db8::1",
+      };
+      const withOrigin = newFamily({ subject, clientId, origin });
+      const partial = newFamily({
+        subject,
+        clientId,
+        createdAt: withOrigin.now + 1,
+        origin: { requesterAddress: "198.51.100.2", requesterUserAgent: "" },
+      });
+      // As the previous version wrote it: no origin at all.
+      const none = newFamily({ subject, clientId, createdAt: withOrigin.now + 2 });
+      for (const f of [withOrigin, partial, none]) await store.createFamily(f.familyId, f.family);
+      const listed = await store.listBySubject(subject, withOrigin.now + 10, 10);
+      expect(listed.map((g) => g.familyId)).toEqual([
+        none.familyId,
+        partial.familyId,
+        withOrigin.familyId,
+      ]);
+      expect(listed[2]?.origin).toEqual(origin);
+      expect(listed[1]?.origin).toEqual({
+        requesterAddress: "198.51.100.2",
+        requesterUserAgent: "",
+      });
+      expect(listed[0]).not.toHaveProperty("origin");
+      const byClient = await store.listByClient(clientId, withOrigin.now + 10, 10);
+      expect(byClient.items.find((g) => g.familyId === withOrigin.familyId)?.origin).toEqual(
+        origin,
+      );
+      for (const f of [withOrigin, none]) {
+        const { r } = rotation(f.token, f.now + 1000, { clientId });
+        const out = await store.rotate(f.familyId, r);
+        expect(out.kind).toBe("rotated");
+        if (out.kind === "rotated") expect(out.family.origin).toEqual(f.family.origin);
+      }
+      const after = await store.listBySubject(subject, withOrigin.now + 2000, 10);
+      expect(after.find((g) => g.familyId === withOrigin.familyId)).toMatchObject({
+        issuedAt: withOrigin.now + 1000,
+        origin,
+      });
+      expect(after.find((g) => g.familyId === none.familyId)).not.toHaveProperty("origin");
+    });
+
     it("skips and prunes entries whose family expired or was revoked", async () => {
       const subject = `s-${mintFamilyId()}`;
       const live = newFamily({ subject });

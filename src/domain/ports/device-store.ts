@@ -64,6 +64,8 @@ export interface Decision {
   readonly subject: string;
   /** The scopes granted; ignored when denying. */
   readonly grantedScopes: readonly string[];
+  /** Where the decision came from; kept with the request, and with its family on approval. */
+  readonly approverAddress?: string;
 }
 
 export type DecideOutcome =
