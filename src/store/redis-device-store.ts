@@ -203,7 +203,11 @@ export class RedisDeviceStore implements DeviceStore {
           retry.windowMs,
           retry.leaseMs,
         ),
-      (reply) => reply[0] === "issued", // the consumption; pacing stamps and leases are not
+      // The consumption, and a retry of it (its attempt stamp comes after the
+      // consumption on this master, so its WAIT covers both: answering a
+      // retry whose consumption is on no replica would acknowledge what a
+      // failover can undo). Pacing stamps and refusals are not waited for.
+      (reply) => reply[0] === "issued" || reply[0] === "reissued",
     );
     const kind = String(r[0]);
     switch (kind) {

@@ -12,6 +12,7 @@
 import { Cluster, Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RedisConnection, type ReplicationWait } from "../../src/store/redis-connection.js";
+import { RedisDeviceStore } from "../../src/store/redis-device-store.js";
 import { sleep } from "../support/handoff-server.js";
 import {
   type RedisClusterProcess,
@@ -21,6 +22,7 @@ import {
 } from "../support/redis-cluster.js";
 import { type RedisProcess, startRedis } from "../support/redis-server.js";
 import { until } from "../support/until.js";
+import { newRequest } from "./device-store-contract.js";
 
 async function waitCalls(client: Redis): Promise<number> {
   const stats = String(await client.info("commandstats"));
@@ -136,6 +138,37 @@ describe("guardDurable on one Redis with a replica", () => {
     ]);
     expect(await waitCalls(admin)).toBe(before + 1);
     expect(await admin.mget("approved:3", "approved:4")).toEqual(["yes", "yes"]);
+  });
+
+  it("a device code's consumption and its retry (reissued) are both durable: with the replica stopped neither is answered, once it holds them the retry gets the set", async () => {
+    const { redis } = connection({ replicas: 1, timeoutMs: 100 });
+    const store = new RedisDeviceStore(redis);
+    const pacing = { minGapMs: 0, stepSeconds: 5 };
+    const retry = { windowMs: 60_000, leaseMs: 1000 };
+    const r = newRequest({ expiresAt: Date.now() + 60_000, issuanceNonce: "n0nce" });
+    await store.create(r.device, r.user, r.record);
+    await store.decide(
+      r.user,
+      { approve: true, subject: "alice", grantedScopes: ["read"] },
+      Date.now(),
+    );
+    const t = Date.now();
+    const poll = (at: number) =>
+      store.poll(r.device, "cli", at, pacing, [], retry).then(
+        (o) => o.kind,
+        (e: { code?: string }) => e.code,
+      );
+    const outcomes = await withReplicaStopped(replica, async () => {
+      const consumed = await poll(t);
+      // Past the backoff: this retry sends its own WAIT, which comes back short too.
+      await sleep(1100);
+      return [consumed, await poll(t + 5000)];
+    });
+    // The consumption is on the master only: answering its retry with the set
+    // would acknowledge a consumption a failover could undo (docs/failure.md "Replication").
+    expect(outcomes).toEqual(["temporarily_unavailable", "temporarily_unavailable"]);
+    await sleep(1100);
+    expect(await poll(t + 10_000)).toBe("reissued");
   });
 
   it("a write whose answer says nothing durable happened sends no WAIT", async () => {
