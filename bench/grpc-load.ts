@@ -1,6 +1,7 @@
 /**
  * A small gRPC load generator over h2c: a pool of HTTP/2 sessions, each with
- * a fixed number of streams in flight, for `seconds`. Raw node:http2, so its
+ * a fixed number of streams in flight, for `seconds` or for `amount` calls
+ * (bench/instructions.ts counts a fixed number). Raw node:http2, so its
  * own cost stays low and the server is what is measured. Counts an answer
  * only when its grpc-status arrives (in the headers of a trailers-only answer,
  * or in the trailers).
@@ -30,14 +31,15 @@ export async function grpcLoad(
   url: string,
   path: string,
   bodies: readonly Buffer[],
-  o: { sessions: number; streamsPerSession: number; seconds: number },
+  o: { sessions: number; streamsPerSession: number; seconds?: number; amount?: number },
 ): Promise<GrpcLoadResult> {
   const statuses: Record<string, number> = {};
   const latencies: number[] = [];
   let errors = 0;
   let next = 0;
   const started = performance.now();
-  const deadline = started + o.seconds * 1000;
+  const deadline = o.seconds === undefined ? Number.POSITIVE_INFINITY : started + o.seconds * 1000;
+  const amount = o.amount ?? Number.POSITIVE_INFINITY;
   const sessions = Array.from({ length: o.sessions }, () => http2.connect(url));
   await Promise.all(
     sessions.map(
@@ -80,7 +82,7 @@ export async function grpcLoad(
     });
 
   const worker = async (session: http2.ClientHttp2Session) => {
-    while (performance.now() < deadline) await call(session);
+    while (next < amount && performance.now() < deadline) await call(session);
   };
   await Promise.all(
     sessions.flatMap((s) => Array.from({ length: o.streamsPerSession }, () => worker(s))),

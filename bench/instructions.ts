@@ -7,15 +7,19 @@
  * the server some 50 times, and the JIT sees that), never a throughput.
  *
  * Settings (environment): INSTR_WARMUP (3000 requests per endpoint before
- * counting), INSTR_REQUESTS (2000 counted), INSTR_ENDPOINTS (authorize,poll).
+ * counting), INSTR_REQUESTS (2000 counted), INSTR_ENDPOINTS (authorize,poll;
+ * grpc is PollToken over h2c by bench/grpc-load.ts, the same codes as poll).
  */
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { PollTokenRequestSchema } from "../gen/handoff/v1/device_auth_pb.js";
 import { freePort } from "../test/support/free-port.js";
 import { startRedis } from "../test/support/redis-server.js";
 import { formLoad } from "./form-load.js";
+import { grpcFrame, grpcLoad } from "./grpc-load.js";
 
 const WARMUP = Number(process.env.INSTR_WARMUP ?? 3000);
 const REQUESTS = Number(process.env.INSTR_REQUESTS ?? 2000);
@@ -26,6 +30,20 @@ const DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
 async function load(url: string, path: string, bodies: string[], amount: number) {
   const r = await formLoad(url + path, bodies, { connections: 10, amount, timeout: 120 });
   if (r.errors > 0 || r["5xx"] > 0) throw new Error(`${path}: ${r.errors} errors, ${r["5xx"]} 5xx`);
+}
+
+/** PollToken over h2c: 10 streams in flight (2 sessions of 5), as many as the form load's connections. */
+async function grpcPolls(url: string, bodies: Buffer[], amount: number) {
+  const r = await grpcLoad(url, "/handoff.v1.DeviceAuthService/PollToken", bodies, {
+    sessions: 2,
+    streamsPerSession: 5,
+    amount,
+  });
+  // An answer is FAILED_PRECONDITION (authorization_pending) or RESOURCE_EXHAUSTED (slow_down).
+  const faults = Object.keys(r.statuses).filter((s) => s !== "9" && s !== "8");
+  if (r.errors > 0 || faults.length > 0) {
+    throw new Error(`grpc: ${r.errors} errors, statuses ${JSON.stringify(r.statuses)}`);
+  }
 }
 
 const files = process.argv.slice(2);
@@ -54,7 +72,7 @@ try {
           PORT: String(port),
           BENCH_REDIS_TIMEOUT_MS: "60000",
         },
-        stdio: ["ignore", "pipe", "pipe"],
+        stdio: ["ignore", "pipe", "inherit"],
       },
     );
     await new Promise<void>((resolve, reject) => {
@@ -71,20 +89,30 @@ try {
       });
       codes.push(((await r.json()) as { device_code: string }).device_code);
     }
-    const bodies: Record<string, [string, string[]]> = {
-      authorize: ["/oauth/device/authorize", ["client_id=demo-cli"]],
-      poll: [
-        "/oauth/token",
-        codes.map((c) => `grant_type=${DEVICE_GRANT}&client_id=demo-cli&device_code=${c}`),
-      ],
+    const polls = codes.map(
+      (c) => `grant_type=${DEVICE_GRANT}&client_id=demo-cli&device_code=${c}`,
+    );
+    const frames = codes.map((c) =>
+      grpcFrame(
+        toBinary(
+          PollTokenRequestSchema,
+          create(PollTokenRequestSchema, { clientId: "demo-cli", deviceCode: c }),
+        ),
+      ),
+    );
+    const loads: Record<string, (amount: number) => Promise<void>> = {
+      authorize: (n) => load(url, "/oauth/device/authorize", ["client_id=demo-cli"], n),
+      poll: (n) => load(url, "/oauth/token", polls, n),
+      grpc: (n) => grpcPolls(url, frames, n),
     };
     const pid = String(child.pid);
     for (const ep of ENDPOINTS) {
-      const [path, b] = bodies[ep] ?? ["", []];
-      await load(url, path, b, WARMUP);
+      const run = loads[ep];
+      if (!run) throw new Error(`unknown endpoint ${ep}`);
+      await run(WARMUP);
       execFileSync("callgrind_control", ["--instr=on", pid]);
       execFileSync("callgrind_control", ["-z", pid]);
-      await load(url, path, b, REQUESTS);
+      await run(REQUESTS);
       execFileSync("callgrind_control", ["-d", ep, pid]);
       execFileSync("callgrind_control", ["--instr=off", pid]);
       await new Promise((r) => setTimeout(r, 500));
