@@ -1,12 +1,16 @@
 /**
  * The "Connected devices" page and Disconnect, in headless
- * Chromium, on memory and on Redis. Alice approves two devices, Bob one;
- * each page lists exactly its owner's grants; Disconnect revokes the refresh
+ * Chromium, on memory and on Redis. Alice approves two devices and signs
+ * in to one app with the authorization code grant, Bob approves one device;
+ * each page lists exactly its owner's grants, each with the requester's
+ * address and user agent (a hostile one renders as text) and the approver's
+ * address with the network hint; Disconnect revokes the refresh
  * family (the next refresh is invalid_grant) and its access token
  * (introspection answers {"active":false} at once, RFC 7662 §2.2), the other
  * grant keeps working; a form naming another person's family is 404 and
  * changes nothing; a post without the CSRF token is 403.
  */
+import { createHash, randomBytes } from "node:crypto";
 import * as oauth from "oauth4webapi";
 import pino from "pino";
 import type { Browser, Page } from "playwright-core";
@@ -36,6 +40,9 @@ import {
   testUsers,
 } from "./page-fixtures.js";
 
+/** The code grant client's loopback redirect (any port matches; RFC 8252 §7.3). */
+const CALLBACK = "http://127.0.0.1/callback";
+
 let browser: Browser;
 beforeAll(async () => {
   browser = await launchChromium();
@@ -44,12 +51,16 @@ afterAll(async () => {
   await browser?.close();
 });
 
-/** A device flow approved by `subject`, redeemed by `party`. */
+/**
+ * A device flow approved by `subject`, redeemed by `party`; the device's
+ * request sends `userAgent`, the decision comes from `approverAddress`.
+ */
 async function approvedGrant(
   server: TestServer,
   as: oauth.AuthorizationServer,
   party: Party,
   subject: string,
+  from: { readonly userAgent?: string; readonly approverAddress?: string } = {},
 ) {
   const dar = await oauth.processDeviceAuthorizationResponse(
     as,
@@ -59,10 +70,15 @@ async function approvedGrant(
       party.client,
       party.auth,
       new URLSearchParams({ scope: "read write" }),
-      insecure,
+      { ...insecure, headers: { "user-agent": from.userAgent ?? "device-cli/1.0" } },
     ),
   );
-  await server.flow.decide({ userCode: dar.user_code, subject, approve: true });
+  await server.flow.decide({
+    userCode: dar.user_code,
+    subject,
+    approve: true,
+    ...(from.approverAddress === undefined ? {} : { approverAddress: from.approverAddress }),
+  });
   const res = await oauth.deviceCodeGrantRequest(
     as,
     party.client,
@@ -98,7 +114,8 @@ describe.each(["memory", "redis"] as const)("Connected devices (%s)", (kind) => 
     await redis?.stop();
   });
 
-  const approved = (party: Party, subject: string) => approvedGrant(server, as, party, subject);
+  const approved = (party: Party, subject: string, from?: Parameters<typeof approvedGrant>[4]) =>
+    approvedGrant(server, as, party, subject, from);
   const active = (token: string) => activeOf(server, token);
 
   async function signedInPage(user: { username: string; password: string }): Promise<Page> {
@@ -114,14 +131,85 @@ describe.each(["memory", "redis"] as const)("Connected devices (%s)", (kind) => 
       .locator("li.connection")
       .evaluateAll((els) => els.map((e) => e.getAttribute("data-family")));
 
-  it("lists each person's own grants; Disconnect revokes one, the other keeps working", async () => {
-    const first = await approved(publicCli, "alice");
-    const second = await approved(otherCli, "alice");
+  /**
+   * The authorization code grant in the signed-in browser (consent, Approve,
+   * the redirect to the loopback callback), then the code exchanged by the
+   * client with its own User-Agent: the family's requester.
+   */
+  async function codeGrant(page: Page, userAgent: string) {
+    const verifier = randomBytes(32).toString("base64url");
+    const query = new URLSearchParams({
+      response_type: "code",
+      client_id: "mcp-app",
+      redirect_uri: CALLBACK,
+      code_challenge: createHash("sha256").update(verifier).digest("base64url"),
+      code_challenge_method: "S256",
+      state: "st-1",
+      scope: "read",
+    });
+    await page.goto(`${server.issuer}/oauth/authorize?${query}`);
+    // The client's loopback listener, played by the browser itself.
+    await page.route(`${CALLBACK}?*`, (route) => route.fulfill({ status: 200, body: "signed in" }));
+    await page.getByRole("button", { name: "Approve" }).click();
+    await page.waitForURL((u) => u.href.startsWith(CALLBACK));
+    const code = new URL(page.url()).searchParams.get("code") ?? "";
+    const res = await server.post(
+      "/oauth/token",
+      {
+        grant_type: "authorization_code",
+        client_id: "mcp-app",
+        code,
+        redirect_uri: CALLBACK,
+        code_verifier: verifier,
+      },
+      { "user-agent": userAgent },
+    );
+    expect(res.status).toBe(200);
+    const t = (await res.json()) as { access_token: string; refresh_token: string };
+    return { ...t, familyId: t.refresh_token.split(".")[0] ?? "" };
+  }
+
+  const rowText = async (page: Page, familyId: string) =>
+    (await page.locator(`li.connection[data-family="${familyId}"]`).textContent()) ?? "";
+
+  it("lists each person's own grants, both grants, with where each came from; Disconnect revokes one, the other keeps working", { timeout: 60_000 }, async () => {
+    // A user agent that would run script if it were not escaped.
+    const hostile = `<img src=x onerror="window.__xss=1"><script>window.__xss=2</script> curl/8.5.0`;
+    // The device on 127.0.0.1; approved from the same /24, and from another network.
+    const first = await approved(publicCli, "alice", {
+      userAgent: hostile,
+      approverAddress: "127.0.0.9",
+    });
+    const second = await approved(otherCli, "alice", {
+      userAgent: "other-cli/2.1 node/20",
+      approverAddress: "198.51.100.23",
+    });
     const bobs = await approved(publicCli, "bob");
 
     const alice = await signedInPage(ALICE);
-    expect((await rows(alice)).sort()).toEqual([first.familyId, second.familyId].sort());
+    const coded = await codeGrant(alice, "mcp-app/3.0 (code exchange)");
+    await alice.goto(`${server.issuer}/device/connections`);
+    expect((await rows(alice)).sort()).toEqual(
+      [first.familyId, second.familyId, coded.familyId].sort(),
+    );
     await expect(alice.locator("main").textContent()).resolves.toContain("Other CLI");
+    // The requesting device's address and user agent (as text), and the approver's address.
+    expect(await rowText(alice, first.familyId)).toContain(
+      `Requested from 127.0.0.1 · ${hostile}; approved from 127.0.0.9 (the same network, 127.0.0.0/24).`,
+    );
+    expect(
+      await alice.locator("li.connection script, li.connection img").count(),
+      "the user agent became markup",
+    ).toBe(0);
+    expect(await alice.evaluate("window.__xss")).toBeUndefined();
+    expect(await rowText(alice, second.familyId)).toContain(
+      "Requested from 127.0.0.1 · other-cli/2.1 node/20; approved from 198.51.100.23 (another network).",
+    );
+    // The code grant: the token request is the requester; no approver address is recorded.
+    const codeRow = await rowText(alice, coded.familyId);
+    expect(codeRow).toContain("MCP Test App");
+    expect(codeRow).toContain("Requested from 127.0.0.1 · mcp-app/3.0 (code exchange).");
+    expect(codeRow).not.toContain("approved from");
     await screenshot(alice, `connections-${kind}-alice`);
 
     const bob = await signedInPage(BOB);
@@ -148,7 +236,7 @@ describe.each(["memory", "redis"] as const)("Connected devices (%s)", (kind) => 
 
     await alice.locator(`li.connection[data-family="${second.familyId}"] button`).click();
     await alice.getByText("Disconnected.").waitFor();
-    expect(await rows(alice)).toEqual([first.familyId]);
+    expect((await rows(alice)).sort()).toEqual([first.familyId, coded.familyId].sort());
     await screenshot(alice, `connections-${kind}-disconnected`);
 
     expect((await oauthErrorOf(refresh(as, second.refreshToken, otherCli))).error).toBe(
@@ -157,6 +245,10 @@ describe.each(["memory", "redis"] as const)("Connected devices (%s)", (kind) => 
     expect(await active(second.access_token)).toEqual({ active: false });
     expect((await active(first.access_token)).active).toBe(true);
     expect((await refresh(as, first.refreshToken, publicCli)).access_token).toBeTruthy();
+    expect((await active(coded.access_token)).active).toBe(true);
+    // Refreshed, the grant still says where it came from.
+    await alice.goto(`${server.issuer}/device/connections`);
+    expect(await rowText(alice, first.familyId)).toContain("Requested from 127.0.0.1");
     // The audit line names the client that was cut off.
     expect(server.logs()).toContain(
       '"event":"revoked","client_id":"other-cli","subject":"alice","token_type":"refresh_token","by":"subject"',
