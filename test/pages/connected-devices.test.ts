@@ -172,7 +172,9 @@ describe.each(["memory", "redis"] as const)("Connected devices (%s)", (kind) => 
   const rowText = async (page: Page, familyId: string) =>
     (await page.locator(`li.connection[data-family="${familyId}"]`).textContent()) ?? "";
 
-  it("lists each person's own grants, both grants, with where each came from; Disconnect revokes one, the other keeps working", { timeout: 60_000 }, async () => {
+  it("lists each person's own grants, both grants, with where each came from; Disconnect revokes one, the other keeps working", {
+    timeout: 60_000,
+  }, async () => {
     // A user agent that would run script if it were not escaped.
     const hostile = `<img src=x onerror="window.__xss=1"><script>window.__xss=2</script> curl/8.5.0`;
     // The device on 127.0.0.1; approved from the same /24, and from another network.
