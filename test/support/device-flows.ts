@@ -114,8 +114,10 @@ function unreachable(e: unknown): boolean {
 
 function rpcOutcome(e: unknown): string {
   const ce = ConnectError.from(e);
+  // No answer at all (connect-node says Unavailable, or Aborted for a kept-alive
+  // connection an instance closed as it stopped): the instance was down.
   if (
-    ce.code === Code.Unavailable &&
+    (ce.code === Code.Unavailable || ce.code === Code.Aborted) &&
     /ECONNREFUSED|ECONNRESET|socket hang up/.test(ce.rawMessage)
   ) {
     return "unreachable";

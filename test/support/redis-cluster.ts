@@ -35,6 +35,8 @@ export interface ClusterOptions {
   readonly replicas?: number;
   /** cluster-node-timeout: how long a master may be silent before its replica takes over. */
   readonly nodeTimeoutMs?: number;
+  /** More redis-server flags for every node. */
+  readonly args?: readonly string[];
 }
 
 /** A port whose cluster-bus twin (port + 10000) is free too. */
@@ -92,6 +94,7 @@ export async function startRedisCluster(
     "--cluster-node-timeout", String(o.nodeTimeoutMs ?? 2000),
     // A replica takes over whatever its replication offset: the tests kill masters on purpose.
     "--cluster-replica-validity-factor", "0",
+    ...(o.args ?? []),
   ]; // biome-ignore format: flag/value pairs
   try {
     for (let i = 0; i < masters * (1 + replicas); i++) {
