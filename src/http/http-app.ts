@@ -79,7 +79,9 @@ export async function createHttpApp(o: HttpAppOptions): Promise<FastifyInstance>
     bodyLimit: o.bodyLimit,
     ...(o.trustProxy === undefined ? {} : { trustProxy: o.trustProxy }),
     serverFactory: (handler) => o.serverFactory(handler as http.RequestListener),
-    return503OnClosing: true,
+    // Requests that reach it while it closes are answered below, as the
+    // contract answers an outage (fastify's own 503 has no Retry-After).
+    return503OnClosing: false,
     clientErrorHandler: answerClientError,
   });
 
@@ -101,11 +103,27 @@ export async function createHttpApp(o: HttpAppOptions): Promise<FastifyInstance>
   // The OAuth error code of a failed request, for the access log (a code, never a secret).
   app.decorateRequest("oauthError", undefined);
 
+  // Closing (SIGTERM): the requests in flight finish; one that still
+  // arrives (behind another on its connection, or accepted just before the
+  // listener closed) is temporarily_unavailable, 503 with Retry-After
+  // through the error handlers (JSON or the page), and its connection is
+  // closed so the client tries again elsewhere (docs/failure.md).
+  let closing = false;
+  app.addHook("preClose", (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook("onRequest", (_request, reply, done) => {
+    if (!closing) return done();
+    reply.header("connection", "close");
+    done(new OAuthError("temporarily_unavailable", "the server is shutting down"));
+  });
+
   app.setErrorHandler((error, request, reply) => {
     const basicAuthUsed = /^basic /i.test(request.headers.authorization ?? "");
     if (isOAuthError(error)) {
       request.oauthError = error.code;
-      if (error.code === "temporarily_unavailable")
+      if (error.code === "temporarily_unavailable" && !closing)
         request.log.warn({ reqId: request.id, err: error.cause }, "state store unavailable");
       return sendOAuthError(reply, error, { basicAuthUsed });
     }
