@@ -410,12 +410,12 @@ export class DeviceFlow {
       resources,
       this.retry,
     );
+    // The TTL removes the record at expiry, and the store may answer after
+    // the clock passed it: the code itself says when that was, read against
+    // the clock once the store has answered, not when the poll began.
+    const expiredUnknown = outcome.kind === "unknown" && parsed.expiresAtMs <= this.now();
     if (mode === "poll") {
-      this.deps.events.polled(
-        outcome.kind === "unknown" && parsed.expiresAtMs <= now
-          ? "expired"
-          : POLL_LABEL[outcome.kind],
-      );
+      this.deps.events.polled(expiredUnknown ? "expired" : POLL_LABEL[outcome.kind]);
     }
     switch (outcome.kind) {
       case "issued":
@@ -455,8 +455,7 @@ export class DeviceFlow {
       case "expired":
         return EXPIRED;
       case "unknown":
-        // The TTL removed the record at expiry; the code itself says when that was.
-        if (parsed.expiresAtMs <= now) return EXPIRED;
+        if (expiredUnknown) return EXPIRED;
         throw new OAuthError("invalid_grant", "the device code is invalid");
       case "wrong_client":
         throw new OAuthError("invalid_grant", "the device code was issued to another client");

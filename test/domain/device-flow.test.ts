@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { StaticClientRegistry } from "../../src/config/clients-file.js";
 import { DeviceFlow } from "../../src/domain/device-flow.js";
+import type { PollOutcome } from "../../src/domain/ports/device-store.js";
 import { NO_FLOW_EVENTS } from "../../src/domain/ports/flow-events.js";
 import { DEFAULT_RESOURCE_LIMITS } from "../../src/domain/resource.js";
 import { MemoryDeviceStore } from "../../src/store/memory-device-store.js";
@@ -31,10 +32,13 @@ function flow() {
 }
 
 /** A flow on a clock the test moves (store and flow alike), that never issues tokens. */
-function clockedFlow(clock: () => number) {
+function clockedFlow(
+  clock: () => number,
+  store = new MemoryDeviceStore({ maxPending: 10, clock }),
+) {
   return new DeviceFlow({
     clients: new StaticClientRegistry([PUBLIC_CLIENT]),
-    store: new MemoryDeviceStore({ maxPending: 10, clock }),
+    store,
     tokens: { issue: async () => Promise.reject(new Error("not approved")) },
     options: {
       verificationUri: "https://a.example/d",
@@ -167,6 +171,24 @@ describe("DeviceFlow", () => {
     const f = clockedFlow(() => now);
     const { deviceCode } = await f.authorize({ credentials, ipAddress: "", userAgent: "" });
     now += 60_000 + 100; // the record is gone; the second of expiry is not over
+    expect(await f.poll(credentials, deviceCode)).toMatchObject({
+      ok: false,
+      refusal: { code: "expired_token" },
+    });
+  });
+
+  it("RFC 8628 §3.5: a poll begun before its code's expiry whose store answer comes after the TTL removed the record is expired_token (never invalid_grant)", async () => {
+    let now = 1_800_000_000_300;
+    // The store takes its time: by its answer the record's TTL has run out and the record is gone.
+    class SlowStore extends MemoryDeviceStore {
+      override async poll(): Promise<PollOutcome> {
+        now += 600;
+        return { kind: "unknown" };
+      }
+    }
+    const f = clockedFlow(() => now, new SlowStore({ maxPending: 10, clock: () => now }));
+    const { deviceCode } = await f.authorize({ credentials, ipAddress: "", userAgent: "" });
+    now += 60_000 - 400; // 100 ms before the second the code names, 400 ms before the record's expiry
     expect(await f.poll(credentials, deviceCode)).toMatchObject({
       ok: false,
       refusal: { code: "expired_token" },
