@@ -52,7 +52,7 @@ export interface ClientsIo {
   err(text: string): void;
 }
 
-const PROCESS_IO: ClientsIo = {
+export const PROCESS_IO: ClientsIo = {
   env: process.env,
   out: (t) => process.stdout.write(t),
   err: (t) => process.stderr.write(t),
@@ -89,7 +89,8 @@ function parse(argv: readonly string[]) {
   }
 }
 
-async function adminToken(file: string | undefined, io: ClientsIo): Promise<string> {
+/** The admin token from --token-file, else HANDOFF_ADMIN_TOKEN (never from the command line). */
+export async function adminToken(file: string | undefined, io: ClientsIo): Promise<string> {
   if (file !== undefined) {
     let text: string;
     try {
@@ -106,7 +107,7 @@ async function adminToken(file: string | undefined, io: ClientsIo): Promise<stri
   return env;
 }
 
-function serverUrl(value: string | undefined): string {
+export function serverUrl(value: string | undefined): string {
   if (value === undefined) throw new UsageError("--server URL is required");
   let u: URL;
   try {
@@ -147,6 +148,52 @@ export function exitCodeOfClients(e: unknown): number {
   }
 }
 
+/** ClientService at --server over Connect, every call with the admin token. */
+export async function adminClient(
+  server: string | undefined,
+  tokenFile: string | undefined,
+  io: ClientsIo,
+) {
+  const baseUrl = serverUrl(server);
+  const token = await adminToken(tokenFile, io);
+  const auth: Interceptor = (next) => (req) => {
+    req.header.set("authorization", `Bearer ${token}`);
+    return next(req);
+  };
+  return createClient(
+    ClientService,
+    createConnectTransport({ baseUrl, httpVersion: "1.1", interceptors: [auth] }),
+  );
+}
+
+/**
+ * Reports a failure of an admin command (`handoff clients`, `grants`,
+ * `pending`) on stderr, and with --json as one object on stdout; returns the
+ * exit code.
+ */
+export function reportAdminFailure(
+  e: unknown,
+  command: string,
+  usage: string,
+  json: boolean,
+  io: ClientsIo,
+): number {
+  const code = exitCodeOfClients(e);
+  const message = e instanceof ConnectError ? e.rawMessage : (e as Error).message;
+  if (json) {
+    const error =
+      e instanceof ConnectError
+        ? Code[e.code].replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase()
+        : code === CLIENTS_EXIT.usage
+          ? "usage"
+          : "failure";
+    io.out(`${JSON.stringify({ error, message, exit_code: code })}\n`);
+  }
+  io.err(`handoff ${command}: ${message}\n`);
+  if (code === CLIENTS_EXIT.usage) io.err(usage);
+  return code;
+}
+
 /** At most this many pages for `list` (100 clients each): a bound, not a real deployment's size. */
 const MAX_PAGES = 1000;
 
@@ -162,16 +209,7 @@ export async function clientsCommand(
     const [verb, id, ...extra] = positionals;
     if (verb === undefined) throw new UsageError("name a subcommand");
     if (extra.length > 0) throw new UsageError(`unexpected ${extra.join(" ")}`);
-    const baseUrl = serverUrl(values.server);
-    const token = await adminToken(values["token-file"], io);
-    const auth: Interceptor = (next) => (req) => {
-      req.header.set("authorization", `Bearer ${token}`);
-      return next(req);
-    };
-    const rpc = createClient(
-      ClientService,
-      createConnectTransport({ baseUrl, httpVersion: "1.1", interceptors: [auth] }),
-    );
+    const rpc = await adminClient(values.server, values["token-file"], io);
     const needId = () => {
       if (id === undefined || id === "") throw new UsageError(`${verb} needs a client id`);
       return id;
@@ -245,19 +283,6 @@ export async function clientsCommand(
         throw new UsageError(`unknown subcommand ${verb}`);
     }
   } catch (e) {
-    const code = exitCodeOfClients(e);
-    const message = e instanceof ConnectError ? e.rawMessage : (e as Error).message;
-    if (json) {
-      const error =
-        e instanceof ConnectError
-          ? Code[e.code].replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase()
-          : code === CLIENTS_EXIT.usage
-            ? "usage"
-            : "failure";
-      io.out(`${JSON.stringify({ error, message, exit_code: code })}\n`);
-    }
-    io.err(`handoff clients: ${message}\n`);
-    if (code === CLIENTS_EXIT.usage) io.err(CLIENTS_USAGE);
-    return code;
+    return reportAdminFailure(e, "clients", CLIENTS_USAGE, json, io);
   }
 }

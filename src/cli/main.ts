@@ -37,6 +37,13 @@ const USAGE = `usage: handoff <command>
                          the admin token from --token-file or HANDOFF_ADMIN_TOKEN
   exit codes of clients: 0 ok, 2 usage, 5 unreachable, 6 admin token refused, 7 no such client,
   8 read-only or taken, 9 metadata refused
+
+  grants list --client ID | --subject S, grants revoke FAMILY_ID --server URL [--token-file F] [--json]
+  pending list --client ID, pending cancel PENDING_ID --server URL [--token-file F] [--json]
+                         list, revoke and cancel authorizations through ClientService
+                         (handoff grants --help, handoff pending --help); the same admin token;
+                         exit codes as for clients (7: no such grant or pending request,
+                         8: already decided, 9: a bad page token)
 `;
 
 /** Exit code of a command line that makes no sense (docs/client.md lists them all). */
@@ -71,6 +78,18 @@ async function main(argv: string[]): Promise<void> {
         return;
       }
       return exitWith(await clientsCommand(argv.slice(1)));
+    }
+    case "grants":
+    case "pending": {
+      const { grantsCommand, pendingCommand, GRANTS_USAGE, PENDING_USAGE } = await import(
+        "./operators-command.js"
+      );
+      if (sub === "--help" || sub === "-h" || sub === "help") {
+        process.stdout.write(command === "grants" ? GRANTS_USAGE : PENDING_USAGE);
+        return;
+      }
+      const run = command === "grants" ? grantsCommand : pendingCommand;
+      return exitWith(await run(argv.slice(1)));
     }
     case "start-dev":
     case "start": {
