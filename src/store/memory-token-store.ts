@@ -32,7 +32,10 @@ const endOf = (f: RefreshFamily) => Math.min(f.idleExpiresAt, f.absoluteExpiresA
  * every `sweepMs`, so memory stays bounded by live tokens.
  */
 export class MemoryTokenStore implements TokenStore {
-  private readonly families = new TtlMap<string, RefreshFamily>();
+  /** An expired family also leaves both indexes (they would only be pruned on read otherwise). */
+  private readonly families = new TtlMap<string, RefreshFamily>((familyId, f) =>
+    this.unindex(familyId, f),
+  );
   /** Revoked access-token ids, kept until the token would have expired anyway. */
   private readonly revokedJtis = new TtlMap<string, number>();
   /** Family ids created with `onceUntil`, until then (see TokenStore.createFamily). */
@@ -165,9 +168,34 @@ export class MemoryTokenStore implements TokenStore {
     this.stopSweeping();
   }
 
+  /** How many entries the per-subject and per-client indexes hold (what memory keeps for them). */
+  get indexedEntries(): { readonly bySubject: number; readonly byClient: number } {
+    let bySubject = 0;
+    let byClient = 0;
+    for (const m of this.bySubject.values()) bySubject += m.size;
+    for (const m of this.byClient.values()) byClient += m.size;
+    return { bySubject, byClient };
+  }
+
   private commit(familyId: string, t: Transition<unknown>): void {
-    if (t.next === null) this.families.delete(familyId);
-    else if (t.next !== undefined) this.families.set(familyId, t.next, endOf(t.next));
+    if (t.next === null) {
+      const f = this.families.get(familyId, this.clock());
+      this.families.delete(familyId);
+      if (f !== undefined) this.unindex(familyId, f);
+    } else if (t.next !== undefined) this.families.set(familyId, t.next, endOf(t.next));
+  }
+
+  /** Drops a family that ended (expired, revoked, reused) from both indexes, and emptied maps. */
+  private unindex(familyId: string, f: RefreshFamily): void {
+    for (const [index, key] of [
+      [this.bySubject, f.subject],
+      [this.byClient, f.clientId],
+    ] as const) {
+      const entries = index.get(key);
+      if (entries === undefined) continue;
+      entries.delete(familyId);
+      if (entries.size === 0) index.delete(key);
+    }
   }
 
   /** Adds to the subject's index, dropping its oldest entries past `maxPerSubject`. */

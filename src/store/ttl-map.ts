@@ -27,6 +27,14 @@ export class TtlMap<K, V> {
   private readonly entries = new Map<K, Entry<V>>();
   private heap: Due<K>[] = [];
 
+  /**
+   * `onExpire` is called once for each entry that leaves the map because it
+   * expired (found expired by `get`, or swept), with its last value; never
+   * for `delete`, `clear` or a replacement. A store uses it to drop what
+   * points at the entry (its secondary indexes), so those stay bounded too.
+   */
+  constructor(private readonly onExpire?: (key: K, value: V) => void) {}
+
   /** Live and not-yet-swept entries (what memory holds). */
   get size(): number {
     return this.entries.size;
@@ -38,6 +46,7 @@ export class TtlMap<K, V> {
     if (e === undefined) return undefined;
     if (e.expiresAt <= now) {
       this.entries.delete(key);
+      this.onExpire?.(key, e.value);
       return undefined;
     }
     return e.value;
@@ -84,7 +93,10 @@ export class TtlMap<K, V> {
       taken++;
       const e = this.entries.get(due.key);
       // A stale slot (the key was set again with another expiry, or deleted) is skipped.
-      if (e !== undefined && e.expiresAt === due.at) this.entries.delete(due.key);
+      if (e !== undefined && e.expiresAt === due.at) {
+        this.entries.delete(due.key);
+        this.onExpire?.(due.key, e.value);
+      }
     }
     return taken;
   }
@@ -150,7 +162,7 @@ export class TtlMap<K, V> {
 export function sweepEvery(
   everyMs: number,
   clock: () => number,
-  maps: readonly TtlMap<unknown, unknown>[],
+  maps: readonly Pick<TtlMap<unknown, unknown>, "sweep">[],
 ): () => void {
   const timer = setInterval(
     () => {

@@ -40,6 +40,29 @@ describe("TtlMap", () => {
     expect(m.size).toBe(0);
   });
 
+  it("onExpire: once per entry that expires, swept or found expired, with its last value; never for delete or replacement", () => {
+    const expired: Array<[string, number]> = [];
+    const m = new TtlMap<string, number>((k, v) => expired.push([k, v]));
+    m.set("swept", 1, 1000);
+    m.set("swept", 2, 1000); // same expiry: replaced in place
+    m.set("read", 3, 1000);
+    m.set("moved", 4, 1000);
+    m.set("moved", 5, 9000); // rescheduled: its old slot is stale
+    m.set("deleted", 6, 1000);
+    m.delete("deleted");
+    expect(m.get("read", 1000)).toBeUndefined();
+    m.sweep(1000);
+    m.sweep(1000);
+    expect(expired.sort()).toEqual([
+      ["read", 3],
+      ["swept", 2],
+    ]);
+    expect(m.get("moved", 8999)).toBe(5);
+    m.sweep(9000);
+    expect(expired).toContainEqual(["moved", 5]);
+    expect(expired).toHaveLength(3);
+  });
+
   it("a deleted key stays deleted when its slot surfaces", () => {
     const m = new TtlMap<string, number>();
     m.set("x", 1, 100);
