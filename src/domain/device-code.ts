@@ -1,6 +1,6 @@
 /** Device codes and the store handles (routing tag + hash) derived from both codes. */
 import { hash } from "node:crypto";
-import { csprngBytes } from "./csprng-pool.js";
+import { csprngBase64url } from "./csprng-pool.js";
 
 /**
  * What a store keys a record on. `tag` is shared by a request's device code
@@ -57,8 +57,36 @@ export function userCodeHandle(userCode: string): CodeHandle {
  * into another.
  */
 export function mintDeviceCode(userCode: string, expiresAtMs: number): string {
+  return deviceCodeOf(routingTag(userCode), expiresAtMs);
+}
+
+function deviceCodeOf(tag: string, expiresAtMs: number): string {
   const exp = Math.floor(expiresAtMs / 1000).toString(36);
-  return `${routingTag(userCode)}.${exp}.${csprngBytes(RANDOM_BYTES).toString("base64url")}`;
+  return `${tag}.${exp}.${csprngBase64url(RANDOM_BYTES)}`;
+}
+
+/** A new request's device code and both store handles (`mintCodes`). */
+export interface MintedCodes {
+  readonly deviceCode: string;
+  /** `parseDeviceCode(deviceCode).handle`. */
+  readonly device: CodeHandle;
+  /** `userCodeHandle(userCode)`. */
+  readonly user: CodeHandle;
+}
+
+/**
+ * `mintDeviceCode` with both handles, as a device authorization needs them:
+ * the same values as `parseDeviceCode` and `userCodeHandle`, with the
+ * routing tag hashed once and the fresh code not parsed back.
+ */
+export function mintCodes(userCode: string, expiresAtMs: number): MintedCodes {
+  const tag = routingTag(userCode);
+  const deviceCode = deviceCodeOf(tag, expiresAtMs);
+  return {
+    deviceCode,
+    device: { tag, hash: sha256("handoff/device-code", deviceCode).slice(0, HANDLE_LENGTH) },
+    user: { tag, hash: sha256("handoff/user-code", userCode).slice(0, HANDLE_LENGTH) },
+  };
 }
 
 /**

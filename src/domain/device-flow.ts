@@ -14,7 +14,7 @@ import {
   requireGrant,
 } from "./client.js";
 import type { DeviceAuthorization, DeviceStatus } from "./device-authorization.js";
-import { mintDeviceCode, parseDeviceCode, userCodeHandle } from "./device-code.js";
+import { mintCodes, parseDeviceCode, userCodeHandle } from "./device-code.js";
 import { boundedUserAgent } from "./grant-origin.js";
 import { DEFAULT_RETRY_WINDOW, issuanceSeed, issueOnce, mintIssuanceNonce } from "./issuance.js";
 import { OAuthError, type PollRefusal } from "./oauth-error.js";
@@ -290,14 +290,11 @@ export class DeviceFlow {
     const charged = this.deps.quota?.charge(client.id, record.ipAddress);
     for (let attempt = 0; attempt < USER_CODE_ATTEMPTS; attempt++) {
       const userCode = mintUserCode();
-      const deviceCode = mintDeviceCode(userCode, expiresAt);
-      const device = parseDeviceCode(deviceCode);
-      if (!device) throw new Error("minted a device code that does not parse");
-      const user = userCodeHandle(userCode);
-      const creating = store.create(device.handle, user, record);
+      const { deviceCode, device, user } = mintCodes(userCode, expiresAt);
+      const creating = store.create(device, user, record);
       const created =
         attempt === 0 && charged !== undefined
-          ? await this.withinQuota(charged, creating, () => store.discard(device.handle, user))
+          ? await this.withinQuota(charged, creating, () => store.discard(device, user))
           : await creating;
       if (created) {
         this.deps.events.record({

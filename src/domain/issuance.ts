@@ -10,7 +10,7 @@
  * token. HMAC-SHA256 with distinct labels gives independent values.
  */
 import { createHmac } from "node:crypto";
-import { csprngBytes } from "./csprng-pool.js";
+import { csprngBase64url } from "./csprng-pool.js";
 
 /**
  * Seconds after a consumption in which a retry of a failed issuance gets the
@@ -23,7 +23,7 @@ const NONCE_BYTES = 16;
 
 /** A new issuance nonce for a device authorization request. */
 export function mintIssuanceNonce(): string {
-  return csprngBytes(NONCE_BYTES).toString("base64url");
+  return csprngBase64url(NONCE_BYTES);
 }
 
 /** What TokenLifecycle needs to issue the one token set of a consumption. */

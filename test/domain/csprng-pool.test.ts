@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { csprngBytes } from "../../src/domain/csprng-pool.js";
+import { csprngBase64url, csprngBytes } from "../../src/domain/csprng-pool.js";
 
 describe("the CSPRNG pool", () => {
   it("never hands out the same bytes twice, across refills", () => {
@@ -21,5 +21,17 @@ describe("the CSPRNG pool", () => {
     const big = csprngBytes(10_000);
     expect(big).toHaveLength(10_000);
     expect(new Set(big).size).toBeGreaterThan(200); // all byte values appear in 10 kB of randomness
+  });
+
+  it("hands out base64url text of fresh bytes, never twice, across refills and interleaved with bytes", () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 3000; i++) {
+      const text = csprngBase64url(32);
+      expect(text).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      seen.add(Buffer.from(text, "base64url").toString("hex"));
+      seen.add(csprngBytes(32).toString("hex"));
+    }
+    expect(seen.size).toBe(6000);
+    expect(csprngBase64url(10_000)).toHaveLength(Math.ceil((10_000 * 4) / 3));
   });
 });

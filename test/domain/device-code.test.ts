@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { mintDeviceCode, parseDeviceCode, userCodeHandle } from "../../src/domain/device-code.js";
+import {
+  mintCodes,
+  mintDeviceCode,
+  parseDeviceCode,
+  userCodeHandle,
+} from "../../src/domain/device-code.js";
 import { mintUserCode } from "../../src/domain/user-code.js";
 
 describe("device codes (RFC 8628 §5.2)", () => {
@@ -20,6 +25,18 @@ describe("device codes (RFC 8628 §5.2)", () => {
     const userCode = mintUserCode();
     const parsed = parseDeviceCode(mintDeviceCode(userCode, Date.now() + 1000));
     expect(parsed?.handle.tag).toBe(userCodeHandle(userCode).tag);
+  });
+
+  it("minted with their handles: the same handles as parsing the code and hashing the user code", () => {
+    const exp = Date.now() + 900_000;
+    for (let i = 0; i < 200; i++) {
+      const userCode = mintUserCode();
+      const { deviceCode, device, user } = mintCodes(userCode, exp);
+      const parsed = parseDeviceCode(deviceCode);
+      expect(parsed?.handle).toEqual(device);
+      expect(parsed?.expiresAtMs).toBe(Math.floor(exp / 1000) * 1000);
+      expect(user).toEqual(userCodeHandle(userCode));
+    }
   });
 
   it("carry their expiry, to the second and rounded down, so an expired code gets expired_token (RFC 8628 §3.5)", () => {
