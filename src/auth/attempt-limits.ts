@@ -91,7 +91,8 @@ const GLOBAL_DELAY = { baseDelayMs: 1_000, maxDelayMs: 60_000 };
 export function addressKey(ip: string): string {
   const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
   if (v4?.[1]) return v4[1];
-  if (!isIPv6(ip)) return ip;
+  // No colon, no IPv6 (isIPv6 runs a long regex; most addresses are IPv4).
+  if (!ip.includes(":") || !isIPv6(ip)) return ip;
   const [head = "", tail = ""] = ip.split("::");
   const h = head === "" ? [] : head.split(":");
   const t = tail === "" ? [] : tail.split(":");
@@ -108,6 +109,10 @@ const digest = (s: string) => hash("sha256", s, "base64url").slice(0, 22);
 export class AttemptLimiter {
   private readonly local: (free: number) => AttemptPolicy;
   private readonly global: (free: number) => AttemptPolicy;
+  /** The device authorization's two policies: charged on every request, so made once. */
+  private readonly authorizePolicies: readonly [AttemptPolicy, AttemptPolicy];
+  /** Client id → its counter key part (a hash); bounded, cleared when full. */
+  private readonly clientDigests = new Map<string, string>();
 
   constructor(
     private readonly counter: AttemptCounter,
@@ -121,6 +126,10 @@ export class AttemptLimiter {
     const global = first === undefined ? GLOBAL_DELAY : { ...GLOBAL_DELAY, baseDelayMs: first / 2 };
     this.local = (free) => ({ free, windowMs, ...local });
     this.global = (free) => ({ free, windowMs, ...global });
+    this.authorizePolicies = [
+      this.local(limits.authorizePerAddress),
+      this.global(limits.authorizePerClient),
+    ];
   }
 
   /**
@@ -186,12 +195,16 @@ export class AttemptLimiter {
    */
   authorizationSlots(ip: string, clientId: string): AttemptSlot[] {
     const k = `${this.keyPrefix}ratelimit:{authorize}:`;
+    let client = this.clientDigests.get(clientId);
+    if (client === undefined) {
+      if (this.clientDigests.size >= 1024) this.clientDigests.clear();
+      client = digest(clientId);
+      this.clientDigests.set(clientId, client);
+    }
+    const [perAddress, perClient] = this.authorizePolicies;
     return [
-      { key: `${k}ip:${addressKey(ip)}`, policy: this.local(this.limits.authorizePerAddress) },
-      {
-        key: `${k}client:${digest(clientId)}`,
-        policy: this.global(this.limits.authorizePerClient),
-      },
+      { key: `${k}ip:${addressKey(ip)}`, policy: perAddress },
+      { key: `${k}client:${client}`, policy: perClient },
     ];
   }
 

@@ -27,14 +27,14 @@ export const checksKey = (slot: AttemptSlot): string => `${slot.key}:checks`;
 
 /** ARGV for one script call over `slots` (the keys go first, as the command's keys). */
 function scriptArgs(slots: readonly AttemptSlot[], now: number): Array<string | number> {
-  const policies = slots.flatMap(({ policy: p, gates }) => [
-    p.free,
-    p.baseDelayMs,
-    p.maxDelayMs,
-    p.windowMs,
-    (gates ?? []).map((g) => g + 1).join(","),
-  ]);
-  return [...slots.map((s) => s.key), now, ...policies];
+  const args: Array<string | number> = [];
+  for (const s of slots) args.push(s.key);
+  args.push(now);
+  for (const { policy: p, gates } of slots) {
+    const g = gates === undefined ? "" : gates.map((i) => i + 1).join(",");
+    args.push(p.free, p.baseDelayMs, p.maxDelayMs, p.windowMs, g);
+  }
+  return args;
 }
 
 /** The most keys one script call takes (the sign-in charges three counters); more is a programming error. */
