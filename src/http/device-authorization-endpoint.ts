@@ -1,18 +1,48 @@
 /** POST /oauth/device/authorize (RFC 8628 §3.1–3.2): form in, domain call, JSON out. */
 import type { FastifyInstance } from "fastify";
-import type { DeviceFlow } from "../domain/device-flow.js";
+import type { AuthorizeResult, DeviceFlow } from "../domain/device-flow.js";
 import { parseScope } from "../domain/scope.js";
 import { readClientCredentials } from "./client-credentials.js";
-import { noStore } from "./oauth-reply.js";
+import { JSON_UTF8, noStore } from "./oauth-reply.js";
 import { formOf, postOnly } from "./oauth-route.js";
 
 export const DEVICE_AUTHORIZATION_PATH = "/oauth/device/authorize";
+
+/**
+ * The answer's JSON (RFC 8628 §3.2), byte for byte what fastify's
+ * serializer makes of the object `{device_code, user_code, verification_uri,
+ * verification_uri_complete, expires_in, interval}`: the parts that are the
+ * same on every answer (the flow's settings) are serialised once.
+ */
+function answerJson(): (r: AuthorizeResult) => string {
+  let fixed:
+    | { uri: string; expiresIn: number; interval: number; mid: string; end: string }
+    | undefined;
+  return (r) => {
+    if (
+      fixed === undefined ||
+      fixed.uri !== r.verificationUri ||
+      fixed.expiresIn !== r.expiresIn ||
+      fixed.interval !== r.interval
+    ) {
+      fixed = {
+        uri: r.verificationUri,
+        expiresIn: r.expiresIn,
+        interval: r.interval,
+        mid: `,"verification_uri":${JSON.stringify(r.verificationUri)},"verification_uri_complete":`,
+        end: `,"expires_in":${JSON.stringify(r.expiresIn)},"interval":${JSON.stringify(r.interval)}}`,
+      };
+    }
+    return `{"device_code":${JSON.stringify(r.deviceCode)},"user_code":${JSON.stringify(r.userCode)}${fixed.mid}${JSON.stringify(r.verificationUriComplete)}${fixed.end}`;
+  };
+}
 
 export function deviceAuthorizationEndpoint(
   app: FastifyInstance,
   flow: DeviceFlow,
   prefix: string,
 ): void {
+  const json = answerJson();
   postOnly(app, prefix + DEVICE_AUTHORIZATION_PATH, async (request, reply) => {
     const form = formOf(request);
     const scope = form.get("scope");
@@ -23,13 +53,6 @@ export function deviceAuthorizationEndpoint(
       ipAddress: request.ip,
       userAgent: request.headers["user-agent"] ?? "",
     });
-    return noStore(reply).send({
-      device_code: result.deviceCode,
-      user_code: result.userCode,
-      verification_uri: result.verificationUri,
-      verification_uri_complete: result.verificationUriComplete,
-      expires_in: result.expiresIn,
-      interval: result.interval,
-    });
+    return noStore(reply).type(JSON_UTF8).send(json(result));
   });
 }

@@ -55,7 +55,7 @@ function errorBody(e: OAuthErrorAnswer): Record<string, string | number> {
 }
 
 /** What fastify's serializer would label a JSON body with. */
-const JSON_UTF8 = "application/json; charset=utf-8";
+export const JSON_UTF8 = "application/json; charset=utf-8";
 const REFUSAL_BODIES = new WeakMap<PollRefusal, Buffer>();
 
 /**

@@ -213,6 +213,28 @@ describe("RFC 8628 §3.2 response and RFC 8628 §3.3 URIs", () => {
     expect(complete.searchParams.get("user_code")).toBe(body.user_code);
   });
 
+  it("RFC 8628 §3.2: the answer is the JSON serialisation of its fields in order, as application/json; charset=utf-8", async () => {
+    for (let i = 0; i < 3; i++) {
+      const res = await server.post(PATH, { client_id: "public-cli" });
+      expect(res.headers.get("content-type")).toBe("application/json; charset=utf-8");
+      const text = await res.text();
+      const body = JSON.parse(text) as Record<string, unknown>;
+      const { device_code, user_code, verification_uri, verification_uri_complete } = body;
+      const { expires_in, interval } = body;
+      expect(text).toBe(
+        JSON.stringify({
+          device_code,
+          user_code,
+          verification_uri,
+          verification_uri_complete,
+          expires_in,
+          interval,
+        }),
+      );
+      expect(res.headers.get("content-length")).toBe(String(Buffer.byteLength(text)));
+    }
+  });
+
   it("RFC 8628 §3.2: an unknown or inactive client is 401 invalid_client", async () => {
     await expectError(await server.post(PATH, { client_id: "nobody" }), 401, "invalid_client");
     await expectError(
