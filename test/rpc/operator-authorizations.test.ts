@@ -31,6 +31,8 @@ const ADMIN_TOKEN = "test-admin-token-Vq8sK2mZ7xR4pL9wN3cT6yB1hJ5dF0gA";
 const TRANSPORTS = ["Connect over HTTP/1.1", "gRPC over h2c"] as const;
 /** HANDOFF_ADMIN_MAX_PAGE_SIZE of these servers. */
 const MAX_PAGE = 3;
+/** How often an open WaitToken stream re-checks its request unless woken (HANDOFF_WAIT_RECHECK_MS). */
+const WAIT_RECHECK_MS = 20_000;
 
 const codeOf = async (p: Promise<unknown>) => {
   try {
@@ -231,6 +233,34 @@ function suite(
         expect(log.split(`"event":"denied","client_id":"${clientId}"`).length - 1).toBe(1);
       });
 
+      it(`${transport}: cancelled by pending_id on B, an open WaitToken stream on A ends at once with access_denied`, async () => {
+        const clientId = `waiting-${tag}`;
+        await adminAt(a, transport).createClient({ clientId });
+        const started = await deviceAt(a, transport).authorize({ clientId });
+        const stream = deviceAt(a, transport).waitToken({
+          clientId,
+          deviceCode: started.deviceCode,
+        });
+        const events: string[] = [];
+        const ended = (async () => {
+          try {
+            for await (const m of stream) events.push(m.event.case ?? "");
+            return "ended";
+          } catch (e) {
+            return ConnectError.from(e).code;
+          }
+        })();
+        while (events.length === 0) await new Promise((r) => setTimeout(r, 20));
+        const admin = adminAt(b, transport);
+        const [pending] = (await admin.listPendingAuthorizations({ clientId })).authorizations;
+        const at = Date.now();
+        await admin.cancelDeviceAuthorization({ pendingId: pending?.pendingId ?? "" });
+        // Woken by the decision, well before the stream's re-check (WAIT_RECHECK_MS).
+        expect(await ended).toBe(Code.PermissionDenied);
+        expect(Date.now() - at).toBeLessThan(WAIT_RECHECK_MS / 2);
+        expect(events).not.toContain("token");
+      });
+
       it(`${transport}: grants listed by client and by subject on B, paged; one revoked by family_id on B is inactive on A at once`, async () => {
         const clientId = `granted-${tag}`;
         const carol = `carol-${tag}`;
@@ -396,7 +426,11 @@ function suite(
 }
 
 suite("Operator listings on one memory instance", async () => {
-  const s = await startTestServer({ adminToken: ADMIN_TOKEN, adminMaxPageSize: MAX_PAGE });
+  const s = await startTestServer({
+    adminToken: ADMIN_TOKEN,
+    adminMaxPageSize: MAX_PAGE,
+    waitRecheckMs: WAIT_RECHECK_MS,
+  });
   return { a: s, b: s, stop: () => s.close() };
 });
 
@@ -405,6 +439,7 @@ suite("Operator listings on two instances sharing one Redis", async () => {
   const options = {
     adminToken: ADMIN_TOKEN,
     adminMaxPageSize: MAX_PAGE,
+    waitRecheckMs: WAIT_RECHECK_MS,
     redis: { url: redis.url },
   };
   const [a, b] = await Promise.all([startTestServer(options), startTestServer(options)]);
