@@ -3,8 +3,9 @@ import type { FastifyInstance } from "fastify";
 import type { AuthorizeResult, DeviceFlow } from "../domain/device-flow.js";
 import { parseScope } from "../domain/scope.js";
 import { readClientCredentials } from "./client-credentials.js";
-import { JSON_UTF8, noStore } from "./oauth-reply.js";
-import { formOf, postOnly } from "./oauth-route.js";
+import { type Answer, NO_STORE_JSON, writeAnswer } from "./oauth-reply.js";
+import { formRequestOf, postOnly } from "./oauth-route.js";
+import type { FormRequest } from "./token-endpoint.js";
 
 export const DEVICE_AUTHORIZATION_PATH = "/oauth/device/authorize";
 
@@ -37,22 +38,30 @@ function answerJson(): (r: AuthorizeResult) => string {
   };
 }
 
-export function deviceAuthorizationEndpoint(
-  app: FastifyInstance,
-  flow: DeviceFlow,
-  prefix: string,
-): void {
+/** The device authorization endpoint's answers (RFC 8628 §3.2); failures throw an OAuthError. */
+export function deviceAuthorizationAnswers(flow: DeviceFlow): (r: FormRequest) => Promise<Answer> {
   const json = answerJson();
-  postOnly(app, prefix + DEVICE_AUTHORIZATION_PATH, async (request, reply) => {
-    const form = formOf(request);
+  return async (r) => {
+    const { form } = r;
     const scope = form.get("scope");
     const result = await flow.authorize({
-      credentials: readClientCredentials(request.headers.authorization, form, request.ip),
+      credentials: readClientCredentials(r.authorization, form, r.ip),
       ...(scope === undefined ? {} : { scopes: parseScope(scope) }),
       resources: form.getAll("resource"),
-      ipAddress: request.ip,
-      userAgent: request.headers["user-agent"] ?? "",
+      ipAddress: r.ip,
+      userAgent: r.userAgent ?? "",
     });
-    return noStore(reply).type(JSON_UTF8).send(json(result));
-  });
+    return { status: 200, headers: NO_STORE_JSON, body: json(result) };
+  };
+}
+
+/** Registers POST /oauth/device/authorize on fastify. */
+export function deviceAuthorizationEndpoint(
+  app: FastifyInstance,
+  answers: (r: FormRequest) => Promise<Answer>,
+  prefix: string,
+): void {
+  postOnly(app, prefix + DEVICE_AUTHORIZATION_PATH, async (request, reply) =>
+    writeAnswer(reply, await answers(formRequestOf(request))),
+  );
 }

@@ -7,17 +7,30 @@ import type { DeviceFlow } from "../domain/device-flow.js";
 import { isOAuthError, OAuthError } from "../domain/oauth-error.js";
 import type { TokenLifecycle } from "../tokens/token-lifecycle.js";
 import { authorizationEndpoint, type ShowRefusal } from "./authorization-endpoint.js";
-import { deviceAuthorizationEndpoint } from "./device-authorization-endpoint.js";
+import {
+  DEVICE_AUTHORIZATION_PATH,
+  deviceAuthorizationAnswers,
+  deviceAuthorizationEndpoint,
+} from "./device-authorization-endpoint.js";
+import { createFormFastPath, type FastPathRecord, type FormHandler } from "./form-fast-path.js";
 import { FormParams } from "./form-params.js";
 import { healthEndpoints } from "./health-endpoints.js";
 import { introspectionEndpoint } from "./introspection-endpoint.js";
 import { metadataEndpoints } from "./metadata-endpoint.js";
 import { type HttpMetrics, metricsEndpoint } from "./metrics-endpoint.js";
-import { answerClientError, noStore, sendOAuthError } from "./oauth-reply.js";
+import {
+  type Answer,
+  answerClientError,
+  errorAnswer,
+  INTERNAL_ERROR,
+  noStore,
+  sendOAuthError,
+  writeAnswer,
+} from "./oauth-reply.js";
 import { methodNotAllowed } from "./oauth-route.js";
 import { type RegistrationEndpointOptions, registrationEndpoint } from "./registration-endpoint.js";
 import { revocationEndpoint } from "./revocation-endpoint.js";
-import { tokenEndpoint } from "./token-endpoint.js";
+import { TOKEN_PATH, tokenAnswer, tokenEndpoint } from "./token-endpoint.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -45,6 +58,8 @@ export interface HttpAppOptions {
   readonly bodyLimit: number;
   /** Is this peer a trusted proxy (HANDOFF_TRUST_PROXY; src/auth/client-address.ts)? */
   readonly trustProxy: ((address: string) => boolean) | undefined;
+  /** The client's address by the same rule (what `request.ip` gives), for the fast path. */
+  readonly addressOf: (req: http.IncomingMessage) => string;
   readonly logger: Logger;
   /** Request durations go here; `GET /metrics` serves it when `metricsToken` is set. */
   readonly metrics: HttpMetrics;
@@ -55,6 +70,12 @@ export interface HttpAppOptions {
    * this transport does not depend on src/pages (which builds on it).
    */
   readonly pages?: (scope: FastifyInstance, base: string) => Promise<void>;
+  /**
+   * The poll and the device authorization answered in front of fastify
+   * (src/http/form-fast-path.ts); false: every request through fastify (the
+   * differential test's reference). Default true.
+   */
+  readonly formFastPath?: boolean;
   /** Creates the HTTP/1.1 server around fastify's handler (Connect routes go first). */
   readonly serverFactory: (handler: http.RequestListener) => http.Server;
 }
@@ -68,7 +89,74 @@ function logPath(url: string, route: string | undefined): string {
   return (url.split("?", 1)[0] ?? "").slice(0, 64).replace(/[^A-Za-z0-9/._~-]/g, "_");
 }
 
+/** The one access-log line and the HTTP metrics of a request, fastify's or the fast path's. */
+function recordRequest(o: HttpAppOptions, r: FastPathRecord, path: string, seconds: number): void {
+  // Route templates only (bounded labels); anything unrouted is one label.
+  o.metrics.observeHttp(r.route, r.method, r.error ?? String(r.status), seconds);
+  o.logger.info(
+    {
+      reqId: r.reqId,
+      method: r.method,
+      path,
+      status: r.status,
+      // One shape for every line (pino leaves out a field that is undefined).
+      error: r.error,
+      ms: r.ms,
+      ip: r.ip,
+    },
+    "request",
+  );
+}
+
+/** A handler's OAuthError as its answer (logged if the store failed); undefined for anything else. */
+function oauthFailure(
+  closing: boolean,
+  log: Pick<Logger, "warn">,
+  error: unknown,
+  reqId: string,
+  basicAuthUsed: boolean,
+): Answer | undefined {
+  if (!isOAuthError(error)) return undefined;
+  if (error.code === "temporarily_unavailable" && !closing)
+    log.warn({ reqId, err: error.cause }, "state store unavailable");
+  return errorAnswer(error, { basicAuthUsed });
+}
+
+/** fastify's request ids (`req-1`, `req-2`, … base 36, as its default), shared with the fast path. */
+function requestIds(): () => string {
+  let next = 0;
+  return () => {
+    next = (next + 1) & 0x7fffffff;
+    return `req-${next.toString(36)}`;
+  };
+}
+
 export async function createHttpApp(o: HttpAppOptions): Promise<FastifyInstance> {
+  const nextId = requestIds();
+  let closing = false;
+  const prefix = new URL(o.issuer).pathname.replace(/\/$/, "");
+  const tokenDeps = { flow: o.flow, lifecycle: o.tokens, codeFlow: o.codeFlow };
+  const deviceAnswers = deviceAuthorizationAnswers(o.flow);
+  const fast =
+    o.formFastPath === false
+      ? undefined
+      : createFormFastPath({
+          routes: new Map<string, FormHandler>([
+            [prefix + TOKEN_PATH, (r) => tokenAnswer(tokenDeps, r)],
+            [prefix + DEVICE_AUTHORIZATION_PATH, deviceAnswers],
+          ]),
+          bodyLimit: o.bodyLimit,
+          addressOf: o.addressOf,
+          nextId,
+          failure: (error, reqId, basicAuthUsed) => {
+            const answer = oauthFailure(closing, o.logger, error, reqId, basicAuthUsed);
+            if (answer !== undefined) return answer;
+            o.logger.error({ reqId, err: error }, "unhandled error");
+            return INTERNAL_ERROR;
+          },
+          record: (r) => recordRequest(o, r, r.route, r.ms / 1000),
+          closing: () => closing,
+        });
   const app = Fastify({
     loggerInstance: o.logger as FastifyBaseLogger,
     // One access-log line per request (onResponse below) instead of fastify's two.
@@ -78,7 +166,11 @@ export async function createHttpApp(o: HttpAppOptions): Promise<FastifyInstance>
     childLoggerFactory: (logger) => logger,
     bodyLimit: o.bodyLimit,
     ...(o.trustProxy === undefined ? {} : { trustProxy: o.trustProxy }),
-    serverFactory: (handler) => o.serverFactory(handler as http.RequestListener),
+    genReqId: nextId,
+    serverFactory: (handler) => {
+      const h = handler as http.RequestListener;
+      return o.serverFactory(fast ? (req, res) => fast(req, res) || h(req, res) : h);
+    },
     // Requests that reach it while it closes are answered below, as the
     // contract answers an outage (fastify's own 503 has no Retry-After).
     return503OnClosing: false,
@@ -107,8 +199,8 @@ export async function createHttpApp(o: HttpAppOptions): Promise<FastifyInstance>
   // arrives (behind another on its connection, or accepted just before the
   // listener closed) is temporarily_unavailable, 503 with Retry-After
   // through the error handlers (JSON or the page), and its connection is
-  // closed so the client tries again elsewhere (docs/failure.md).
-  let closing = false;
+  // closed so the client tries again elsewhere (docs/failure.md). The fast
+  // path leaves such a request to fastify.
   app.addHook("preClose", (done) => {
     closing = true;
     done();
@@ -121,12 +213,8 @@ export async function createHttpApp(o: HttpAppOptions): Promise<FastifyInstance>
 
   app.setErrorHandler((error, request, reply) => {
     const basicAuthUsed = /^basic /i.test(request.headers.authorization ?? "");
-    if (isOAuthError(error)) {
-      request.oauthError = error.code;
-      if (error.code === "temporarily_unavailable" && !closing)
-        request.log.warn({ reqId: request.id, err: error.cause }, "state store unavailable");
-      return sendOAuthError(reply, error, { basicAuthUsed });
-    }
+    const answer = oauthFailure(closing, request.log, error, request.id, basicAuthUsed);
+    if (answer !== undefined) return writeAnswer(reply, answer);
     const status = (error as { statusCode?: number }).statusCode ?? 500;
     if (status === 413) {
       return sendOAuthError(
@@ -147,7 +235,7 @@ export async function createHttpApp(o: HttpAppOptions): Promise<FastifyInstance>
       return sendOAuthError(reply, new OAuthError("invalid_request", "the request is malformed"));
     }
     request.log.error({ reqId: request.id, err: error }, "unhandled error");
-    return reply.code(500).send({ error: "server_error", error_description: "internal error" });
+    return writeAnswer(reply, INTERNAL_ERROR);
   });
 
   app.setNotFoundHandler((request, reply) => {
@@ -167,32 +255,26 @@ export async function createHttpApp(o: HttpAppOptions): Promise<FastifyInstance>
   });
 
   app.addHook("onResponse", (request, reply, done) => {
-    // Route templates only (bounded labels); anything unrouted is one label.
-    o.metrics.observeHttp(
-      request.routeOptions.url ?? "unmatched",
-      request.method,
-      request.oauthError ?? String(reply.statusCode),
-      reply.elapsedTime / 1000,
-    );
-    request.log.info(
+    const route = request.routeOptions.url;
+    recordRequest(
+      o,
       {
         reqId: request.id,
         method: request.method,
-        path: logPath(request.url, request.routeOptions.url),
+        route: route ?? "unmatched",
         status: reply.statusCode,
-        // One shape for every line (pino leaves out a field that is undefined).
         error: request.oauthError,
         ms: Math.round(reply.elapsedTime * 10) / 10,
         ip: request.ip,
       },
-      "request",
+      logPath(request.url, route),
+      reply.elapsedTime / 1000,
     );
     done();
   });
 
-  const prefix = new URL(o.issuer).pathname.replace(/\/$/, "");
-  deviceAuthorizationEndpoint(app, o.flow, prefix);
-  tokenEndpoint(app, o.flow, o.tokens, o.codeFlow, prefix);
+  deviceAuthorizationEndpoint(app, deviceAnswers, prefix);
+  tokenEndpoint(app, tokenDeps, prefix);
   revocationEndpoint(app, o.tokens, prefix);
   introspectionEndpoint(app, o.tokens, prefix);
   if (o.registration) await registrationEndpoint(app, o.registration, prefix);

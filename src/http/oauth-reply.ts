@@ -27,22 +27,73 @@ export function noStore(reply: FastifyReply): FastifyReply {
   return reply.header("cache-control", "no-store").header("pragma", "no-cache");
 }
 
+/** What fastify's serializer labels a JSON body with; every JSON answer here says the same. */
+export const JSON_UTF8 = "application/json; charset=utf-8";
+const NO_STORE = { "cache-control": "no-store", pragma: "no-cache" } as const;
+
+/**
+ * A whole answer as data: status, headers in the order they are written, the
+ * body, and the OAuth error code for the access log. The endpoints build
+ * answers and do not care who writes them: fastify's reply (`writeAnswer`)
+ * or the form fast path (src/http/form-fast-path.ts), which write the same
+ * bytes.
+ */
+export interface Answer {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+  /** The OAuth error code (RFC 6749 §5.2) of a refusal, for the access log; never a secret. */
+  readonly error?: string;
+}
+
+/** A JSON answer that must not be cached: tokens, device codes, errors (RFC 6749 §5.1, RFC 8628 §3.2). */
+export function noStoreJson(status: number, value: unknown): Answer {
+  return { status, headers: NO_STORE_JSON, body: JSON.stringify(value) };
+}
+
+/** The headers of a JSON answer that must not be cached, in the order they are written. */
+export const NO_STORE_JSON: Readonly<Record<string, string>> = {
+  ...NO_STORE,
+  "content-type": JSON_UTF8,
+};
+
+/** Writes an answer through fastify (which adds Content-Length, as the fast path does). */
+export function writeAnswer(reply: FastifyReply, a: Answer): FastifyReply {
+  if (a.error !== undefined) reply.request.oauthError = a.error;
+  return reply.code(a.status).headers(a.headers).send(a.body);
+}
+
+/** `{error, error_description}` with the right status and headers. */
+export function errorAnswer(
+  e: OAuthErrorAnswer,
+  options: { status?: number; basicAuthUsed?: boolean } = {},
+): Answer {
+  // A limit in force (docs/hostile-input.md) is 429 with Retry-After, whatever the code.
+  const status = options.status ?? (e.retryAfter === undefined ? statusOf(e.code) : 429);
+  const headers: Record<string, string> = { ...NO_STORE, "content-type": JSON_UTF8 };
+  if (e.retryAfter !== undefined) headers["retry-after"] = String(e.retryAfter);
+  else if (e.code === "invalid_client" && options.basicAuthUsed) {
+    // RFC 6749 §5.2: a client that tried the Authorization header gets a challenge.
+    headers["www-authenticate"] = 'Basic realm="handoff", charset="UTF-8"';
+  } else if (e.code === "temporarily_unavailable") headers["retry-after"] = "5";
+  return { status, headers, body: JSON.stringify(errorBody(e)), error: e.code };
+}
+
 /** Sends `{error, error_description}` with the right status and headers. */
 export function sendOAuthError(
   reply: FastifyReply,
   e: OAuthErrorAnswer,
   options: { status?: number; basicAuthUsed?: boolean } = {},
 ): FastifyReply {
-  // A limit in force (docs/hostile-input.md) is 429 with Retry-After, whatever the code.
-  const status = options.status ?? (e.retryAfter === undefined ? statusOf(e.code) : 429);
-  noStore(reply).code(status).type("application/json");
-  if (e.retryAfter !== undefined) reply.header("retry-after", String(e.retryAfter));
-  else if (e.code === "invalid_client" && options.basicAuthUsed) {
-    // RFC 6749 §5.2: a client that tried the Authorization header gets a challenge.
-    reply.header("www-authenticate", 'Basic realm="handoff", charset="UTF-8"');
-  } else if (e.code === "temporarily_unavailable") reply.header("retry-after", "5");
-  return reply.send(errorBody(e));
+  return writeAnswer(reply, errorAnswer(e, options));
 }
+
+/** The answer to an error no rule expected (logged by the caller): no detail leaves. */
+export const INTERNAL_ERROR: Answer = {
+  status: 500,
+  headers: { "content-type": JSON_UTF8 },
+  body: JSON.stringify({ error: "server_error", error_description: "internal error" }),
+};
 
 function errorBody(e: OAuthErrorAnswer): Record<string, string | number> {
   const body: Record<string, string | number> = {
@@ -54,23 +105,20 @@ function errorBody(e: OAuthErrorAnswer): Record<string, string | number> {
   return body;
 }
 
-/** What fastify's serializer would label a JSON body with. */
-export const JSON_UTF8 = "application/json; charset=utf-8";
-const REFUSAL_BODIES = new WeakMap<PollRefusal, Buffer>();
+const REFUSAL_ANSWERS = new WeakMap<PollRefusal, Answer>();
 
 /**
- * A poll's expected refusal (RFC 8628 §3.5), as `sendOAuthError` writes it.
- * The flow hands out the same few refusal objects (one per code and
- * interval), so each body is serialised once and sent as bytes: most polls
- * are answered so.
+ * A poll's expected refusal (RFC 8628 §3.5), as `errorAnswer` builds it. The
+ * flow hands out the same few refusal objects (one per code and interval),
+ * so each answer is built once: most polls are answered so.
  */
-export function sendPollRefusal(reply: FastifyReply, refusal: PollRefusal): FastifyReply {
-  let body = REFUSAL_BODIES.get(refusal);
-  if (body === undefined) {
-    body = Buffer.from(JSON.stringify(errorBody(refusal)));
-    REFUSAL_BODIES.set(refusal, body);
+export function pollRefusalAnswer(refusal: PollRefusal): Answer {
+  let answer = REFUSAL_ANSWERS.get(refusal);
+  if (answer === undefined) {
+    answer = errorAnswer(refusal);
+    REFUSAL_ANSWERS.set(refusal, answer);
   }
-  return noStore(reply).code(statusOf(refusal.code)).type(JSON_UTF8).send(body);
+  return answer;
 }
 
 /**

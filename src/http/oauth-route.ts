@@ -41,6 +41,21 @@ export function methodNotAllowed(reply: FastifyReply, allow = "POST"): FastifyRe
     .send({ error: "invalid_request", error_description: `this endpoint accepts ${allow} only` });
 }
 
+/** What the form endpoints read of a fastify request. */
+export function formRequestOf(request: FastifyRequest): {
+  form: FormParams;
+  authorization: string | undefined;
+  ip: string;
+  userAgent: string | undefined;
+} {
+  return {
+    form: formOf(request),
+    authorization: request.headers.authorization,
+    ip: request.ip,
+    userAgent: request.headers["user-agent"],
+  };
+}
+
 /** The request's form parameters (the form parser stores a FormParams as the body). */
 export function formOf(request: FastifyRequest): FormParams {
   return request.body instanceof FormParams ? request.body : FormParams.empty();

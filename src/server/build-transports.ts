@@ -134,6 +134,8 @@ export async function buildTransports(
     ping: () => stores.device.ping(),
     bodyLimit: c.bodyLimit,
     trustProxy: c.trustProxy === undefined ? undefined : addresses.trusts,
+    addressOf: (req) => addresses.of(req),
+    ...(c.formFastPath === undefined ? {} : { formFastPath: c.formFastPath }),
     logger,
     metrics,
     metricsToken: c.metricsToken,

@@ -93,6 +93,8 @@ export interface HandoffConfig extends PagesConfig {
   readonly maxConnections: number;
   /** Tests only: an HTTP/2 session idle this long is destroyed (default 60 s, src/server/build-transports.ts). */
   readonly http2IdleTimeoutMs?: number;
+  /** Tests only: false sends the poll and the device authorization through fastify too (src/http/form-fast-path.ts). */
+  readonly formFastPath?: boolean;
   readonly trustProxy?: string;
   readonly serviceToken?: string;
   /** Bearer credential for `GET /metrics`; unset: no metrics endpoint. */
