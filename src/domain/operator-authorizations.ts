@@ -7,9 +7,9 @@
  * Ids shown are short and non-secret. A grant is its refresh family id (the
  * family's public name, the first part of its refresh tokens, never a
  * secret). A pending request is its `pendingId`: the device-code handle the
- * store keys it by, a truncated SHA-256 of the 256-bit device code, which
- * cannot be inverted to the code, and a poll needs the code itself
- * (RFC 8628 §3.4); never the user code, whose ~40 bits a hash cannot hide.
+ * store keys it by, sealed (./pending-id.ts: the handle's routing tag is a
+ * hash of the user code, whose ~40 bits a hash cannot hide); a poll needs
+ * the device code itself (RFC 8628 §3.4), never its handle.
  *
  * A cancellation is a denial (RFC 8628 §3.5 `access_denied`: the request
  * was refused and the device stops polling), not an expiry (`expired_token`
@@ -17,8 +17,8 @@
  */
 
 import type { DeviceAuthorization } from "./device-authorization.js";
-import type { CodeHandle } from "./device-code.js";
 import { OAuthError } from "./oauth-error.js";
+import { openPendingId, sealPendingId } from "./pending-id.js";
 import {
   afterCursor,
   byCreationDesc,
@@ -54,18 +54,7 @@ export interface Page<T> {
   readonly next?: string;
 }
 
-const PENDING_ID = /^([A-Za-z0-9_-]{4})([A-Za-z0-9_-]{16})$/;
 const PAGE_TOKEN = /^([0-9a-z]{1,12})\.(.{1,200})$/;
-
-/** The pending id of a device-code handle (tag, then hash: both base64url of fixed length). */
-export function pendingIdOf(h: CodeHandle): string {
-  return `${h.tag}${h.hash}`;
-}
-
-function handleOfPendingId(id: string): CodeHandle | null {
-  const m = PENDING_ID.exec(id);
-  return m ? { tag: m[1] as string, hash: m[2] as string } : null;
-}
 
 /** A page token: the cursor, opaque to callers (base64url of `<at base 36>.<id>`). */
 function encodeToken(c: IndexCursor): string {
@@ -92,6 +81,8 @@ export class OperatorAuthorizations {
       readonly events: FlowEvents;
       /** The largest page (HANDOFF_ADMIN_MAX_PAGE_SIZE); larger asks are capped to it. */
       readonly maxPageSize: number;
+      /** Seals the handles into pending ids (./pending-id.ts `pendingIdKeyOf`). */
+      readonly pendingIdKey: Buffer;
       readonly clock?: () => number;
     },
   ) {}
@@ -139,8 +130,8 @@ export class OperatorAuthorizations {
     this.deps.events.record({
       event: "revoked",
       tokenType: "refresh_token",
-      clientId: undefined,
-      subject: undefined,
+      clientId: out.clientId,
+      subject: out.subject,
       by: "service",
     });
     return true;
@@ -162,7 +153,7 @@ export class OperatorAuthorizations {
     );
     return pageOf({
       items: page.items.map((e) => ({
-        pendingId: pendingIdOf(e.device),
+        pendingId: sealPendingId(this.deps.pendingIdKey, e.device),
         authorization: e.authorization,
       })),
       ...(page.next ? { next: page.next } : {}),
@@ -174,7 +165,7 @@ export class OperatorAuthorizations {
    * `access_denied` (RFC 8628 §3.5), its waiting streams are woken.
    */
   async cancelPending(pendingId: string, approverAddress?: string): Promise<{ clientId: string }> {
-    const device = handleOfPendingId(pendingId);
+    const device = openPendingId(this.deps.pendingIdKey, pendingId);
     if (device === null) {
       throw new OAuthError("not_found", "no pending request has this id; it may have expired");
     }

@@ -11,6 +11,7 @@
 import type {
   FamilyGrant,
   IssuedAccessToken,
+  OperatorRevokeOutcome,
   OwnerRevokeOutcome,
   RefreshFamily,
   RevokeOutcome,
@@ -107,9 +108,13 @@ export function applyOwnerRevocation(
 export function applyOperatorRevocation(
   state: RefreshFamily | undefined,
   now: number,
-): Transition<RevokeOutcome> {
+): Transition<OperatorRevokeOutcome> {
   if (state === undefined || familyExpired(state, now)) return { outcome: { kind: "not_found" } };
-  return { outcome: { kind: "revoked", revoked: live(state.accessTokens, now) }, next: null };
+  const { clientId, subject } = state;
+  return {
+    outcome: { kind: "revoked", clientId, subject, revoked: live(state.accessTokens, now) },
+    next: null,
+  };
 }
 
 /** The grant behind a token if that token is the current, unexpired one (introspection). */

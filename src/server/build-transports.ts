@@ -15,6 +15,7 @@ import {
   DEFAULT_MAX_PAGE_SIZE,
   OperatorAuthorizations,
 } from "../domain/operator-authorizations.js";
+import { pendingIdKeyOf } from "../domain/pending-id.js";
 import { createHttpApp } from "../http/http-app.js";
 import { showAuthorizationRefusal } from "../pages/authorization-pages.js";
 import { verificationPages } from "../pages/verification-pages.js";
@@ -90,6 +91,7 @@ export async function buildTransports(
       notifier: stores.notifier,
       events: telemetry.events,
       maxPageSize: c.adminMaxPageSize ?? DEFAULT_MAX_PAGE_SIZE,
+      pendingIdKey: pendingIdKeyOf(c.adminToken),
     }),
     adminToken: c.adminToken,
   });

@@ -5,6 +5,7 @@ import {
   type ConnectedGrant,
   DEFAULT_MAX_PER_SUBJECT,
   type IssuedAccessToken,
+  type OperatorRevokeOutcome,
   type RefreshFamily,
   type RevokeOutcome,
   type RotateOutcome,
@@ -87,7 +88,7 @@ export class MemoryTokenStore implements TokenStore {
     return page;
   }
 
-  async revokeFamilyById(familyId: string, now: number): Promise<RevokeOutcome> {
+  async revokeFamilyById(familyId: string, now: number): Promise<OperatorRevokeOutcome> {
     const state = this.families.get(familyId, this.clock());
     const t = applyOperatorRevocation(state, now);
     this.commit(familyId, t);

@@ -7,6 +7,7 @@ import {
   DEFAULT_MAX_PER_SUBJECT,
   type FamilyGrant,
   type IssuedAccessToken,
+  type OperatorRevokeOutcome,
   type OwnerRevokeOutcome,
   type RefreshFamily,
   type RevokeOutcome,
@@ -226,7 +227,7 @@ export class RedisTokenStore implements TokenStore {
     );
   }
 
-  async revokeFamilyById(familyId: string, now: number): Promise<RevokeOutcome> {
+  async revokeFamilyById(familyId: string, now: number): Promise<OperatorRevokeOutcome> {
     const reply = await this.redis.guardDurable(this.keys.family(familyId), () =>
       this.cmd.handoffFamilyRevokeById(
         this.keys.family(familyId),
@@ -241,7 +242,7 @@ export class RedisTokenStore implements TokenStore {
       this.redis.guard(() => this.redis.client.zrem(this.keys.subject(subject), familyId)),
       this.redis.guard(() => this.redis.client.zrem(this.keys.client(clientId), familyId)),
     ]).catch(() => undefined);
-    return { kind: "revoked", revoked: tokensOf(reply, 3) };
+    return { kind: "revoked", clientId, subject, revoked: tokensOf(reply, 3) };
   }
 
   async listBySubject(subject: string, now: number, limit: number): Promise<ConnectedGrant[]> {

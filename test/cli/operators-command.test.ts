@@ -12,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Decision, DeviceAuthService } from "../../gen/handoff/v1/device_auth_pb.js";
 import { CLIENTS_EXIT } from "../../src/cli/clients-command.js";
 import { grantsCommand, pendingCommand } from "../../src/cli/operators-command.js";
+import { parseDeviceCode } from "../../src/domain/device-code.js";
+import { pendingIdKeyOf, sealPendingId } from "../../src/domain/pending-id.js";
 import { freePort } from "../support/free-port.js";
 import {
   authorizeDevice,
@@ -82,6 +84,13 @@ const refresh = (refreshToken: string) =>
     client_id: "public-cli",
   });
 
+/** The id the servers list for a device code: they seal with a key derived from the shared admin token. */
+function pendingIdOf(deviceCode: string): string {
+  const parsed = parseDeviceCode(deviceCode);
+  if (parsed === null) throw new Error("not a device code");
+  return sealPendingId(pendingIdKeyOf(ADMIN_TOKEN), parsed.handle);
+}
+
 describe("handoff grants and pending as a process", () => {
   it("pending list on B (token from the environment), cancel on A (--token-file): the device is refused; grants list and revoke", async () => {
     const env = cleanEnv();
@@ -103,9 +112,8 @@ describe("handoff grants and pending as a process", () => {
       expect(listed.stdout).not.toContain(f.user_code);
     }
     const target = flows[0] as { device_code: string };
-    const id = pending.find((p) => p.pendingId.startsWith(target.device_code.split(".")[0] ?? "-"))
-      ?.pendingId as string;
-    expect(id).toBeDefined();
+    const id = pendingIdOf(target.device_code);
+    expect(pending.map((p) => p.pendingId)).toContain(id);
 
     const tokenFile = join(env.HOME as string, "admin-token");
     writeFileSync(tokenFile, `${ADMIN_TOKEN}\n`, { mode: 0o600 });
@@ -201,17 +209,14 @@ describe("handoff grants and pending subcommands and exit codes", () => {
       "--server",
       a.issuer,
     ]);
-    const id = listed.out
-      .split("\n")
-      .map((l) => l.split("\t")[0] ?? "")
-      .find((p) => p.startsWith(f.device_code.split(".")[0] ?? "-")) as string;
-    expect(id).toBeDefined();
+    const id = pendingIdOf(f.device_code);
+    expect(listed.out.split("\n").map((l) => l.split("\t")[0])).toContain(id);
     expect((await run(pendingCommand, ["cancel", id, "--server", b.issuer])).code).toBe(0);
     expect((await run(pendingCommand, ["cancel", id, "--server", a.issuer])).code).toBe(
       CLIENTS_EXIT.conflict,
     );
     expect(
-      (await run(pendingCommand, ["cancel", "AAAAAAAAAAAAAAAAAAAA", "--server", a.issuer])).code,
+      (await run(pendingCommand, ["cancel", "AAAAAAAAAAAAAAAAAAAAAA", "--server", a.issuer])).code,
     ).toBe(CLIENTS_EXIT.notFound);
 
     for (const [command, argv] of [

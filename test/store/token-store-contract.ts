@@ -457,6 +457,8 @@ export function tokenStoreContract(
       await store.createFamily(f.familyId, f.family);
       expect(await store.revokeFamilyById(f.familyId, f.now + 1)).toEqual({
         kind: "revoked",
+        clientId,
+        subject,
         revoked: [{ jti: f.jti, expiresAt: f.family.accessTokens[0]?.expiresAt }],
       });
       expect(await store.isAccessTokenRevoked(f.jti, f.now + 2)).toBe(true);

@@ -96,6 +96,17 @@ export type OwnerRevokeOutcome =
       readonly revoked: readonly IssuedAccessToken[];
     };
 
+/** What an operator's revocation by id did (see `applyOperatorRevocation`): whose grant it was. */
+export type OperatorRevokeOutcome =
+  | { readonly kind: "not_found" }
+  | {
+      readonly kind: "revoked";
+      /** The client and the person the family was issued to (the audit event names both). */
+      readonly clientId: string;
+      readonly subject: string;
+      readonly revoked: readonly IssuedAccessToken[];
+    };
+
 /**
  * Every method is one atomic step (a Lua script on Redis). A family lives
  * until its current token's idle or absolute expiry, whichever comes first;
@@ -165,7 +176,7 @@ export interface TokenStore {
    * Revokes the family and its live access tokens by its id alone (an
    * operator's RevokeGrant, already authorised); `not_found` if it is not live.
    */
-  revokeFamilyById(familyId: string, now: number): Promise<RevokeOutcome>;
+  revokeFamilyById(familyId: string, now: number): Promise<OperatorRevokeOutcome>;
 
   /** The family if `presentedHash` is its current, unexpired token; else null. */
   inspect(familyId: string, presentedHash: string, now: number): Promise<FamilyGrant | null>;
