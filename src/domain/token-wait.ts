@@ -16,6 +16,7 @@ import type { ClientCredentials } from "./client.js";
 import type { DeviceFlow } from "./device-flow.js";
 import { OAuthError, type PollRefusal } from "./oauth-error.js";
 import type { DecisionNotifier } from "./ports/decision-notifier.js";
+import type { FlowEvents } from "./ports/flow-events.js";
 import type { TokenSet } from "./ports/token-issuer.js";
 
 export interface TokenWaitOptions {
@@ -78,6 +79,8 @@ export class TokenWaits {
       readonly flow: DeviceFlow;
       readonly notifier: DecisionNotifier;
       readonly options: TokenWaitOptions;
+      /** Told of each wait that opens and ends (the open-streams gauge). */
+      readonly events: FlowEvents;
       readonly clock?: () => number;
     },
   ) {}
@@ -112,10 +115,12 @@ export class TokenWaits {
     // Counted from the first await on, so concurrent opens cannot overshoot the limit.
     const controller = new AbortController();
     this.active.add(controller);
+    this.deps.events.streams(1);
     const onCallerAbort = () => controller.abort(signal.reason);
     signal.addEventListener("abort", onCallerAbort, { once: true });
     const release = () => {
-      this.active.delete(controller);
+      // Once per wait, whichever path ends it.
+      if (this.active.delete(controller)) this.deps.events.streams(-1);
       signal.removeEventListener("abort", onCallerAbort);
     };
     let unsubscribe = () => {};

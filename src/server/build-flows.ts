@@ -64,6 +64,7 @@ export function buildFlows(
       recheckMs: c.waitRecheckMs,
       interval: c.pollInterval,
     },
+    events,
   });
   const code = new AuthorizationCodeFlow({
     clients: clients.directory,

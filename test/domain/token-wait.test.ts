@@ -61,14 +61,18 @@ function setup(recheckMs: number, wrap: (n: DecisionNotifier) => DecisionNotifie
     },
     events: NO_FLOW_EVENTS,
   });
+  // What the open-streams gauge would read: every open and end the waits report.
+  const streams = { open: 0 };
   const waits = new TokenWaits({
     flow,
     notifier,
     options: { recheckMs, maxOpen: 10, interval: 5 },
+    events: { ...NO_FLOW_EVENTS, streams: (d) => void (streams.open += d) },
   });
   return {
     flow,
     waits,
+    streams,
     real,
     close: async () => {
       await real.close();
@@ -89,10 +93,12 @@ describe("TokenWaits", () => {
       const start = await s.waits.open(credentials, a.deviceCode, new AbortController().signal);
       expect(start.kind).toBe("waiting");
       if (start.kind !== "waiting") return;
+      expect(s.streams.open).toBe(1);
       await s.flow.decide({ userCode: a.userCode, subject: "alice", approve: true });
       await expect(start.result).resolves.toMatchObject({ accessToken: "t-alice" });
       expect(lossy?.dropped).toBe(1);
       expect(s.waits.openCount).toBe(0);
+      expect(s.streams.open).toBe(0);
       expect(s.real.subscribedChannels).toBe(0);
     } finally {
       await s.close();
@@ -120,9 +126,15 @@ describe("TokenWaits", () => {
       const a = await s.flow.authorize({ credentials, ipAddress: "", userAgent: "" });
       const start = await s.waits.open(credentials, a.deviceCode, new AbortController().signal);
       if (start.kind !== "waiting") throw new Error("expected a wait");
+      // A second wait that ends before it waits (an unknown code) is reported opened and ended too.
+      await expect(
+        s.waits.open(credentials, "not-a-device-code", new AbortController().signal),
+      ).rejects.toThrow();
+      expect(s.streams.open).toBe(1);
       s.waits.close();
       await expect(start.result).rejects.toMatchObject({ code: "temporarily_unavailable" });
       expect(s.waits.openCount).toBe(0);
+      expect(s.streams.open).toBe(0);
     } finally {
       await s.close();
     }

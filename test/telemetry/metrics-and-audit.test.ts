@@ -3,6 +3,7 @@
  * every counter moves, every security event is one info line with client,
  * subject and addresses, and no secret reaches the log. docs/operations.md.
  */
+import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEVICE_CODE_GRANT } from "../../src/domain/client.js";
 import { hashScrypt } from "../../src/domain/secret-hash.js";
@@ -165,12 +166,28 @@ describe.each(["memory", "redis"] as const)("metrics and audit events (%s)", (ki
     ])["Connect over HTTP/1.1"] as DeviceAuthClient;
     const b = await rpc.authorize({ clientId: "public-cli" });
     secrets.push(b.deviceCode, b.userCode);
+    // The device waits on a WaitToken stream: the gauge counts it while it is open.
+    const waiting = (async () => {
+      try {
+        for await (const _ of rpc.waitToken({ clientId: "public-cli", deviceCode: b.deviceCode })) {
+          // heartbeats until the decision
+        }
+        return "ended";
+      } catch (e) {
+        return ConnectError.from(e).code;
+      }
+    })();
+    for (let i = 0; i < 100 && sample(await scrape(server), "handoff_open_streams") !== 1; i++) {
+      await sleep(20);
+    }
+    expect(sample(await scrape(server), "handoff_open_streams")).toBe(1);
     await server.flow.decide({
       userCode: b.userCode,
       subject: "bob",
       approve: false,
       approverAddress: "192.0.2.7",
     });
+    expect(await waiting).toBe(Code.PermissionDenied);
     expect(
       ((await (await pollToken(server, b.deviceCode)).json()) as { error: string }).error,
     ).toBe("access_denied");
