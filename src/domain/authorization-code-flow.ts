@@ -160,7 +160,10 @@ export class AuthorizationCodeFlow {
     request: AuthorizationRequest,
     subject: string,
     approve: boolean,
-    /** Where the person's browser is (the requester and the approver are the same here). */
+    /**
+     * Where the person's browser is: the approver, kept with the code; for the
+     * audit event also the requester (the browser carried the request).
+     */
     address = "",
   ): Promise<AuthorizationResponse> {
     const { issuer, codeTtl } = this.deps.options;
@@ -183,6 +186,10 @@ export class AuthorizationCodeFlow {
       };
     }
     const now = this.now();
+    // The browser that approved, kept with the code so the family's origin
+    // names it (docs/token-lifecycle.md "Where a grant came from"), bounded
+    // as the family keeps it.
+    const approverAddress = grantOrigin("", "", address).approverAddress;
     const record = {
       clientId: request.client.id,
       redirectUri: request.redirectUriParam,
@@ -190,6 +197,7 @@ export class AuthorizationCodeFlow {
       scopes: request.scopes,
       resources: request.resources,
       subject,
+      ...(approverAddress === undefined ? {} : { approverAddress }),
       createdAt: now,
       expiresAt: now + codeTtl * 1000,
       status: "issued",
@@ -250,7 +258,13 @@ export class AuthorizationCodeFlow {
         const { issuance } = outcome;
         const grant = {
           ...outcome.grant,
-          origin: grantOrigin(input.requesterAddress ?? "", input.requesterUserAgent ?? ""),
+          // The requester is the token request; the approver, the browser
+          // whose consent minted the code.
+          origin: grantOrigin(
+            input.requesterAddress ?? "",
+            input.requesterUserAgent ?? "",
+            outcome.approverAddress,
+          ),
         };
         const { issued, confirmed } = await issueOnce({
           issue: () =>

@@ -28,6 +28,13 @@ export interface AuthorizationCodeRecord {
   readonly resources: readonly string[];
   /** Who approved. */
   readonly subject: string;
+  /**
+   * The address of the browser that sent the consent decision, bounded as a
+   * family's `GrantOrigin` keeps it (src/domain/grant-origin.ts); absent when
+   * unknown, and in a record written before it was kept. It becomes the
+   * family's approver address (docs/token-lifecycle.md "Where a grant came from").
+   */
+  readonly approverAddress?: string;
   /** Epoch ms. */
   readonly createdAt: number;
   /**
@@ -78,12 +85,20 @@ export type RedeemOutcome =
   | { readonly kind: "invalid_target" }
   /** Presented again after its redemption: `issuedTokens` ("" if not known yet) must be revoked. */
   | { readonly kind: "replayed"; readonly issuedTokens: string }
-  | { readonly kind: "redeemed"; readonly grant: ApprovedGrant; readonly issuance: IssuanceRef }
+  | ({ readonly kind: "redeemed" } & Redeemed)
   /**
    * The same token request again after an issuance that was never confirmed
    * (a fault between the redemption and the tokens): the same grant and issuance.
    */
-  | { readonly kind: "reissued"; readonly grant: ApprovedGrant; readonly issuance: IssuanceRef };
+  | ({ readonly kind: "reissued" } & Redeemed);
+
+/** What a redemption (or its retry) hands to the token issuer. */
+export interface Redeemed {
+  readonly grant: ApprovedGrant;
+  readonly issuance: IssuanceRef;
+  /** The record's `approverAddress`, absent when it has none. */
+  readonly approverAddress?: string;
+}
 
 /**
  * One redemption. The checks come before any change, so a wrong verifier,
@@ -106,7 +121,12 @@ export function applyRedemption(
     const c = state.consumption;
     if (c !== undefined && retryAllowed(state, c, r, retry)) {
       return {
-        outcome: { kind: "reissued", grant: grantOf(state), issuance: issuanceOf(state, c, retry) },
+        outcome: {
+          kind: "reissued",
+          grant: grantOf(state),
+          issuance: issuanceOf(state, c, retry),
+          ...approverOf(state),
+        },
         next: { ...state, consumption: { ...c, attemptAt: r.now } },
       };
     }
@@ -132,6 +152,7 @@ export function applyRedemption(
       kind: "redeemed",
       grant: grantOf(state),
       issuance: issuanceOf(state, consumption, retry),
+      ...approverOf(state),
     },
     next: {
       ...state,
@@ -174,6 +195,10 @@ function grantOf(state: AuthorizationCodeRecord): ApprovedGrant {
     scopes: state.scopes,
     resources: state.resources,
   };
+}
+
+function approverOf(state: AuthorizationCodeRecord): { approverAddress?: string } {
+  return state.approverAddress ? { approverAddress: state.approverAddress } : {};
 }
 
 function issuanceOf(

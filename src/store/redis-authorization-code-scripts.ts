@@ -8,7 +8,9 @@
  * Layout: a hash at `authorization_code:<handle>` with short field names
  * c client, r redirect_uri ("" if omitted), h challenge, s scopes, x resources
  * (space-joined), u subject, t created, e expires (ms), st status (I issued,
- * R redeemed), i issued tokens, p replayed (0/1), n issuance nonce; once
+ * R redeemed), i issued tokens, p replayed (0/1), n issuance nonce, ap the
+ * approver's address (only when known; a record written before it was kept
+ * has none and redeems as one without it); once
  * redeemed (docs/failure.md "Exactly once across faults"): ca redeemed at,
  * a latest attempt (ms, 0 once released), nt the resources named
  * (space-joined), cf confirmed (0/1). Its TTL ends at `e`.
@@ -27,11 +29,11 @@ return 1
  * resources (space-joined), retry window ms, retry lease ms.
  * → {'unknown'} | {'wrong_client'} | {'replayed', issued} | {'expired'} | {'redirect_mismatch'}
  *   | {'verifier_mismatch'} | {'invalid_target'}
- *   | {'redeemed' | 'reissued', subject, scopes, resources, nonce, redeemed at}
+ *   | {'redeemed' | 'reissued', subject, scopes, resources, nonce, redeemed at, approver ('' if none)}
  */
 export const REDEEM_CODE = `
 local f = redis.call('HMGET', KEYS[1], 'c', 'r', 'h', 's', 'x', 'u', 'e', 'st', 'i',
-  'p', 'n', 'ca', 'a', 'nt', 'cf')
+  'p', 'n', 'ca', 'a', 'nt', 'cf', 'ap')
 if not f[1] then return {'unknown'} end
 if f[1] ~= ARGV[1] then return {'wrong_client'} end
 local now = tonumber(ARGV[4])
@@ -41,7 +43,7 @@ if f[8] == 'R' then
     and now - tonumber(f[12]) <= window and now - tonumber(f[13]) >= tonumber(ARGV[8])
     and f[2] == ARGV[2] and f[3] == ARGV[3] and f[14] == ARGV[6] then
     redis.call('HSET', KEYS[1], 'a', ARGV[4])
-    return {'reissued', f[6], f[4], f[5], f[11] or '', f[12]}
+    return {'reissued', f[6], f[4], f[5], f[11] or '', f[12], f[16] or ''}
   end
   redis.call('HSET', KEYS[1], 'p', '1')
   return {'replayed', f[9] or ''}
@@ -60,7 +62,7 @@ local keep = math.max(tonumber(f[7]), tonumber(ARGV[5]))
 redis.call('HSET', KEYS[1], 'st', 'R', 'e', tostring(keep),
   'ca', ARGV[4], 'a', ARGV[4], 'nt', ARGV[6], 'cf', '0')
 redis.call('PEXPIREAT', KEYS[1], keep)
-return {'redeemed', f[6], f[4], f[5], f[11] or '', ARGV[4]}
+return {'redeemed', f[6], f[4], f[5], f[11] or '', ARGV[4], f[16] or ''}
 `;
 
 /** KEYS: code. ARGV: issued tokens → 'attached' | 'replayed'. Confirms the redemption. */

@@ -53,6 +53,8 @@ export class RedisAuthorizationCodeStore implements AuthorizationCodeStore {
         ...["s", joinList(r.scopes), "x", joinList(r.resources), "u", r.subject],
         ...["t", r.createdAt, "e", r.expiresAt, "st", r.status === "redeemed" ? "R" : "I"],
         ...["i", r.issuedTokens, "p", r.replayed ? "1" : "0", "n", r.issuanceNonce ?? ""],
+        // Written only when known: a record without it reads as before.
+        ...(r.approverAddress ? ["ap", r.approverAddress] : []),
       ),
     );
     return created === 1;
@@ -80,6 +82,9 @@ export class RedisAuthorizationCodeStore implements AuthorizationCodeStore {
       case "redeemed":
       case "reissued": {
         const at = Number(r[5]);
+        // "" or missing (a record from before the field, or a script of an
+        // earlier instance's version): no approver address.
+        const approverAddress = String(r[6] ?? "");
         return {
           kind,
           grant: {
@@ -93,6 +98,7 @@ export class RedisAuthorizationCodeStore implements AuthorizationCodeStore {
             issuedAt: at,
             retryUntil: at + (d.retry?.windowMs ?? 0),
           },
+          ...(approverAddress === "" ? {} : { approverAddress }),
         };
       }
       case "replayed":

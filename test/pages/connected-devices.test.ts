@@ -4,13 +4,15 @@
  * in to one app with the authorization code grant, Bob approves one device;
  * each page lists exactly its owner's grants, each with the requester's
  * address and user agent (a hostile one renders as text) and the approver's
- * address with the network hint; Disconnect revokes the refresh
+ * address with the network hint (for the code grant: the token request and
+ * the browser that approved); Disconnect revokes the refresh
  * family (the next refresh is invalid_grant) and its access token
  * (introspection answers {"active":false} at once, RFC 7662 §2.2), the other
  * grant keeps working; a form naming another person's family is 404 and
  * changes nothing; a post without the CSRF token is 403.
  */
 import { createHash, randomBytes } from "node:crypto";
+import { request as httpRequest } from "node:http";
 import * as oauth from "oauth4webapi";
 import pino from "pino";
 import type { Browser, Page } from "playwright-core";
@@ -91,6 +93,49 @@ async function approvedGrant(
   return { ...t, refreshToken, familyId: refreshToken.split(".")[0] ?? "" };
 }
 
+/**
+ * A form post whose connection leaves from `localAddress` (any of 127.0.0.0/8
+ * is the loopback interface on Linux), so the server sees that address.
+ */
+function postFrom(
+  localAddress: string,
+  url: string,
+  form: URLSearchParams,
+  userAgent: string,
+): Promise<{ status: number; body: string }> {
+  const body = form.toString();
+  const target = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        // The server listens on 127.0.0.1 ("localhost" may resolve to ::1).
+        host: "127.0.0.1",
+        port: target.port,
+        path: target.pathname,
+        method: "POST",
+        localAddress,
+        headers: {
+          host: target.host,
+          "content-type": "application/x-www-form-urlencoded",
+          "content-length": Buffer.byteLength(body),
+          "user-agent": userAgent,
+        },
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          text += chunk;
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
 const activeOf = async (server: TestServer, token: string): Promise<{ active: boolean }> =>
   (
     await server.post("/oauth/introspect", { token }, { authorization: `Bearer ${SERVICE_TOKEN}` })
@@ -134,9 +179,10 @@ describe.each(["memory", "redis"] as const)("Connected devices (%s)", (kind) => 
   /**
    * The authorization code grant in the signed-in browser (consent, Approve,
    * the redirect to the loopback callback), then the code exchanged by the
-   * client with its own User-Agent: the family's requester.
+   * client with its own User-Agent from `fromAddress` (a loopback source
+   * address other than the browser's 127.0.0.1): the family's requester.
    */
-  async function codeGrant(page: Page, userAgent: string) {
+  async function codeGrant(page: Page, userAgent: string, fromAddress: string) {
     const verifier = randomBytes(32).toString("base64url");
     const query = new URLSearchParams({
       response_type: "code",
@@ -153,19 +199,20 @@ describe.each(["memory", "redis"] as const)("Connected devices (%s)", (kind) => 
     await page.getByRole("button", { name: "Approve" }).click();
     await page.waitForURL((u) => u.href.startsWith(CALLBACK));
     const code = new URL(page.url()).searchParams.get("code") ?? "";
-    const res = await server.post(
-      "/oauth/token",
-      {
+    const res = await postFrom(
+      fromAddress,
+      `${server.issuer}/oauth/token`,
+      new URLSearchParams({
         grant_type: "authorization_code",
         client_id: "mcp-app",
         code,
         redirect_uri: CALLBACK,
         code_verifier: verifier,
-      },
-      { "user-agent": userAgent },
+      }),
+      userAgent,
     );
-    expect(res.status).toBe(200);
-    const t = (await res.json()) as { access_token: string; refresh_token: string };
+    expect(res.status, res.body).toBe(200);
+    const t = JSON.parse(res.body) as { access_token: string; refresh_token: string };
     return { ...t, familyId: t.refresh_token.split(".")[0] ?? "" };
   }
 
@@ -189,7 +236,8 @@ describe.each(["memory", "redis"] as const)("Connected devices (%s)", (kind) => 
     const bobs = await approved(publicCli, "bob");
 
     const alice = await signedInPage(ALICE);
-    const coded = await codeGrant(alice, "mcp-app/3.0 (code exchange)");
+    // The browser approves from 127.0.0.1; the client redeems from 127.0.0.5.
+    const coded = await codeGrant(alice, "mcp-app/3.0 (code exchange)", "127.0.0.5");
     await alice.goto(`${server.issuer}/device/connections`);
     expect((await rows(alice)).sort()).toEqual(
       [first.familyId, second.familyId, coded.familyId].sort(),
@@ -207,11 +255,13 @@ describe.each(["memory", "redis"] as const)("Connected devices (%s)", (kind) => 
     expect(await rowText(alice, second.familyId)).toContain(
       "Requested from 127.0.0.1 · other-cli/2.1 node/20; approved from 198.51.100.23 (another network).",
     );
-    // The code grant: the token request is the requester; no approver address is recorded.
+    // The code grant: the token request is the requester, the browser that
+    // approved (its consent decision's address) the approver, with the hint.
     const codeRow = await rowText(alice, coded.familyId);
     expect(codeRow).toContain("MCP Test App");
-    expect(codeRow).toContain("Requested from 127.0.0.1 · mcp-app/3.0 (code exchange).");
-    expect(codeRow).not.toContain("approved from");
+    expect(codeRow).toContain(
+      "Requested from 127.0.0.5 · mcp-app/3.0 (code exchange); approved from 127.0.0.1 (the same network, 127.0.0.0/24).",
+    );
     await screenshot(alice, `connections-${kind}-alice`);
 
     const bob = await signedInPage(BOB);

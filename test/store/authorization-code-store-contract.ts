@@ -94,6 +94,25 @@ export function authorizationCodeStoreContract(
       });
     });
 
+    it("gives the approver's address with the grant, redeemed and reissued; none when the record has none", async () => {
+      const retry = { windowMs: 60_000, leaseMs: 1000 };
+      const c = newCode({ approverAddress: "198.51.100.9", issuanceNonce: "nonce-a" });
+      expect(await store.create(c.handle, c.record)).toBe(true);
+      const first = redemption({ retry });
+      const outcome = await store.redeem(c.handle, first);
+      expect(outcome).toMatchObject({ kind: "redeemed", approverAddress: "198.51.100.9" });
+      await store.release(c.handle, first.now);
+      expect(await store.redeem(c.handle, { ...first, now: first.now + 1 })).toEqual({
+        ...outcome,
+        kind: "reissued",
+      });
+      const without = newCode();
+      await store.create(without.handle, without.record);
+      const plain = await store.redeem(without.handle, redemption());
+      expect(plain.kind).toBe("redeemed");
+      expect(plain).not.toHaveProperty("approverAddress");
+    });
+
     it("refuses to create over an existing code", async () => {
       const c = newCode();
       expect(await store.create(c.handle, c.record)).toBe(true);
