@@ -67,7 +67,12 @@ function setup(recheckMs: number, wrap: (n: DecisionNotifier) => DecisionNotifie
     flow,
     notifier,
     options: { recheckMs, maxOpen: 10, interval: 5 },
-    events: { ...NO_FLOW_EVENTS, streams: (d) => void (streams.open += d) },
+    events: {
+      ...NO_FLOW_EVENTS,
+      streams: (d) => {
+        streams.open += d;
+      },
+    },
   });
   return {
     flow,
