@@ -103,6 +103,13 @@ export interface DecideInput {
   readonly reportPhishing?: boolean;
   /** Narrower scopes to grant; undefined or empty grants all requested. */
   readonly scopes?: readonly string[];
+  /**
+   * Refuse a request already decided even by this same decision (an
+   * operator's cancellation: cancelling twice is `already_decided`, README
+   * "Operator listings"). Without it the same person's same decision again
+   * is answered as the first was.
+   */
+  readonly refuseRepeat?: boolean;
 }
 
 export interface DecideResult {
@@ -522,37 +529,52 @@ export class DeviceFlow {
       },
       now,
     );
-    switch (outcome.kind) {
-      case "decided": {
-        // After the commit: wake the streams waiting on this request, on any
-        // instance. Best effort; they re-check the store anyway.
-        void this.deps.notifier?.publish(user.tag);
-        const who = {
-          clientId: record.clientId,
-          subject: input.subject,
-          requesterAddress: record.ipAddress,
-          approverAddress: input.approverAddress ?? "",
-        };
-        this.deps.events.record({ event: input.approve ? "approved" : "denied", ...who });
-        if (!input.approve && input.reportPhishing === true) {
-          this.deps.events.record({
-            event: "phishing_reported",
-            ...who,
-            userAgent: record.userAgent,
-          });
-        }
-        return {
-          clientId: record.clientId,
-          clientName: approving?.name ?? (await this.clientName(record.clientId)),
-          approved: input.approve,
-          grantedScopes: granted,
-          requesterAddress: record.ipAddress,
-        };
-      }
-      case "already_decided":
-        throw new OAuthError("already_decided", "this request has already been decided");
-      case "not_found":
-        throw new OAuthError("not_found", "no pending request has this code; it may have expired");
+    if (outcome.kind === "not_found") {
+      throw new OAuthError("not_found", "no pending request has this code; it may have expired");
     }
+    // The same person's same decision again is answered as the first was: a
+    // retry after a lost answer (a 503 from a deadline or a short WAIT,
+    // docs/failure.md "Replication") must not be told it failed. It is
+    // announced and audited again: the first answer may never have been.
+    if (
+      outcome.kind === "already_decided" &&
+      (input.refuseRepeat === true || !sameDecision(outcome.authorization, input))
+    ) {
+      throw new OAuthError("already_decided", "this request has already been decided");
+    }
+    // After the commit: wake the streams waiting on this request, on any
+    // instance. Best effort; they re-check the store anyway.
+    void this.deps.notifier?.publish(user.tag);
+    const who = {
+      clientId: record.clientId,
+      subject: input.subject,
+      requesterAddress: record.ipAddress,
+      approverAddress: input.approverAddress ?? "",
+    };
+    this.deps.events.record({ event: input.approve ? "approved" : "denied", ...who });
+    if (!input.approve && input.reportPhishing === true) {
+      this.deps.events.record({
+        event: "phishing_reported",
+        ...who,
+        userAgent: record.userAgent,
+      });
+    }
+    return {
+      clientId: record.clientId,
+      clientName: approving?.name ?? (await this.clientName(record.clientId)),
+      approved: input.approve,
+      // A retry keeps what the first decision granted.
+      grantedScopes: outcome.authorization.grantedScopes ?? granted,
+      requesterAddress: record.ipAddress,
+    };
   }
+}
+
+/**
+ * A decided record that `input` would have made: the same subject, and an
+ * approval (the device may since have redeemed it) or a denial as asked.
+ */
+function sameDecision(a: DeviceAuthorization, input: DecideInput): boolean {
+  if (a.subject !== input.subject) return false;
+  return input.approve ? a.status === "approved" || a.status === "consumed" : a.status === "denied";
 }

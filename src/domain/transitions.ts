@@ -143,8 +143,9 @@ export function applyDecision(
   now: number,
 ): { outcome: DecideOutcome; next?: DeviceAuthorization } {
   if (state === undefined || state.expiresAt <= now) return { outcome: { kind: "not_found" } };
-  if (state.status !== "pending")
-    return { outcome: { kind: "already_decided", status: state.status } };
+  if (state.status !== "pending") {
+    return { outcome: { kind: "already_decided", status: state.status, authorization: state } };
+  }
   const approver =
     decision.approverAddress === undefined ? {} : { approverAddress: decision.approverAddress };
   const next: DeviceAuthorization = decision.approve

@@ -221,6 +221,7 @@ export function clientService(deps: ClientServiceDeps) {
             subject: OPERATOR_SUBJECT,
             approve: false,
             approverAddress,
+            refuseRepeat: true,
           });
           return { clientId: r.clientId };
         }),

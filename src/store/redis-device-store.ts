@@ -165,14 +165,7 @@ export class RedisDeviceStore implements DeviceStore {
         d.approve ? joinList(d.grantedScopes) : "",
       ),
     );
-    switch (String(r[0])) {
-      case "decided":
-        return { kind: "decided", authorization: decodeRecord(String(r[1])) };
-      case "already_decided":
-        return { kind: "already_decided", status: STATUS_NAME[String(r[1])] ?? "pending" };
-      default:
-        return { kind: "not_found" };
-    }
+    return decideOutcomeOf(r);
   }
 
   /** Both keys share the code's hash tag: one DEL, Cluster-safe. */
@@ -272,14 +265,7 @@ export class RedisDeviceStore implements DeviceStore {
         d.approverAddress ?? "",
       ),
     );
-    switch (String(r[0])) {
-      case "decided":
-        return { kind: "decided", authorization: decodeRecord(String(r[1])) };
-      case "already_decided":
-        return { kind: "already_decided", status: STATUS_NAME[String(r[1])] ?? "pending" };
-      default:
-        return { kind: "not_found" };
-    }
+    return decideOutcomeOf(r);
   }
 
   async ping(): Promise<void> {
@@ -288,5 +274,21 @@ export class RedisDeviceStore implements DeviceStore {
 
   async close(): Promise<void> {
     this.redis.close();
+  }
+}
+
+/** The reply of DECIDE and DECIDE_BY_RECORD as the port's outcome. */
+function decideOutcomeOf(r: Reply): DecideOutcome {
+  switch (String(r[0])) {
+    case "decided":
+      return { kind: "decided", authorization: decodeRecord(String(r[1])) };
+    case "already_decided":
+      return {
+        kind: "already_decided",
+        status: STATUS_NAME[String(r[1])] ?? "pending",
+        authorization: decodeRecord(String(r[2])),
+      };
+    default:
+      return { kind: "not_found" };
   }
 }

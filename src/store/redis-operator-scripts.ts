@@ -129,7 +129,7 @@ return live
 
 /**
  * KEYS: the record. ARGV: now ms, new status (A|D), subject, granted scopes.
- * → {'not_found'} | {'already_decided', status} | {'decided', packed record after the change}
+ * → {'not_found'} | {'already_decided', status, packed record} | {'decided', packed record after the change}
  * DECIDE (redis-scripts.ts) found by the device-code handle instead of the user code.
  */
 export const DECIDE_BY_RECORD = `${LIB}
@@ -137,7 +137,7 @@ local s = redis.call('GET', KEYS[1])
 if not s then return {'not_found'} end
 local f = fields(s)
 if tonumber(f[EXPIRES], 36) <= tonumber(ARGV[1]) then return {'not_found'} end
-if f[ST] ~= 'P' then return {'already_decided', f[ST]} end
+if f[ST] ~= 'P' then return {'already_decided', f[ST], s} end
 f[ST] = ARGV[2]
 f[SUBJECT] = ARGV[3]
 f[GRANTED] = ARGV[4]

@@ -157,7 +157,7 @@ return s
 /**
  * KEYS: user index. ARGV: record key prefix, now ms, new status (A|D), subject, granted scopes,
  * approver address ('' = unknown: not written).
- * → {'not_found'} | {'already_decided', status} | {'decided', packed record after the change}
+ * → {'not_found'} | {'already_decided', status, packed record} | {'decided', packed record after the change}
  */
 export const DECIDE = `${LIB}
 local ptr = redis.call('GET', KEYS[1])
@@ -167,7 +167,7 @@ local s = redis.call('GET', rec)
 if not s then return {'not_found'} end
 local f = fields(s)
 if tonumber(f[EXPIRES], 36) <= tonumber(ARGV[2]) then return {'not_found'} end
-if f[ST] ~= 'P' then return {'already_decided', f[ST]} end
+if f[ST] ~= 'P' then return {'already_decided', f[ST], s} end
 f[ST] = ARGV[3]
 f[SUBJECT] = ARGV[4]
 f[GRANTED] = ARGV[5]

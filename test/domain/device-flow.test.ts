@@ -126,6 +126,47 @@ describe("DeviceFlow", () => {
     });
   });
 
+  it("the same person's same decision again is answered as the first (a retry after a lost answer); anything else is already_decided", async () => {
+    const f = flow();
+    const authorize = () =>
+      f.authorize({ credentials, scopes: ["read", "write"], ipAddress: "", userAgent: "" });
+    const a = await authorize();
+    const first = await f.decide({
+      userCode: a.userCode,
+      subject: "ann",
+      approve: true,
+      scopes: ["read"],
+    });
+    expect(first).toMatchObject({ approved: true, grantedScopes: ["read"] });
+    // Again, even asking for more: what the first decision granted.
+    expect(await f.decide({ userCode: a.userCode, subject: "ann", approve: true })).toEqual(first);
+    for (const other of [
+      { subject: "bob", approve: true },
+      { subject: "ann", approve: false },
+      { subject: "ann", approve: true, refuseRepeat: true },
+    ]) {
+      await expect(f.decide({ userCode: a.userCode, ...other })).rejects.toMatchObject({
+        code: "already_decided",
+      });
+    }
+    // Still after the device redeemed it; and the code was spent once.
+    const poll = await f.poll(credentials, a.deviceCode);
+    expect(poll.ok).toBe(true);
+    expect(await f.decide({ userCode: a.userCode, subject: "ann", approve: true })).toEqual(first);
+    await expect(f.poll(credentials, a.deviceCode)).rejects.toMatchObject({
+      code: "invalid_grant",
+    });
+
+    const d = await authorize();
+    const denied = await f.decide({ userCode: d.userCode, subject: "ann", approve: false });
+    expect(await f.decide({ userCode: d.userCode, subject: "ann", approve: false })).toEqual(
+      denied,
+    );
+    await expect(
+      f.decide({ userCode: d.userCode, subject: "ann", approve: true }),
+    ).rejects.toMatchObject({ code: "already_decided" });
+  });
+
   it("the verification_uri_complete carries the code; the verification_uri does not (RFC 8628 §3.3.1)", async () => {
     const a = await flow().authorize({ credentials, ipAddress: "", userAgent: "" });
     expect(a.verificationUri).toBe("https://auth.example/device");

@@ -357,9 +357,11 @@ export function deviceStoreContract(
           { approve: true, subject: "carol", grantedScopes: ["read"] },
           Date.now(),
         ),
-      ).toEqual({
+      ).toMatchObject({
         kind: "already_decided",
         status: "denied",
+        // The record as the decision found it: whose decision it was.
+        authorization: { status: "denied", subject: "carol" },
       });
     });
 
@@ -496,14 +498,15 @@ export function deviceStoreContract(
         kind: "decided",
         authorization: { status: "denied", subject: "operator" },
       });
-      expect(await store.decideByDevice(r.device, deny, T0 + 11)).toEqual({
+      expect(await store.decideByDevice(r.device, deny, T0 + 11)).toMatchObject({
         kind: "already_decided",
         status: "denied",
+        authorization: { status: "denied", subject: "operator" },
       });
       expect((await store.poll(r.device, "cli", T0 + 20, PACING)).kind).toBe("denied");
       expect(
         await store.decide(r.user, { approve: true, subject: "x", grantedScopes: [] }, T0 + 21),
-      ).toEqual({ kind: "already_decided", status: "denied" });
+      ).toMatchObject({ kind: "already_decided", status: "denied" });
       const unknown = newRequest();
       expect(await store.decideByDevice(unknown.device, deny, T0)).toEqual({ kind: "not_found" });
       const late = newRequest();

@@ -171,6 +171,36 @@ describe("guardDurable on one Redis with a replica", () => {
     expect(await poll(t + 10_000)).toBe("reissued");
   });
 
+  it("a decision whose WAIT came back short, retried on another connection, is answered only once a replica holds it", async () => {
+    // Two instances, two connections. The retry writes nothing (the request is
+    // decided); its WAIT still waits for the master's offset, not only for
+    // the writes of its own connection (seen on Redis 7.0: a WAIT on a fresh
+    // connection after another's write answers 0 while the replica lags).
+    const first = new RedisDeviceStore(connection({ replicas: 1, timeoutMs: 100 }).redis);
+    const second = new RedisDeviceStore(connection({ replicas: 1, timeoutMs: 100 }).redis);
+    const r = newRequest({ expiresAt: Date.now() + 60_000 });
+    await first.create(r.device, r.user, r.record);
+    const approve = { approve: true, subject: "alice", grantedScopes: ["read"] };
+    const decide = (store: RedisDeviceStore) =>
+      store.decide(r.user, approve, Date.now()).then(
+        (o) => o.kind,
+        (e: { code?: string }) => e.code,
+      );
+    const outcomes = await withReplicaStopped(replica, async () => [
+      await decide(first),
+      // The retry finds the decision made: answering it now would acknowledge
+      // what a failover can undo (docs/failure.md "Replication").
+      await decide(second),
+    ]);
+    expect(outcomes).toEqual(["temporarily_unavailable", "temporarily_unavailable"]);
+    await waitForReplicasInSync([replica.port]);
+    await sleep(1100); // past the second connection's backoff
+    expect(await second.decide(r.user, approve, Date.now())).toMatchObject({
+      kind: "already_decided",
+      authorization: { status: "approved", subject: "alice" },
+    });
+  });
+
   it("a write whose answer says nothing durable happened sends no WAIT", async () => {
     const { client, redis } = connection({ replicas: 1, timeoutMs: 1000 });
     const before = await waitCalls(admin);

@@ -70,7 +70,12 @@ export interface Decision {
 
 export type DecideOutcome =
   | { readonly kind: "not_found" }
-  | { readonly kind: "already_decided"; readonly status: DeviceAuthorization["status"] }
+  | {
+      readonly kind: "already_decided";
+      readonly status: DeviceAuthorization["status"];
+      /** The record as the decision found it: who decided, and what. */
+      readonly authorization: DeviceAuthorization;
+    }
   | { readonly kind: "decided"; readonly authorization: DeviceAuthorization };
 
 /** A pending request as the operators' listing sees it: its record and its device-code handle. */
