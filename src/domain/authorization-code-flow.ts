@@ -294,9 +294,21 @@ export class AuthorizationCodeFlow {
         });
         return issued.tokens;
       }
-      case "replayed":
-        if (outcome.issuedTokens !== "") await this.deps.tokens.revokeIssued(outcome.issuedTokens);
+      case "replayed": {
+        // RFC 6749 §4.1.2: what the code gave is revoked. When its
+        // confirmation never landed (a store fault after the tokens went
+        // out) the record does not say what that was, but the set is named
+        // by the code and its nonce: revoke those names.
+        const { issuedTokens, issuance } = outcome;
+        if (issuedTokens !== "") await this.deps.tokens.revokeIssued(issuedTokens);
+        else if (issuance !== undefined) {
+          await this.deps.tokens.revokeNamed({
+            seed: issuanceSeed(input.code, issuance.nonce),
+            issuedAt: issuance.issuedAt,
+          });
+        }
         throw replayed();
+      }
       default: {
         const [code, description] = REDEEM_ERRORS[outcome.kind];
         throw new OAuthError(code, description);

@@ -83,8 +83,17 @@ export type RedeemOutcome =
   | { readonly kind: "redirect_mismatch" }
   | { readonly kind: "verifier_mismatch" }
   | { readonly kind: "invalid_target" }
-  /** Presented again after its redemption: `issuedTokens` ("" if not known yet) must be revoked. */
-  | { readonly kind: "replayed"; readonly issuedTokens: string }
+  /**
+   * Presented again after its redemption: `issuedTokens` ("" if not known
+   * yet) must be revoked. `issuance` names the set the redemption derived
+   * (absent for a record from before nonces): what was issued, or may still
+   * be, when its confirmation never landed and `issuedTokens` is "".
+   */
+  | {
+      readonly kind: "replayed";
+      readonly issuedTokens: string;
+      readonly issuance?: { readonly nonce: string; readonly issuedAt: number };
+    }
   | ({ readonly kind: "redeemed" } & Redeemed)
   /**
    * The same token request again after an issuance that was never confirmed
@@ -131,7 +140,13 @@ export function applyRedemption(
       };
     }
     return {
-      outcome: { kind: "replayed", issuedTokens: state.issuedTokens },
+      outcome: {
+        kind: "replayed",
+        issuedTokens: state.issuedTokens,
+        ...(state.issuanceNonce && c !== undefined
+          ? { issuance: { nonce: state.issuanceNonce, issuedAt: c.at } }
+          : {}),
+      },
       next: { ...state, replayed: true },
     };
   }

@@ -27,7 +27,7 @@ return 1
 /**
  * KEYS: code. ARGV: clientId, redirectUri, challenge, now ms, retainUntil ms,
  * resources (space-joined), retry window ms, retry lease ms.
- * → {'unknown'} | {'wrong_client'} | {'replayed', issued} | {'expired'} | {'redirect_mismatch'}
+ * → {'unknown'} | {'wrong_client'} | {'replayed', issued, nonce, redeemed at} | {'expired'} | {'redirect_mismatch'}
  *   | {'verifier_mismatch'} | {'invalid_target'}
  *   | {'redeemed' | 'reissued', subject, scopes, resources, nonce, redeemed at, approver ('' if none)}
  */
@@ -46,7 +46,7 @@ if f[8] == 'R' then
     return {'reissued', f[6], f[4], f[5], f[11] or '', f[12], f[16] or ''}
   end
   redis.call('HSET', KEYS[1], 'p', '1')
-  return {'replayed', f[9] or ''}
+  return {'replayed', f[9] or '', f[11] or '', f[12] or ''}
 end
 if tonumber(f[7]) <= now then return {'expired'} end
 if f[2] ~= ARGV[2] then return {'redirect_mismatch'} end

@@ -101,8 +101,14 @@ export class RedisAuthorizationCodeStore implements AuthorizationCodeStore {
           ...(approverAddress === "" ? {} : { approverAddress }),
         };
       }
-      case "replayed":
-        return { kind, issuedTokens: String(r[1] ?? "") };
+      case "replayed": {
+        const [nonce, at] = [String(r[2] ?? ""), String(r[3] ?? "")];
+        return {
+          kind,
+          issuedTokens: String(r[1] ?? ""),
+          ...(nonce !== "" && at !== "" ? { issuance: { nonce, issuedAt: Number(at) } } : {}),
+        };
+      }
       case "unknown":
       case "wrong_client":
       case "expired":

@@ -179,6 +179,22 @@ export class TokenLifecycle implements TokenIssuer, RevocableTokenIssuer {
   }
 
   /**
+   * Revokes the set `issueRevocable` derives from this issuance (family by
+   * id, with whatever it has rotated to; the first access token until it
+   * would expire), issued or not. A family created after this (an issuance
+   * still running) is revoked by that issuance's own confirmation, which
+   * finds the code replayed.
+   */
+  async revokeNamed(issuance: { readonly seed: Buffer; readonly issuedAt: number }) {
+    const { familyId, jti } = issuanceNames(issuance.seed);
+    await this.deps.store.revokeFamilyById(familyId, this.now());
+    await this.deps.store.revokeAccessToken({
+      jti,
+      expiresAt: this.accessExpiry(issuance.issuedAt),
+    });
+  }
+
+  /**
    * RFC 6749 §6 with OAuth 2.1 §4.3.1 rotation: the presented token is
    * swapped for a new one in one atomic store step; a rotated-out token is
    * `invalid_grant` and revokes the family with its access tokens. Scope and

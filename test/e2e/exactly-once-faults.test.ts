@@ -718,6 +718,19 @@ function codeFaultCases(name: string, open: () => Promise<Rig>) {
       expect(await refreshes(r, b.refreshToken)).toBe("invalid_grant");
     });
 
+    it("the confirmation is lost and the code comes back past the retry window: a replay, and the set it gave is revoked", async () => {
+      const { code, verifier } = await approved();
+      r.codeFaults.attachLost = true;
+      const a = tokensOf(await exchange(r, code, verifier));
+      r.advance(61_000);
+      // RFC 6749 §4.1.2: the record never learnt what was issued; the names are derived.
+      expect(await exchange(r, code, verifier)).toBe("invalid_grant");
+      expect(await refreshes(r, a.refreshToken)).toBe("invalid_grant");
+      expect(await r.faults.inner.isAccessTokenRevoked(jtiOf(a.accessToken), Date.now())).toBe(
+        true,
+      );
+    });
+
     it("a retry after the family was rotated does not reset it: the old token stays rotated out", async () => {
       const { code, verifier } = await approved();
       r.faults.fault = "after-write";

@@ -234,6 +234,8 @@ export function authorizationCodeStoreContract(
         expect(await store.redeem(handle, { ...first, now: first.now + 1500 })).toEqual({
           kind: "replayed",
           issuedTokens: "",
+          // What the redemption derived: a replay revokes it even unconfirmed.
+          issuance: { nonce: "nonce-1", issuedAt: first.now },
         });
         // The duplicate was a replay: nothing is reissued from now on.
         expect((await store.redeem(handle, { ...first, now: first.now + 5000 })).kind).toBe(
@@ -253,6 +255,8 @@ export function authorizationCodeStoreContract(
         expect(await store.redeem(handle, { ...first, now: first.now + 999 })).toEqual({
           kind: "replayed",
           issuedTokens: "",
+          // What the redemption derived: a replay revokes it even unconfirmed.
+          issuance: { nonce: "nonce-1", issuedAt: first.now },
         });
       });
 
@@ -263,6 +267,7 @@ export function authorizationCodeStoreContract(
         expect(await store.redeem(handle, { ...first, now: first.now + 2000 })).toEqual({
           kind: "replayed",
           issuedTokens: "tokens-4",
+          issuance: { nonce: "nonce-1", issuedAt: first.now },
         });
       });
 

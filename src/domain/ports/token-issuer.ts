@@ -42,4 +42,10 @@ export interface RevocableTokenIssuer {
   ): Promise<{ readonly tokens: TokenSet; readonly revocation: string }>;
   /** Revokes everything `issueRevocable` issued under that `revocation`. */
   revokeIssued(revocation: string): Promise<void>;
+  /**
+   * Revokes the set an issuance with this seed, dated `issuedAt`, names (its
+   * family by id, its first access token), whether or not it was issued: for
+   * a replayed code whose `revocation` was never recorded.
+   */
+  revokeNamed(issuance: { readonly seed: Buffer; readonly issuedAt: number }): Promise<void>;
 }
