@@ -287,7 +287,7 @@ export const SETTINGS = {
     min: 100,
     max: 60_000,
     default: 2000,
-    doc: "deadline of every store call: one that Redis has not answered within it fails as `temporarily_unavailable` (503 / `UNAVAILABLE`), queued or not ([docs/failure.md](docs/failure.md))",
+    doc: "deadline of every store call: one that Redis has not answered within it fails as `temporarily_unavailable` (503 / `UNAVAILABLE`), queued or not; the 503's `Retry-After` is 2 × this + 1 s, at least 5 s ([docs/failure.md](docs/failure.md))",
   }),
   HANDOFF_REDIS_WAIT_REPLICAS: int({
     group: "State",

@@ -18,6 +18,25 @@ import { csprngBase64url } from "./csprng-pool.js";
  */
 export const DEFAULT_RETRY_WINDOW = 60;
 
+/**
+ * How long an issuance attempt on a store with this deadline holds its lease
+ * (docs/failure.md "Why a lease"): the two store calls after the consumption
+ * (the family, the confirmation), each within the deadline, and a signature.
+ */
+export function issuanceLeaseMs(storeDeadlineMs: number): number {
+  return 2 * storeDeadlineMs + 1000;
+}
+
+/**
+ * The Retry-After (s) of a 503 when the store did not answer: never sooner
+ * than an attempt's lease, so a client that waits it comes back as a retry,
+ * not as a duplicate of an attempt that may still be running (which is
+ * `invalid_grant`); at least 5 s.
+ */
+export function unavailableRetryAfter(leaseMs: number): number {
+  return Math.max(5, Math.ceil(leaseMs / 1000));
+}
+
 /** Bytes of a request's issuance nonce (128 bits, base64url in the record). */
 const NONCE_BYTES = 16;
 

@@ -56,6 +56,11 @@ export interface HttpAppOptions {
   readonly metadataDocuments?: boolean;
   readonly ping: () => Promise<void>;
   readonly bodyLimit: number;
+  /**
+   * Retry-After (s) of a 503 the store caused: from its deadline
+   * (`unavailableRetryAfter` in src/domain/issuance.ts); default 5.
+   */
+  readonly unavailableRetryAfter?: number;
   /** Is this peer a trusted proxy (HANDOFF_TRUST_PROXY; src/auth/client-address.ts)? */
   readonly trustProxy: ((address: string) => boolean) | undefined;
   /** The client's address by the same rule (what `request.ip` gives), for the fast path. */
@@ -115,11 +120,15 @@ function oauthFailure(
   error: unknown,
   reqId: string,
   basicAuthUsed: boolean,
+  unavailableRetryAfter: number | undefined,
 ): Answer | undefined {
   if (!isOAuthError(error)) return undefined;
   if (error.code === "temporarily_unavailable" && !closing)
     log.warn({ reqId, err: error.cause }, "state store unavailable");
-  return errorAnswer(error, { basicAuthUsed });
+  return errorAnswer(error, {
+    basicAuthUsed,
+    ...(unavailableRetryAfter === undefined ? {} : { unavailableRetryAfter }),
+  });
 }
 
 /** fastify's request ids (`req-1`, `req-2`, … base 36, as its default), shared with the fast path. */
@@ -149,7 +158,14 @@ export async function createHttpApp(o: HttpAppOptions): Promise<FastifyInstance>
           addressOf: o.addressOf,
           nextId,
           failure: (error, reqId, basicAuthUsed) => {
-            const answer = oauthFailure(closing, o.logger, error, reqId, basicAuthUsed);
+            const answer = oauthFailure(
+              closing,
+              o.logger,
+              error,
+              reqId,
+              basicAuthUsed,
+              o.unavailableRetryAfter,
+            );
             if (answer !== undefined) return answer;
             o.logger.error({ reqId, err: error }, "unhandled error");
             return INTERNAL_ERROR;
@@ -213,7 +229,14 @@ export async function createHttpApp(o: HttpAppOptions): Promise<FastifyInstance>
 
   app.setErrorHandler((error, request, reply) => {
     const basicAuthUsed = /^basic /i.test(request.headers.authorization ?? "");
-    const answer = oauthFailure(closing, request.log, error, request.id, basicAuthUsed);
+    const answer = oauthFailure(
+      closing,
+      request.log,
+      error,
+      request.id,
+      basicAuthUsed,
+      o.unavailableRetryAfter,
+    );
     if (answer !== undefined) return writeAnswer(reply, answer);
     const status = (error as { statusCode?: number }).statusCode ?? 500;
     if (status === 413) {

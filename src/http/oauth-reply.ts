@@ -66,7 +66,7 @@ export function writeAnswer(reply: FastifyReply, a: Answer): FastifyReply {
 /** `{error, error_description}` with the right status and headers. */
 export function errorAnswer(
   e: OAuthErrorAnswer,
-  options: { status?: number; basicAuthUsed?: boolean } = {},
+  options: { status?: number; basicAuthUsed?: boolean; unavailableRetryAfter?: number } = {},
 ): Answer {
   // A limit in force (docs/hostile-input.md) is 429 with Retry-After, whatever the code.
   const status = options.status ?? (e.retryAfter === undefined ? statusOf(e.code) : 429);
@@ -75,7 +75,9 @@ export function errorAnswer(
   else if (e.code === "invalid_client" && options.basicAuthUsed) {
     // RFC 6749 §5.2: a client that tried the Authorization header gets a challenge.
     headers["www-authenticate"] = 'Basic realm="handoff", charset="UTF-8"';
-  } else if (e.code === "temporarily_unavailable") headers["retry-after"] = "5";
+  } else if (e.code === "temporarily_unavailable") {
+    headers["retry-after"] = String(options.unavailableRetryAfter ?? 5);
+  }
   return { status, headers, body: JSON.stringify(errorBody(e)), error: e.code };
 }
 

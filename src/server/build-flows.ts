@@ -3,10 +3,12 @@
  * streams, the authorization code grant (RFC 6749 §4.1) and, when on, RFC 7591
  * registration.
  */
+
 import { authorizationQuota } from "../auth/authorization-quota.js";
 import { AuthorizationCodeFlow } from "../domain/authorization-code-flow.js";
 import { ClientRegistration } from "../domain/client-registration.js";
 import { DeviceFlow } from "../domain/device-flow.js";
+import { issuanceLeaseMs } from "../domain/issuance.js";
 import type { ResourceLimits } from "../domain/resource.js";
 import { TokenWaits } from "../domain/token-wait.js";
 import type { RegistrationEndpointOptions } from "../http/registration-endpoint.js";
@@ -51,7 +53,7 @@ export function buildFlows(
       retryWindow: c.tokenRetryWindow,
       // An issuance attempt is two store calls after the consumption (the
       // family, the confirmation), each within the deadline, and a signature.
-      ...(c.redis ? { retryLeaseMs: 2 * c.redisTimeoutMs + 1000 } : {}),
+      ...(c.redis ? { retryLeaseMs: issuanceLeaseMs(c.redisTimeoutMs) } : {}),
     },
     events,
     quota: authorizationQuota(stores.limiter, deps.telemetry.logger),
@@ -78,7 +80,7 @@ export function buildFlows(
       resources,
       // As the device flow: a retry after a failed issuance gets the same set.
       retryWindow: c.tokenRetryWindow,
-      ...(c.redis ? { retryLeaseMs: 2 * c.redisTimeoutMs + 1000 } : {}),
+      ...(c.redis ? { retryLeaseMs: issuanceLeaseMs(c.redisTimeoutMs) } : {}),
     },
     events,
   });

@@ -4,6 +4,7 @@
  * endpoints, metadata, JWKS, health and the verification pages). Nothing
  * listens yet: src/server/listen.ts does that last.
  */
+
 import http from "node:http";
 import http2 from "node:http2";
 import { type ConnectRouter, createConnectRouter, createContextValues } from "@connectrpc/connect";
@@ -11,6 +12,7 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { FastifyInstance } from "fastify";
 import { ClientAddresses } from "../auth/client-address.js";
 import { ConnectedDevices } from "../domain/connected-devices.js";
+import { issuanceLeaseMs, unavailableRetryAfter } from "../domain/issuance.js";
 import {
   DEFAULT_MAX_PAGE_SIZE,
   OperatorAuthorizations,
@@ -135,6 +137,10 @@ export async function buildTransports(
     metadataDocuments: clients.documents !== undefined,
     ping: () => stores.device.ping(),
     bodyLimit: c.bodyLimit,
+    // Redis's deadline bounds an attempt's lease; the memory store has no deadline.
+    ...(c.redis
+      ? { unavailableRetryAfter: unavailableRetryAfter(issuanceLeaseMs(c.redisTimeoutMs)) }
+      : {}),
     trustProxy: c.trustProxy === undefined ? undefined : addresses.trusts,
     addressOf: (req) => addresses.of(req),
     ...(c.formFastPath === undefined ? {} : { formFastPath: c.formFastPath }),

@@ -30,6 +30,25 @@ afterEach(async () => {
 });
 
 describe("Redis outage", () => {
+  it("Retry-After is never sooner than an issuance attempt's lease (2 × HANDOFF_REDIS_TIMEOUT_MS + 1 s): a client that waits it comes back as a retry", async () => {
+    const redis = await startRedis();
+    cleanup.push(() => redis.stop());
+    const server = await startTestServer({ redis: { url: redis.url }, redisTimeoutMs: 3000 });
+    cleanup.push(() => server.close());
+    const { device_code } = await authorizeDevice(server);
+    await redis.stop();
+    // The poll (answered by the form fast path) and a revocation (by fastify's route).
+    const poll = await pollToken(server, device_code);
+    const revoke = await server.post("/oauth/revoke", {
+      token: `${"A".repeat(22)}.${"B".repeat(43)}`,
+      client_id: "public-cli",
+    });
+    for (const res of [poll, revoke]) {
+      expect(res.status).toBe(503);
+      expect(res.headers.get("retry-after")).toBe("7");
+    }
+  }, 30_000);
+
   it("503 + Retry-After, UNAVAILABLE, readiness down, liveness up; resumes when Redis returns", async () => {
     let redis: RedisProcess = await startRedis();
     const port = redis.port;
@@ -54,7 +73,8 @@ describe("Redis outage", () => {
     const res = await server.post("/oauth/device/authorize", { client_id: "public-cli" });
     expect(Date.now() - started).toBeLessThan(5000); // bounded by the 500 ms command timeout, never hung
     expect(res.status).toBe(503);
-    expect(res.headers.get("retry-after")).toMatch(/^\d+$/);
+    // Two 500 ms deadlines and a second is under 5 s: the floor.
+    expect(res.headers.get("retry-after")).toBe("5");
     expect(await res.json()).toMatchObject({ error: "temporarily_unavailable" });
     const poll = await pollToken(server, device_code);
     expect(poll.status).toBe(503);
