@@ -5,7 +5,7 @@
  * never from the command line (it would show in `ps` and shell history).
  */
 import { readFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
+import { type ParseArgsConfig, parseArgs } from "node:util";
 import { toJson } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
@@ -65,29 +65,53 @@ const SOURCE: Record<ClientSource, string> = {
   [ClientSource.REGISTERED]: "registered",
 };
 
-/** Reads the flags; throws UsageError for anything else. */
-function parse(argv: readonly string[]) {
+/** The flags every admin command takes: where, with which token, and how to print. */
+const ADMIN_OPTIONS = {
+  server: { type: "string" },
+  "token-file": { type: "string" },
+  json: { type: "boolean" },
+} as const;
+
+/** parseArgs' refusals as usage errors (exit code 2). */
+function orUsageError<T>(parse: () => T): T {
   try {
-    return parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        server: { type: "string" },
-        "token-file": { type: "string" },
-        json: { type: "boolean" },
-        id: { type: "string" },
-        name: { type: "string" },
-        confidential: { type: "boolean" },
-        grant: { type: "string", multiple: true },
-        scope: { type: "string", multiple: true },
-        "default-scope": { type: "string", multiple: true },
-        "redirect-uri": { type: "string", multiple: true },
-      },
-    });
+    return parse();
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
 }
+
+/**
+ * An admin command's argv (`handoff clients`, `grants`, `pending`): the admin
+ * flags and `options`, then `<verb> [id]`. Anything else is a UsageError.
+ */
+export function parseAdminArgs<const O extends NonNullable<ParseArgsConfig["options"]>>(
+  argv: readonly string[],
+  options: O,
+) {
+  const parsed = orUsageError(() =>
+    parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: { ...ADMIN_OPTIONS, ...options },
+    }),
+  );
+  const [verb, id, ...extra] = parsed.positionals;
+  if (verb === undefined) throw new UsageError("name a subcommand");
+  if (extra.length > 0) throw new UsageError(`unexpected ${extra.join(" ")}`);
+  return { values: parsed.values, verb, id };
+}
+
+/** `handoff clients`' own flags. */
+const CLIENT_OPTIONS = {
+  id: { type: "string" },
+  name: { type: "string" },
+  confidential: { type: "boolean" },
+  grant: { type: "string", multiple: true },
+  scope: { type: "string", multiple: true },
+  "default-scope": { type: "string", multiple: true },
+  "redirect-uri": { type: "string", multiple: true },
+} as const;
 
 /** The admin token from --token-file, else HANDOFF_ADMIN_TOKEN (never from the command line). */
 export async function adminToken(file: string | undefined, io: ClientsIo): Promise<string> {
@@ -204,11 +228,8 @@ export async function clientsCommand(
 ): Promise<number> {
   let json = false;
   try {
-    const { values, positionals } = parse(argv);
+    const { values, verb, id } = parseAdminArgs(argv, CLIENT_OPTIONS);
     json = values.json ?? false;
-    const [verb, id, ...extra] = positionals;
-    if (verb === undefined) throw new UsageError("name a subcommand");
-    if (extra.length > 0) throw new UsageError(`unexpected ${extra.join(" ")}`);
     const rpc = await adminClient(values.server, values["token-file"], io);
     const needId = () => {
       if (id === undefined || id === "") throw new UsageError(`${verb} needs a client id`);

@@ -7,7 +7,6 @@
  * code or a token: a grant is its family id, a pending request its
  * `pending_id`.
  */
-import { parseArgs } from "node:util";
 import { toJson } from "@bufbuild/protobuf";
 import { type Timestamp, timestampDate } from "@bufbuild/protobuf/wkt";
 import {
@@ -21,6 +20,7 @@ import {
   CLIENTS_EXIT,
   type ClientsIo,
   PROCESS_IO,
+  parseAdminArgs,
   reportAdminFailure,
 } from "./clients-command.js";
 import { UsageError } from "./exit-codes.js";
@@ -41,23 +41,11 @@ export const PENDING_USAGE = `usage: handoff pending <list|cancel> --server URL 
 /** At most this many pages for `list`: a bound, not a real deployment's size. */
 const MAX_PAGES = 1000;
 
-function parse(argv: readonly string[]) {
-  try {
-    return parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        server: { type: "string" },
-        "token-file": { type: "string" },
-        json: { type: "boolean" },
-        client: { type: "string" },
-        subject: { type: "string" },
-      },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}
+/** `handoff grants` and `handoff pending`'s own flags: whose. */
+const OWNER_OPTIONS = {
+  client: { type: "string" },
+  subject: { type: "string" },
+} as const;
 
 const when = (t: Timestamp | undefined) =>
   t === undefined
@@ -99,11 +87,8 @@ export async function grantsCommand(
 ): Promise<number> {
   let json = false;
   try {
-    const { values, positionals } = parse(argv);
+    const { values, verb, id } = parseAdminArgs(argv, OWNER_OPTIONS);
     json = values.json ?? false;
-    const [verb, id, ...extra] = positionals;
-    if (verb === undefined) throw new UsageError("name a subcommand");
-    if (extra.length > 0) throw new UsageError(`unexpected ${extra.join(" ")}`);
     switch (verb) {
       case "list": {
         if (id !== undefined) throw new UsageError("list takes --client ID or --subject SUBJECT");
@@ -147,11 +132,8 @@ export async function pendingCommand(
 ): Promise<number> {
   let json = false;
   try {
-    const { values, positionals } = parse(argv);
+    const { values, verb, id } = parseAdminArgs(argv, OWNER_OPTIONS);
     json = values.json ?? false;
-    const [verb, id, ...extra] = positionals;
-    if (verb === undefined) throw new UsageError("name a subcommand");
-    if (extra.length > 0) throw new UsageError(`unexpected ${extra.join(" ")}`);
     if (values.subject !== undefined) {
       throw new UsageError("a pending request has no subject until it is approved");
     }
