@@ -81,6 +81,19 @@ function orUsageError<T>(parse: () => T): T {
   }
 }
 
+/** What `parseAdminArgs` reads: the flags' values, the verb and the id after it. */
+export interface AdminArgs<O extends NonNullable<ParseArgsConfig["options"]>> {
+  readonly values: ReturnType<
+    typeof parseArgs<{
+      args: string[];
+      allowPositionals: true;
+      options: typeof ADMIN_OPTIONS & O;
+    }>
+  >["values"];
+  readonly verb: string;
+  readonly id: string | undefined;
+}
+
 /**
  * An admin command's argv (`handoff clients`, `grants`, `pending`): the admin
  * flags and `options`, then `<verb> [id]`. Anything else is a UsageError.
@@ -88,7 +101,7 @@ function orUsageError<T>(parse: () => T): T {
 export function parseAdminArgs<const O extends NonNullable<ParseArgsConfig["options"]>>(
   argv: readonly string[],
   options: O,
-) {
+): AdminArgs<O> {
   const parsed = orUsageError(() =>
     parseArgs({
       args: [...argv],
