@@ -5,7 +5,7 @@
  * global delays only slow callers that have failed themselves. The counters live in the store,
  * so every instance shares them. docs/verification-page.md works out the odds.
  */
-import { hash } from "node:crypto";
+import { hash, randomBytes } from "node:crypto";
 import { isIPv6 } from "node:net";
 import { SETTING_DEFAULTS, type Settings } from "../config/settings.js";
 import type {
@@ -13,8 +13,8 @@ import type {
   AttemptPolicy,
   AttemptSlot,
   AttemptVerdict,
-  LostEnd,
 } from "../domain/ports/attempt-counter.js";
+import { LostEnds } from "./lost-ends.js";
 
 /** Failures allowed per window before delays start, per counter; and the window. */
 export interface AttemptLimits {
@@ -32,6 +32,13 @@ export interface AttemptLimits {
    * keep one of an address's places taken (docs/hostile-input.md).
    */
   readonly clientAuthCheckLeaseMs: number;
+  /**
+   * Ms a user-code entry or a sign-in holds its places in flight if it is
+   * never ended (a lost store reply, a crash): the longest a Redis fault can
+   * keep one of a person's, address's or account's places taken
+   * (docs/verification-page.md). Longer than such a check takes.
+   */
+  readonly pageCheckLeaseMs: number;
   /** Device authorizations created from one address per window (each one counts). */
   readonly authorizePerAddress: number;
   /** Device authorizations created for one client per window, from everyone: a ceiling on storage. */
@@ -63,6 +70,7 @@ export function attemptLimitsOf(s: Settings): AttemptLimits {
     signInGlobal: s.HANDOFF_SIGNIN_LIMIT_GLOBAL,
     clientAuthPerAddress: s.HANDOFF_CLIENT_AUTH_LIMIT_PER_ADDRESS,
     clientAuthCheckLeaseMs: s.HANDOFF_CLIENT_AUTH_CHECK_LEASE_MS,
+    pageCheckLeaseMs: s.HANDOFF_PAGE_CHECK_LEASE_MS,
     authorizePerAddress: s.HANDOFF_AUTHORIZE_LIMIT_PER_ADDRESS,
     authorizePerClient: s.HANDOFF_AUTHORIZE_LIMIT_PER_CLIENT,
     registrationPerAddress: s.HANDOFF_REGISTRATION_LIMIT_PER_ADDRESS,
@@ -113,6 +121,8 @@ export class AttemptLimiter {
   private readonly authorizePolicies: readonly [AttemptPolicy, AttemptPolicy];
   /** Client id → its counter key part (a hash); bounded, cleared when full. */
   private readonly clientDigests = new Map<string, string>();
+  /** Ends of checks the store did not take, for the same slots' next check. */
+  private readonly lost = new LostEnds();
 
   constructor(
     private readonly counter: AttemptCounter,
@@ -137,8 +147,9 @@ export class AttemptLimiter {
    * (`personKey`, a hash of the subject: all their sessions together, so a
    * new sign-in buys no fresh allowance) and globally. The global delay
    * slows only an address or a person that has already guessed wrong in its
-   * window: a guesser cannot make honest people with the
-   * right code wait. docs/verification-page.md gives the odds.
+   * window (or has a guess in flight): a guesser cannot make honest people
+   * with the right code wait. Checked with `check`, so only wrong codes are
+   * charged. docs/verification-page.md gives the odds.
    */
   codeSlots(ip: string, personKey: string): AttemptSlot[] {
     const k = `${this.keyPrefix}ratelimit:{code}:`;
@@ -235,33 +246,69 @@ export class AttemptLimiter {
     ];
   }
 
-  /** Charges an attempt, or refuses it while a delay runs. */
+  /** Charges an attempt (a rate: every one counts), or refuses it while a delay runs. */
   attempt(slots: readonly AttemptSlot[]): Promise<AttemptVerdict> {
     return this.counter.attempt(slots, this.clock());
   }
 
-  /** Refunds an attempt that succeeded (the code existed, the password was right). */
-  forgive(slots: readonly AttemptSlot[]): Promise<void> {
-    return this.counter.forgive(slots, this.clock());
-  }
-
   /**
-   * Begins a check that is charged only if it fails (client authentication):
-   * refused while a delay runs or while the checks in flight fill what is
-   * left of the allowance; otherwise holds a place under `leaseId` for
-   * `clientAuthCheckLeaseMs` at most. Delivers `lost` ends first.
+   * Begins a check that is charged only if it fails (user codes, sign-ins,
+   * client authentication): refused while a delay runs on a slot that
+   * applies, or while the checks in flight fill what is left of its
+   * allowance; otherwise the check holds a place on every slot under a
+   * random lease id for `leaseMs` at most, and `end` ends it: a failure is
+   * charged to every slot, a success only frees the places. So no store
+   * fault can leave a charge on a right answer:
+   *
+   * - an end the store did not take is kept here and delivered with the
+   *   next check on the same slots from this instance (charged only where
+   *   its lease was still held, so never twice); `end` then resolves false
+   *   and never rejects;
+   * - a begin whose reply was lost (it may have run) is ended at once, as a
+   *   success, and its error thrown (the caller answers 503);
+   * - whatever is not delivered (another instance takes the next check, the
+   *   process died) frees itself when its lease ends.
+   *
+   * The begin throws what the store throws (503 `temporarily_unavailable`).
    */
-  beginCheck(
-    slot: AttemptSlot,
-    leaseId: string,
-    lost: readonly LostEnd[] = [],
-  ): Promise<AttemptVerdict> {
-    const lease = { id: leaseId, ms: this.limits.clientAuthCheckLeaseMs };
-    return this.counter.beginCheck(slot, lease, this.clock(), lost);
-  }
-
-  /** Ends a check begun by `beginCheck`; a failed one is charged. */
-  endCheck(slot: AttemptSlot, leaseId: string, failed: boolean): Promise<void> {
-    return this.counter.endCheck(slot, leaseId, failed, this.clock());
+  async check(slots: readonly AttemptSlot[], leaseMs: number): Promise<Check> {
+    const key = slots.map((s) => s.key).join(" ");
+    const id = randomBytes(12).toString("base64url");
+    const started = this.clock();
+    const end = async (failed: boolean): Promise<boolean> => {
+      try {
+        await this.counter.endCheck(slots, id, failed, this.clock());
+        return true;
+      } catch {
+        this.lost.add(key, { id, failed }, started + leaseMs);
+        return false;
+      }
+    };
+    const undelivered = this.lost.take(key, started);
+    let verdict: AttemptVerdict;
+    try {
+      verdict = await this.counter.beginCheck(
+        slots,
+        { id, ms: leaseMs },
+        started,
+        undelivered.map(({ id, failed }) => ({ id, failed })),
+      );
+    } catch (e) {
+      for (const u of undelivered) this.lost.add(key, u, u.until);
+      // The reply may be all that was lost: free the places now, in case they were taken.
+      void end(false);
+      throw e;
+    }
+    return verdict.allowed ? { allowed: true, end } : verdict;
   }
 }
+
+/**
+ * A check begun by `AttemptLimiter.check`: refused with a wait, or let
+ * through with its `end` (true: a failure, charged; false: freed). `end`
+ * never rejects; it resolves false when the store did not take it (it is
+ * then kept and delivered later).
+ */
+export type Check =
+  | { readonly allowed: true; end(failed: boolean): Promise<boolean> }
+  | { readonly allowed: false; readonly retryAfterMs: number };

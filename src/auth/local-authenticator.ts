@@ -66,24 +66,36 @@ export class LocalAuthenticator implements Authenticator {
         return again(400, "Enter your user name and password.");
       }
       const slots = ctx.limiter.signInSlots(request.ip, username);
-      const verdict = await ctx.limiter.attempt(slots);
-      if (!verdict.allowed) {
-        reply.header("retry-after", Math.ceil(verdict.retryAfterMs / 1000));
+      // Charged only if the password is wrong (docs/verification-page.md "Limits on guessing").
+      const check = await ctx.limiter.check(slots, ctx.limiter.limits.pageCheckLeaseMs);
+      if (!check.allowed) {
+        reply.header("retry-after", Math.ceil(check.retryAfterMs / 1000));
         request.log.warn(
           { reqId: request.id, limit: "sign-in", ip: request.ip },
           "sign-in attempts limited",
         );
-        return again(429, tooManyMessage(verdict.retryAfterMs));
+        return again(429, tooManyMessage(check.retryAfterMs));
       }
+      const end = async (failed: boolean) => {
+        if (!(await check.end(failed))) {
+          request.log.warn(
+            { reqId: request.id, limit: "sign-in", ip: request.ip, failed },
+            "could not end a sign-in check; it is delivered with the next one",
+          );
+        }
+      };
       let subject: string | undefined;
       try {
         subject = await this.check(username, password.slice(0, 1024));
       } catch (e) {
-        await ctx.limiter.forgive(slots);
+        void end(false);
         throw e;
       }
-      if (subject === undefined) return again(401, "That user name and password don't match.");
-      await ctx.limiter.forgive(slots);
+      if (subject === undefined) {
+        await end(true);
+        return again(401, "That user name and password don't match.");
+      }
+      void end(false);
       await ctx.sessions.start(request, reply, subject);
       return reply.redirect(returnTo, 303);
     });

@@ -135,22 +135,26 @@ export class OidcAuthenticator implements Authenticator {
       const slots = ctx.limiter
         .signInSlots(request.ip, "")
         .filter((slot) => !slot.key.includes(":user:"));
-      const verdict = await ctx.limiter.attempt(slots);
-      if (!verdict.allowed) {
-        reply.header("retry-after", Math.ceil(verdict.retryAfterMs / 1000));
+      // Charged only if the callback fails (docs/verification-page.md "Limits on guessing").
+      const check = await ctx.limiter.check(slots, ctx.limiter.limits.pageCheckLeaseMs);
+      if (!check.allowed) {
+        reply.header("retry-after", Math.ceil(check.retryAfterMs / 1000));
         request.log.warn(
           { reqId: request.id, limit: "sign-in", ip: request.ip },
           "sign-in attempts limited",
         );
-        return notice(
-          reply,
-          429,
-          "Too many attempts",
-          tooManyMessage(verdict.retryAfterMs),
-          "info",
-        );
+        return notice(reply, 429, "Too many attempts", tooManyMessage(check.retryAfterMs), "info");
       }
-      const refused = (reason: string, status: number, title: string, message: string) => {
+      const end = async (failed: boolean) => {
+        if (!(await check.end(failed))) {
+          request.log.warn(
+            { reqId: request.id, limit: "sign-in", ip: request.ip, failed },
+            "could not end a sign-in check; it is delivered with the next one",
+          );
+        }
+      };
+      const refused = async (reason: string, status: number, title: string, message: string) => {
+        await end(true);
         request.log.warn({ reqId: request.id, authenticator: "oidc", reason }, "sign-in refused");
         return notice(reply, status, title, message);
       };
@@ -163,7 +167,10 @@ export class OidcAuthenticator implements Authenticator {
       });
       const tx =
         id && /^[A-Za-z0-9_-]{43}$/.test(id)
-          ? await this.o.transactions.take(hashId(id), this.now())
+          ? await this.o.transactions.take(hashId(id), this.now()).catch((e: unknown) => {
+              void end(false); // a store fault is no failed sign-in
+              throw e;
+            })
           : null;
       const raw = request.url.indexOf("?");
       const query = raw === -1 ? "" : request.url.slice(raw + 1);
@@ -204,6 +211,7 @@ export class OidcAuthenticator implements Authenticator {
           if (info) claims = { ...info, ...claims };
         }
       } catch (e) {
+        await end(true);
         request.log.warn(
           { reqId: request.id, authenticator: "oidc", err: loggableError(e) },
           "sign-in refused",
@@ -224,7 +232,7 @@ export class OidcAuthenticator implements Authenticator {
           verdict2.refusal.message,
         );
       }
-      await ctx.limiter.forgive(slots);
+      void end(false);
       await ctx.sessions.start(request, reply, verdict2.subject);
       request.log.info(
         { reqId: request.id, authenticator: "oidc", subject: verdict2.subject },

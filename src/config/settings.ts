@@ -674,6 +674,13 @@ export const SETTINGS = {
     default: 1000,
     doc: "failed sign-ins from everyone together; its delay holds only addresses that have failed",
   }),
+  HANDOFF_PAGE_CHECK_LEASE_MS: int({
+    group: "Limits",
+    min: 1000,
+    max: 300_000,
+    default: 10_000,
+    doc: "ms a user-code entry or sign-in holds its places in flight at most: when its end is lost (a Redis fault, a crash), the place frees itself after this; longer than a check takes (a few store calls within `HANDOFF_REDIS_TIMEOUT_MS`)",
+  }),
   // Failed authentications of a confidential client (RFC 6749 §10.10: guessing credentials).
   HANDOFF_CLIENT_AUTH_LIMIT_PER_ADDRESS: int({
     group: "Limits",

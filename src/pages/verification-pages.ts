@@ -157,8 +157,11 @@ export async function verificationPages(
   }
 
   /**
-   * Runs a code lookup under the guess limits (RFC 8628 §5.1): charged before,
-   * refunded unless the code turned out not to exist.
+   * Runs a code lookup under the guess limits (RFC 8628 §5.1): a check that
+   * holds a place in flight and is charged only if the code turned out not
+   * to exist (docs/verification-page.md "Limits on guessing"). A right code,
+   * or a lookup the store failed, only frees its place, without waiting on
+   * the store: no fault can leave a charge on it.
    */
   async function underGuessLimit<T>(
     request: FastifyRequest,
@@ -167,20 +170,30 @@ export async function verificationPages(
   ): Promise<{ value: T } | { retryAfterMs: number }> {
     // Per person, not per session: signing in again buys no fresh allowance.
     const slots = limiter.codeSlots(request.ip, sessionKeyOf(user.subject));
-    const verdict = await limiter.attempt(slots);
-    if (!verdict.allowed) {
+    const check = await limiter.check(slots, limiter.limits.pageCheckLeaseMs);
+    if (!check.allowed) {
       request.log.warn(
         { reqId: request.id, limit: "user-code", ip: request.ip },
         "user-code attempts limited",
       );
-      return { retryAfterMs: verdict.retryAfterMs };
+      return { retryAfterMs: check.retryAfterMs };
     }
+    const end = async (failed: boolean) => {
+      if (!(await check.end(failed))) {
+        request.log.warn(
+          { reqId: request.id, limit: "user-code", ip: request.ip, failed },
+          "could not end a user-code check; it is delivered with the next one",
+        );
+      }
+    };
     try {
       const value = await op();
-      await limiter.forgive(slots);
+      void end(false);
       return { value };
     } catch (e) {
-      if (!(isOAuthError(e) && e.code === "not_found")) await limiter.forgive(slots);
+      // A wrong code is charged before it is answered; anything else is no guess.
+      if (isOAuthError(e) && e.code === "not_found") await end(true);
+      else void end(false);
       throw e;
     }
   }

@@ -7,14 +7,15 @@
  * A counter is a hash: s (window start ms), n (failures), u (delay ends, ms,
  * 0 for none), p (u before the last charge, restored by a refund). A slot's
  * checks in flight (BEGIN_CHECK, END_CHECK) are a sorted set beside it: lease
- * id → when the lease ends (ms); the set expires with its last lease. Times
+ * id → when the lease ends (ms); the set expires with its last lease. A
+ * check on several slots holds the same lease id in each slot's set. Times
  * come from ARGV, not the Redis clock, so every instance and the memory
  * adapter agree on one clock. All keys of one call share a `{…}` hash tag,
  * so the multi-key scripts are Cluster-safe.
  */
 
 /**
- * Shared by both scripts: the live state of KEYS[i] with policy
+ * Shared by every script: the live state of KEYS[i] with policy
  * ARGV[base+1..base+4]; ARGV[base+5] is the slot's gates ("" or 1-based
  * slot numbers joined by commas).
  */
@@ -91,38 +92,71 @@ return 1
 `;
 
 /**
- * KEYS: the counter, its checks in flight. ARGV: as ATTEMPT for one slot
- * (now, free, base, max, window, gates: unused), the lease id, the lease
- * ms, then lost ends as pairs: a lease id and "1" (failed) or "0"; each is
- * delivered first, a failure charged only if its lease was still held.
- * → {1, 0} recorded | {0, retry-after ms} refused, nothing recorded
+ * KEYS: the N counters, then their N sets of checks in flight (the same
+ * order). ARGV: as ATTEMPT for the N slots (now, then free, base, max,
+ * window, gates per slot), the lease id, the lease ms, then lost ends as
+ * pairs: a lease id and "1" (failed) or "0"; each is delivered first, on
+ * each slot where its lease was still held (a failure charged there only).
+ * A slot applies when its gates are "" or one of its gate slots has a
+ * failure or a check in flight; only slots that apply can refuse.
+ * → {1, 0} recorded on every slot | {0, retry-after ms} refused, nothing recorded
  */
 export const BEGIN_CHECK = `${LIVE}
 local now = tonumber(ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-for j = 9, #ARGV - 1, 2 do
-  if redis.call('ZREM', KEYS[2], ARGV[j]) == 1 and ARGV[j + 1] == '1' then charge(1, now) end
+local n = #KEYS / 2
+local at = 2 + 5 * n
+for i = 1, n do redis.call('ZREMRANGEBYSCORE', KEYS[n + i], '-inf', now) end
+for j = at + 2, #ARGV - 1, 2 do
+  for i = 1, n do
+    if redis.call('ZREM', KEYS[n + i], ARGV[j]) == 1 and ARGV[j + 1] == '1' then charge(i, now) end
+  end
 end
-local s, n, u, p, free = live(1, now)
-if not s then n, u = 0, 0 end
-if u > now then return {0, u - now} end
-if redis.call('ZCARD', KEYS[2]) >= math.max(1, free + 1 - n) then
-  local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-  return {0, math.min(1000, tonumber(first[2]) - now)}
+local fails, untils, frees, busy, closed = {}, {}, {}, {}, {}
+for i = 1, n do
+  local s, f, u, p, free = live(i, now)
+  if not s then f, u = 0, 0 end
+  fails[i], untils[i], frees[i] = f, u, free
+  busy[i] = redis.call('ZCARD', KEYS[n + i])
+  closed[i] = f > 0 or busy[i] > 0
 end
-local ms = math.max(1, tonumber(ARGV[8]))
-redis.call('ZADD', KEYS[2], now + ms, ARGV[7])
-if redis.call('PTTL', KEYS[2]) < ms then redis.call('PEXPIRE', KEYS[2], ms) end
+local wait, full = 0, 0
+for i = 1, n do
+  local gates = ARGV[1 + (i - 1) * 5 + 5]
+  local applies = gates == ''
+  for g in string.gmatch(gates, '%d+') do
+    if closed[tonumber(g)] then applies = true end
+  end
+  if applies then
+    if untils[i] > now then
+      wait = math.max(wait, untils[i] - now)
+    elseif busy[i] >= math.max(1, frees[i] + 1 - fails[i]) then
+      local first = redis.call('ZRANGE', KEYS[n + i], 0, 0, 'WITHSCORES')
+      full = math.max(full, math.min(1000, tonumber(first[2]) - now))
+    end
+  end
+end
+if wait > 0 then return {0, wait} end
+if full > 0 then return {0, full} end
+local ms = math.max(1, tonumber(ARGV[at + 1]))
+for i = 1, n do
+  redis.call('ZADD', KEYS[n + i], now + ms, ARGV[at])
+  if redis.call('PTTL', KEYS[n + i]) < ms then redis.call('PEXPIRE', KEYS[n + i], ms) end
+end
 return {1, 0}
 `;
 
 /**
- * KEYS: as BEGIN_CHECK. ARGV: as ATTEMPT for one slot, then the lease id and
- * "1" when the check failed (charged as ATTEMPT charges), else "0". → 1
+ * KEYS: as BEGIN_CHECK. ARGV: as ATTEMPT for the N slots, then the lease id
+ * and "1" when the check failed (every counter charged as ATTEMPT charges),
+ * else "0". → 1
  */
 export const END_CHECK = `${LIVE}
 local now = tonumber(ARGV[1])
-redis.call('ZREM', KEYS[2], ARGV[7])
-if ARGV[8] == '1' then charge(1, now) end
+local n = #KEYS / 2
+local at = 2 + 5 * n
+for i = 1, n do
+  redis.call('ZREM', KEYS[n + i], ARGV[at])
+  if ARGV[at + 1] == '1' then charge(i, now) end
+end
 return 1
 `;

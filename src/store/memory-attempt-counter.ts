@@ -61,32 +61,54 @@ export class MemoryAttemptCounter implements AttemptCounter {
   }
 
   async beginCheck(
-    slot: AttemptSlot,
+    slots: readonly AttemptSlot[],
     lease: CheckLease,
     now: number,
     lost: readonly LostEnd[] = [],
   ): Promise<AttemptVerdict> {
-    const leases = this.leases(slot.key, now);
+    const leases = slots.map(({ key }) => this.leases(key, now));
     for (const end of lost) {
-      if (leases.delete(end.id) && end.failed) this.charge(slot.key, slot.policy, now);
+      for (const [i, { key, policy }] of slots.entries()) {
+        if (leases[i]?.delete(end.id) && end.failed) this.charge(key, policy, now);
+      }
     }
-    const s = liveState(this.states.get(slot.key, now), slot.policy, now);
-    if (s && s.until > now) return { allowed: false, retryAfterMs: s.until - now };
-    if (leases.size >= checksAllowed(s, slot.policy)) {
-      const first = Math.min(...leases.values());
-      return { allowed: false, retryAfterMs: Math.min(BUSY_WAIT_MAX_MS, first - now) };
+    const live = slots.map(({ key, policy }) => liveState(this.states.get(key, now), policy, now));
+    const closed = slots.map((_, i) => (live[i]?.failures ?? 0) > 0 || (leases[i]?.size ?? 0) > 0);
+    let wait = 0;
+    let full = 0;
+    for (const [i, { policy, gates }] of slots.entries()) {
+      if (gates !== undefined && !gates.some((g) => closed[g])) continue;
+      const s = live[i];
+      const held = leases[i] ?? new Map<string, number>();
+      if (s && s.until > now) wait = Math.max(wait, s.until - now);
+      else if (held.size >= checksAllowed(s, policy)) {
+        const first = Math.min(...held.values());
+        full = Math.max(full, Math.min(BUSY_WAIT_MAX_MS, first - now));
+      }
     }
+    if (wait > 0) return { allowed: false, retryAfterMs: wait };
+    if (full > 0) return { allowed: false, retryAfterMs: full };
     const ends = now + Math.max(1, lease.ms);
-    leases.set(lease.id, ends);
-    const kept = this.checks.expiryOf(slot.key);
-    this.checks.set(slot.key, leases, Math.max(ends, kept !== undefined && kept > now ? kept : 0));
+    for (const [i, { key }] of slots.entries()) {
+      const held = leases[i] ?? new Map<string, number>();
+      held.set(lease.id, ends);
+      const kept = this.checks.expiryOf(key);
+      this.checks.set(key, held, Math.max(ends, kept !== undefined && kept > now ? kept : 0));
+    }
     return { allowed: true };
   }
 
-  async endCheck(slot: AttemptSlot, leaseId: string, failed: boolean, now: number): Promise<void> {
-    const leases = this.checks.get(slot.key, now);
-    if (leases?.delete(leaseId) && leases.size === 0) this.checks.delete(slot.key);
-    if (failed) this.charge(slot.key, slot.policy, now);
+  async endCheck(
+    slots: readonly AttemptSlot[],
+    leaseId: string,
+    failed: boolean,
+    now: number,
+  ): Promise<void> {
+    for (const { key, policy } of slots) {
+      const leases = this.checks.get(key, now);
+      if (leases?.delete(leaseId) && leases.size === 0) this.checks.delete(key);
+      if (failed) this.charge(key, policy, now);
+    }
   }
 
   /** Stops the sweeper. */

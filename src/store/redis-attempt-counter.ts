@@ -37,7 +37,10 @@ function scriptArgs(slots: readonly AttemptSlot[], now: number): Array<string | 
   return args;
 }
 
-/** The most keys one script call takes (the sign-in charges three counters); more is a programming error. */
+/**
+ * The most keys one script call takes (a user-code or sign-in check: three
+ * counters and their three sets of checks in flight); more is a programming error.
+ */
 export const MAX_SLOTS_PER_STEP = 8;
 
 /** An AttemptCounter on one Redis or a Redis Cluster; shares the device store's client. */
@@ -88,27 +91,37 @@ export class RedisAttemptCounter implements AttemptCounter {
   }
 
   async beginCheck(
-    slot: AttemptSlot,
+    slots: readonly AttemptSlot[],
     lease: CheckLease,
     now: number,
     lost: readonly LostEnd[] = [],
   ): Promise<AttemptVerdict> {
-    const run = this.command("handoffBeginCheck", 2);
+    const run = this.command("handoffBeginCheck", 2 * slots.length);
     const ends = lost.flatMap((e) => [e.id, e.failed ? "1" : "0"]);
     const [ok, wait] = (await this.redis.guard(() =>
-      run(...this.checkArgs(slot, now), lease.id, lease.ms, ...ends),
+      run(...checkArgs(slots, now), lease.id, lease.ms, ...ends),
     )) as [number, number];
     return Number(ok) === 1 ? { allowed: true } : { allowed: false, retryAfterMs: Number(wait) };
   }
 
-  async endCheck(slot: AttemptSlot, leaseId: string, failed: boolean, now: number): Promise<void> {
-    const run = this.command("handoffEndCheck", 2);
-    await this.redis.guard(() => run(...this.checkArgs(slot, now), leaseId, failed ? "1" : "0"));
+  async endCheck(
+    slots: readonly AttemptSlot[],
+    leaseId: string,
+    failed: boolean,
+    now: number,
+  ): Promise<void> {
+    const run = this.command("handoffEndCheck", 2 * slots.length);
+    await this.redis.guard(() => run(...checkArgs(slots, now), leaseId, failed ? "1" : "0"));
   }
+}
 
-  /** The counter and its checks key, then ARGV as for one slot (gates unused). */
-  private checkArgs(slot: AttemptSlot, now: number): Array<string | number> {
-    const [key, ...argv] = scriptArgs([{ key: slot.key, policy: slot.policy }], now);
-    return [key as string, checksKey(slot), ...argv];
-  }
+/**
+ * The counters, then their checks keys (one script step over all of them:
+ * the keys of one kind share a `{…}` hash tag, as `attempt`'s do, so one
+ * Cluster slot), then ARGV as for `attempt`.
+ */
+function checkArgs(slots: readonly AttemptSlot[], now: number): Array<string | number> {
+  const args = scriptArgs(slots, now);
+  args.splice(slots.length, 0, ...slots.map(checksKey));
+  return args;
 }

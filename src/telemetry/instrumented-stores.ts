@@ -83,14 +83,14 @@ export function reportingRefusals(counter: AttemptCounter, events: FlowEvents): 
       return verdict;
     },
     forgive: (slots, now) => counter.forgive(slots, now),
-    async beginCheck(slot, lease, now, lost) {
-      const verdict = await counter.beginCheck(slot, lease, now, lost);
+    async beginCheck(slots, lease, now, lost) {
+      const verdict = await counter.beginCheck(slots, lease, now, lost);
       if (!verdict.allowed) {
-        const limit = limitOf(slot.key);
+        const limit = limitOf(slots[0]?.key);
         if (limit !== undefined) events.limited(limit);
       }
       return verdict;
     },
-    endCheck: (slot, leaseId, failed, now) => counter.endCheck(slot, leaseId, failed, now),
+    endCheck: (slots, leaseId, failed, now) => counter.endCheck(slots, leaseId, failed, now),
   };
 }

@@ -29,6 +29,16 @@ function limiterAt(limits: Partial<AttemptLimits> = {}) {
   return { limiter, clock, close: () => counter.close() };
 }
 
+/**
+ * One guess as the pages make it (`AttemptLimiter.check`): whether it was
+ * checked; a checked one is ended as wrong (charged) unless `right`.
+ */
+async function guess(limiter: AttemptLimiter, slots: AttemptSlot[], right = false) {
+  const c = await limiter.check(slots, limiter.limits.pageCheckLeaseMs);
+  if (c.allowed) await c.end(!right);
+  return c;
+}
+
 /** Guesses that get through in `ms` for a guesser who tries again the moment a delay ends. */
 async function guessesWithin(
   ms: number,
@@ -38,7 +48,7 @@ async function guessesWithin(
   const end = clock.now + ms;
   let landed = 0;
   for (let i = 0; clock.now < end; i++) {
-    const v = await limiter.attempt(slotsFor(limiter, i));
+    const v = await guess(limiter, slotsFor(limiter, i));
     if (v.allowed) landed++;
     else clock.now += v.retryAfterMs;
   }
@@ -80,7 +90,7 @@ describe("every limit refuses past its allowance", () => {
       });
       const verdicts = [];
       for (let i = 0; i < 5; i++)
-        verdicts.push((await limiter.attempt(slotsFor(limiter, i))).allowed);
+        verdicts.push((await guess(limiter, slotsFor(limiter, i))).allowed);
       expect(verdicts).toEqual([true, true, true, true, false]);
       close();
     });
@@ -107,11 +117,13 @@ describe("the counters limit the guesser, not the victim", () => {
   it("a global sign-in limit reached by random user names from two addresses: a fresh address with the right password is let through; the guessers' addresses are not", async () => {
     const { limiter, close } = limiterAt({ ...wide, signInGlobal: 3 });
     for (let i = 0; i < 6; i++)
-      await limiter.attempt(limiter.signInSlots(`198.51.100.${i % 2}`, `r${i}`));
-    expect((await limiter.attempt(limiter.signInSlots("198.51.100.0", "alice"))).allowed).toBe(
+      await guess(limiter, limiter.signInSlots(`198.51.100.${i % 2}`, `r${i}`));
+    expect((await guess(limiter, limiter.signInSlots("198.51.100.0", "alice"))).allowed).toBe(
       false,
     );
-    expect((await limiter.attempt(limiter.signInSlots("203.0.113.9", "alice"))).allowed).toBe(true);
+    expect((await guess(limiter, limiter.signInSlots("203.0.113.9", "alice"), true)).allowed).toBe(
+      true,
+    );
     close();
   });
 
@@ -119,16 +131,15 @@ describe("the counters limit the guesser, not the victim", () => {
     const { limiter, close } = limiterAt({ ...wide, signInPerAccount: 2 });
     // The account's free failures, used up.
     for (let i = 0; i < 2; i++)
-      await limiter.attempt(limiter.signInSlots("198.51.100.200", "alice"));
+      await guess(limiter, limiter.signInSlots("198.51.100.200", "alice"));
     for (let round = 0; round < 5; round++) {
       // A fresh address each time is let through: one guess each (the price, docs/verification-page.md) …
-      const guess = limiter.signInSlots(`198.51.100.${round}`, "alice");
-      expect((await limiter.attempt(guess)).allowed).toBe(true);
+      const fresh = limiter.signInSlots(`198.51.100.${round}`, "alice");
+      expect((await guess(limiter, fresh)).allowed).toBe(true);
       // … and is then held by the account's delay.
-      expect((await limiter.attempt(guess)).allowed).toBe(false);
+      expect((await guess(limiter, fresh)).allowed).toBe(false);
       const owner = limiter.signInSlots("203.0.113.9", "Alice");
-      expect((await limiter.attempt(owner)).allowed).toBe(true);
-      await limiter.forgive(owner); // the right password
+      expect((await guess(limiter, owner, true)).allowed).toBe(true); // the right password
     }
     close();
   });
@@ -136,11 +147,13 @@ describe("the counters limit the guesser, not the victim", () => {
   it("a global user-code limit reached by one person's wrong codes: someone else, clean, still gets the code checked", async () => {
     const { limiter, close } = limiterAt({ ...wide, codeGlobal: 3 });
     for (let i = 0; i < 6; i++)
-      await limiter.attempt(limiter.codeSlots(`198.51.100.${i}`, "mallory"));
-    expect((await limiter.attempt(limiter.codeSlots("198.51.100.77", "mallory"))).allowed).toBe(
+      await guess(limiter, limiter.codeSlots(`198.51.100.${i}`, "mallory"));
+    expect((await guess(limiter, limiter.codeSlots("198.51.100.77", "mallory"))).allowed).toBe(
       false,
     );
-    expect((await limiter.attempt(limiter.codeSlots("203.0.113.9", "alice"))).allowed).toBe(true);
+    expect((await guess(limiter, limiter.codeSlots("203.0.113.9", "alice"), true)).allowed).toBe(
+      true,
+    );
     close();
   });
 });

@@ -28,6 +28,7 @@ const WIDE: AttemptLimits = {
   signInGlobal: 100_000,
   clientAuthPerAddress: 1000,
   clientAuthCheckLeaseMs: 5000,
+  pageCheckLeaseMs: 10_000,
   authorizePerAddress: 100_000,
   authorizePerClient: 100_000,
   registrationPerAddress: 1000,

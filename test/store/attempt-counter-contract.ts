@@ -171,9 +171,9 @@ export function attemptCounterContract(
       expect(await allowed(s, 0)).toBe(false);
     });
 
-    // Failures only: beginCheck, then endCheck (client authentication, docs/hostile-input.md).
+    // Failures only: beginCheck, then endCheck (user codes, sign-ins, client authentication).
     const lease = (ms = 5000) => ({ id: randomBytes(9).toString("base64url"), ms });
-    const check = async (s: AttemptSlot, at: number, failed: boolean) => {
+    const check = async (s: AttemptSlot[], at: number, failed: boolean) => {
       const l = lease();
       const v = await counter.beginCheck(s, l, T0 + at);
       if (v.allowed) await counter.endCheck(s, l.id, failed, T0 + at);
@@ -181,7 +181,7 @@ export function attemptCounterContract(
     };
 
     it("checks: a right answer is never charged, however many", async () => {
-      const s = slot({ free: 1 });
+      const s = [slot({ free: 1 })];
       for (let i = 0; i < 10; i++) expect(await check(s, 0, false)).toBe(0);
       expect(await check(s, 0, true)).toBe(0); // failure 1: free
       expect(await check(s, 0, true)).toBe(0); // failure 2: starts 1 s
@@ -189,7 +189,7 @@ export function attemptCounterContract(
     });
 
     it("checks in series: free + 1 failures, then a delay; then one per delay, each doubling", async () => {
-      const s = slot({ free: 2, baseDelayMs: 1000, maxDelayMs: 4000 });
+      const s = [slot({ free: 2, baseDelayMs: 1000, maxDelayMs: 4000 })];
       for (let i = 0; i < 3; i++) expect(await check(s, 0, true)).toBe(0);
       expect(await check(s, 400, true)).toBe(600);
       expect(await check(s, 1000, true)).toBe(0);
@@ -201,7 +201,7 @@ export function attemptCounterContract(
     });
 
     it("checks in parallel: at most free + 1 in flight, so concurrent guesses cannot outrun the allowance", async () => {
-      const s = slot({ free: 4, baseDelayMs: 1000 });
+      const s = [slot({ free: 4, baseDelayMs: 1000 })];
       const leases = Array.from({ length: 20 }, () => lease());
       const verdicts = await Promise.all(leases.map((l) => counter.beginCheck(s, l, T0)));
       const admitted = leases.filter((_, i) => verdicts[i]?.allowed);
@@ -218,7 +218,7 @@ export function attemptCounterContract(
     });
 
     it("checks: failures and checks in flight together stay within the allowance", async () => {
-      const s = slot({ free: 2 });
+      const s = [slot({ free: 2 })];
       expect(await check(s, 0, true)).toBe(0); // one failure: two places left
       const [a, b, c] = [lease(), lease(), lease()];
       expect((await counter.beginCheck(s, a, T0)).allowed).toBe(true);
@@ -231,7 +231,7 @@ export function attemptCounterContract(
     });
 
     it("checks: a lease never ended frees its place when it ends; a late end still charges", async () => {
-      const s = slot({ free: 0, baseDelayMs: 1000 });
+      const s = [slot({ free: 0, baseDelayMs: 1000 })];
       const lost = lease(500);
       expect((await counter.beginCheck(s, lost, T0)).allowed).toBe(true);
       expect(await check(s, 100, false)).toBe(400); // its place is taken until 500
@@ -241,7 +241,7 @@ export function attemptCounterContract(
     });
 
     it("checks: a lost end, delivered with the next check, frees its place or charges its failure, once", async () => {
-      const s = slot({ free: 0, baseDelayMs: 1000 });
+      const s = [slot({ free: 0, baseDelayMs: 1000 })];
       const [a, b, c, d] = [lease(), lease(), lease(), lease()];
       expect((await counter.beginCheck(s, a, T0)).allowed).toBe(true); // a's end (right) is lost
       const freed = await counter.beginCheck(s, b, T0, [{ id: a.id, failed: false }]);
@@ -262,11 +262,81 @@ export function attemptCounterContract(
     });
 
     it("checks are refused while a delay from charged attempts runs, and record nothing", async () => {
-      const s = slot({ free: 0, baseDelayMs: 1000 });
-      expect(await allowed([s], 0)).toBe(true); // a failure charged first: 1 s
+      const s = [slot({ free: 0, baseDelayMs: 1000 })];
+      expect(await allowed(s, 0)).toBe(true); // a failure charged first: 1 s
       for (let i = 0; i < 5; i++) expect(await check(s, 10 * i, false)).toBe(1000 - 10 * i);
       expect(await check(s, 1000, false)).toBe(0);
       expect(await check(s, 1000, false)).toBe(0);
+    });
+
+    // Several slots in one step, with gates (user codes and sign-ins, docs/verification-page.md).
+    it("checks on several slots: a failure charges every slot once, a right answer none", async () => {
+      const [a, b] = [slot({ free: 1 }), slot({ free: 3 })];
+      for (let i = 0; i < 10; i++) expect(await check([a, b], 0, false)).toBe(0);
+      expect(await check([a, b], 0, true)).toBe(0);
+      expect(await check([a, b], 0, true)).toBe(0); // a: failure 2 starts 1 s
+      expect(await check([a, b], 0, false)).toBe(1000);
+      expect(await check([b], 0, true)).toBe(0); // b: failure 3 (its own, free)
+      expect(await check([b], 0, true)).toBe(0); // b: failure 4 starts 1 s
+      expect(await check([b], 0, false)).toBe(1000);
+    });
+
+    it("checks on several slots in parallel: the slot with the fewest places left bounds them all", async () => {
+      const [wide, narrow] = [slot({ free: 10 }), slot({ free: 2 })];
+      expect(await check([wide, narrow], 0, true)).toBe(0); // narrow: 2 places left
+      const leases = Array.from({ length: 20 }, () => lease());
+      const verdicts = await Promise.all(
+        leases.map((l) => counter.beginCheck([wide, narrow], l, T0)),
+      );
+      const admitted = leases.filter((_, i) => verdicts[i]?.allowed);
+      expect(admitted).toHaveLength(2);
+      // The refused recorded nothing: the wide slot alone has 11 - 1 - 2 = 8 places.
+      const alone = Array.from({ length: 20 }, () => lease());
+      const wideVerdicts = await Promise.all(alone.map((l) => counter.beginCheck([wide], l, T0)));
+      expect(wideVerdicts.filter((v) => v.allowed)).toHaveLength(8);
+    });
+
+    it("checks: a gated slot's delay and places hold only a caller whose gate slot has a failure or a check in flight", async () => {
+      const global = { ...slot({ free: 0, baseDelayMs: 1000 }), gates: [0] };
+      const guesser = slot({ free: 10 });
+      expect(await check([guesser, global], 0, true)).toBe(0); // starts the global delay
+      expect(await check([guesser, global], 100, false)).toBe(900); // the guesser has failed: held
+      const honest = slot({ free: 10 });
+      expect(await check([honest, global], 100, false)).toBe(0); // clean: let through
+      expect(await check([honest, global], 100, false)).toBe(0); // and again: a success charges nothing
+      // A clean caller with a check in flight counts as one that may have failed, as
+      // charging first counted it: its second concurrent check is held by the delay.
+      const first = lease();
+      const other = slot({ free: 10 });
+      expect((await counter.beginCheck([other, global], first, T0 + 100)).allowed).toBe(true);
+      const second = await counter.beginCheck([other, global], lease(), T0 + 100);
+      expect(second).toEqual({ allowed: false, retryAfterMs: 900 });
+      await counter.endCheck([other, global], first.id, false, T0 + 100);
+      expect(await check([other, global], 100, false)).toBe(0);
+      // A gated slot's places, once its delay is over: one in flight for those who failed.
+      const held = lease();
+      expect((await counter.beginCheck([guesser, global], held, T0 + 1000)).allowed).toBe(true);
+      const busy = await counter.beginCheck([guesser, global], lease(), T0 + 1000);
+      expect(busy.allowed).toBe(false);
+      expect(
+        (await counter.beginCheck([slot({ free: 10 }), global], lease(), T0 + 1000)).allowed,
+      ).toBe(true); // a clean caller is not held by them
+      await counter.endCheck([guesser, global], held.id, false, T0 + 1000);
+    });
+
+    it("checks: a lost end on several slots is delivered on each, charged once", async () => {
+      const [a, b] = [slot({ free: 0, baseDelayMs: 1000 }), slot({ free: 5 })];
+      const [x, y] = [lease(), lease()];
+      expect((await counter.beginCheck([a, b], x, T0)).allowed).toBe(true); // x's end (wrong) is lost
+      const charged = await counter.beginCheck([a, b], y, T0, [{ id: x.id, failed: true }]);
+      expect(charged).toEqual({ allowed: false, retryAfterMs: 1000 });
+      const again = await counter.beginCheck([a, b], y, T0 + 1000, [{ id: x.id, failed: true }]);
+      expect(again.allowed).toBe(true); // delivered twice, charged once
+      await counter.endCheck([a, b], y.id, false, T0 + 1000);
+      // b has exactly one failure: 4 more free, then a sixth that starts its delay.
+      for (let i = 0; i < 4; i++) expect(await check([b], 1000, true)).toBe(0);
+      expect(await check([b], 1000, true)).toBe(0);
+      expect(await check([b], 1000, false)).toBeGreaterThan(0);
     });
   });
 }

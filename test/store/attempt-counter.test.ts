@@ -54,7 +54,7 @@ describe("Redis counter keys", () => {
       expect(await c.hgetall(key)).toMatchObject({ n: "1" });
       // A check in flight whose end is lost: its set expires with its lease.
       const slot = { key: "ratelimit:{client}:ip:192.0.2.1:x", policy };
-      await counter.beginCheck(slot, { id: "lost", ms: 3000 }, Date.now());
+      await counter.beginCheck([slot], { id: "lost", ms: 3000 }, Date.now());
       const checks = await c.pttl(checksKey(slot));
       expect(checks).toBeGreaterThan(2000);
       expect(checks).toBeLessThanOrEqual(3000);
