@@ -195,12 +195,6 @@ describe("soak: mixed traffic on two instances and a Redis Cluster, under faults
         HANDOFF_AUTHORIZE_LIMIT_PER_ADDRESS: "1000000",
         HANDOFF_SIGNIN_LIMIT_PER_ADDRESS: "100000",
         HANDOFF_CODE_LIMIT_PER_ADDRESS: "100000",
-        // …and one person decides every page flow. The per-person allowance
-        // (5) is also charged before each lookup and given back after it, so
-        // a store fault between the two leaves a charge behind (open,
-        // docs/failure.md "Soak"); five of those in one run locked this one
-        // person out with 429.
-        HANDOFF_CODE_LIMIT_PER_SESSION: "100000",
         HANDOFF_METRICS_TOKEN: METRICS_TOKEN,
         HANDOFF_LOG_LEVEL: "warn",
       };
