@@ -21,10 +21,11 @@ import { pendingIdKeyOf } from "../domain/pending-id.js";
 import { createHttpApp } from "../http/http-app.js";
 import { showAuthorizationRefusal } from "../pages/authorization-pages.js";
 import { verificationPages } from "../pages/verification-pages.js";
-import { accessLogInterceptor } from "../rpc/access-log.js";
+import { accessLogInterceptorOf, rpcRecorder } from "../rpc/access-log.js";
 import { clientService } from "../rpc/client-service.js";
 import { deviceAuthService } from "../rpc/device-auth-service.js";
 import { errorInterceptor } from "../rpc/error-interceptor.js";
+import { createGrpcPollToken, POLL_TOKEN_PATH } from "../rpc/grpc-poll-token.js";
 import { REQUEST_COMPRESSION } from "../rpc/request-compression.js";
 import { peerAddressKey } from "../rpc/rpc-translation.js";
 import { tokenService } from "../rpc/token-service.js";
@@ -104,10 +105,11 @@ export async function buildTransports(
     requestFaultsAsInvalidArgument(router);
     deadlinesWithinTimerRange(router);
   };
+  const record = rpcRecorder(logger, (procedure, outcome, seconds) =>
+    metrics.observeRpc(procedure, outcome, seconds),
+  );
   const interceptors = [
-    accessLogInterceptor(logger, (procedure, outcome, seconds) =>
-      metrics.observeRpc(procedure, outcome, seconds),
-    ),
+    accessLogInterceptorOf(record),
     // Innermost: the one place domain errors become ConnectErrors (the log sees the result).
     errorInterceptor(),
   ];
@@ -198,6 +200,30 @@ export async function buildTransports(
   // listener exists (a no-op one kept idle sessions forever). It also bounds a
   // session Node has sent GOAWAY on but keeps open, even after the client's FIN
   // (found by test/fuzz/raw-connections.test.ts: a DATA frame on stream 0).
+  // gRPC PollToken's plain case, in front of the compatibility API and connect-es
+  // (src/rpc/grpc-poll-token.ts): the `stream` listener Node installed for the
+  // request listener above runs for every stream the fast path leaves.
+  if (c.grpcPollFastPath !== false) {
+    const router = createConnectRouter(rpcOptions);
+    routes(router);
+    const connect = router.handlers.find((h) => h.requestPath === POLL_TOKEN_PATH);
+    if (connect === undefined) throw new Error(`no handler for ${POLL_TOKEN_PATH}`);
+    const fast = createGrpcPollToken({
+      flow: flows.device,
+      readMaxBytes: RPC_READ_MAX_BYTES,
+      compression: REQUEST_COMPRESSION,
+      addressOf: (stream, headers) =>
+        addresses.of({ socket: stream.session?.socket ?? null, headers }),
+      connect,
+      record,
+    });
+    const compat = h2.listeners("stream") as ((...args: unknown[]) => void)[];
+    h2.removeAllListeners("stream");
+    h2.on("stream", (stream, headers, ...rest) => {
+      if (fast(stream, headers)) return;
+      for (const listener of compat) listener.call(h2, stream, headers, ...rest);
+    });
+  }
   h2.setTimeout(c.http2IdleTimeoutMs ?? HTTP2_IDLE_TIMEOUT_MS);
   const sessions = new Set<http2.ServerHttp2Session>();
   h2.on("session", (session) => {

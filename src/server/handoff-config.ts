@@ -95,6 +95,8 @@ export interface HandoffConfig extends PagesConfig {
   readonly http2IdleTimeoutMs?: number;
   /** Tests only: false sends the poll and the device authorization through fastify too (src/http/form-fast-path.ts). */
   readonly formFastPath?: boolean;
+  /** Tests only: false sends gRPC PollToken over HTTP/2 through connect-es too (src/rpc/grpc-poll-token.ts). */
+  readonly grpcPollFastPath?: boolean;
   readonly trustProxy?: string;
   readonly serviceToken?: string;
   /** Bearer credential for `GET /metrics`; unset: no metrics endpoint. */
