@@ -15,31 +15,66 @@
  */
 
 /**
- * Shared by every script: the live state of KEYS[i] with policy
- * ARGV[base+1..base+4]; ARGV[base+5] is the slot's gates ("" or 1-based
- * slot numbers joined by commas).
+ * Shared by every script: the live state of K[i] with policy
+ * A[base+1..base+4]; A[base+5] is the slot's gates ("" or 1-based slot
+ * numbers joined by commas). K and A are KEYS and ARGV, unless a script
+ * that also does other work narrows them to the counters' part
+ * (CREATE_CHARGED in redis-operator-scripts.ts).
  */
-const LIVE = `
+export const COUNTER_LIB = `
+local K, A = KEYS, ARGV
 local function live(i, now)
   local b = 1 + (i - 1) * 5
-  local free, basems, cap, window = tonumber(ARGV[b+1]), tonumber(ARGV[b+2]), tonumber(ARGV[b+3]), tonumber(ARGV[b+4])
-  local f = redis.call('HMGET', KEYS[i], 's', 'n', 'u', 'p')
+  local free, basems, cap, window = tonumber(A[b+1]), tonumber(A[b+2]), tonumber(A[b+3]), tonumber(A[b+4])
+  local f = redis.call('HMGET', K[i], 's', 'n', 'u', 'p')
   local s, n, u, p = tonumber(f[1]), tonumber(f[2]), tonumber(f[3]), tonumber(f[4])
   if s and now >= s + window and now >= u then s = nil end
   return s, n, u, p, free, basems, cap, window
 end
 local function save(i, now, s, n, u, p, window)
-  redis.call('HSET', KEYS[i], 's', s, 'n', n, 'u', u, 'p', p)
-  redis.call('PEXPIRE', KEYS[i], math.max(1, math.max(s + window, u) - now))
+  redis.call('HSET', K[i], 's', s, 'n', n, 'u', u, 'p', p)
+  redis.call('PEXPIRE', K[i], math.max(1, math.max(s + window, u) - now))
 end
-local function charge(i, now)
-  local s, n, u, p, free, basems, cap, window = live(i, now)
-  if not s then s, n, u = now, 0, 0 end
+local function charge_live(i, now, s, n, u, p, free, basems, cap, window)
+  local fresh = not s
+  if fresh then s, n, u = now, 0, 0 end
   n = n + 1
   local k = n - free
   local nu = 0
   if k > 0 then nu = now + math.min(cap, basems * 2 ^ (k - 1)) end
-  save(i, now, s, n, nu, u, window)
+  if not fresh and nu == u and u == p then
+    -- Only the count moves: the window, the delay, and so the key's expiry, stay.
+    redis.call('HSET', K[i], 'n', n)
+  else
+    save(i, now, s, n, nu, u, window)
+  end
+end
+local function charge(i, now) charge_live(i, now, live(i, now)) end
+-- ATTEMPT's step over counters 1..count: each read once; → 0 charged |
+-- the retry-after ms (nothing charged).
+local function attempt(now, count)
+  local st, failed, wait = {}, {}, 0
+  for i = 1, count do
+    st[i] = { live(i, now) }
+    failed[i] = st[i][1] ~= nil and st[i][2] > 0
+  end
+  for i = 1, count do
+    local s, u = st[i][1], st[i][3]
+    if s and u > now then
+      local gates = A[1 + (i - 1) * 5 + 5]
+      local applies = gates == ''
+      for g in string.gmatch(gates, '%d+') do
+        if failed[tonumber(g)] then applies = true end
+      end
+      if applies then wait = math.max(wait, u - now) end
+    end
+  end
+  if wait > 0 then return wait end
+  for i = 1, count do
+    local t = st[i]
+    charge_live(i, now, t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8])
+  end
+  return 0
 end
 `;
 
@@ -47,27 +82,9 @@ end
  * KEYS: counters. ARGV: now ms, then per key: free, base delay ms, max delay ms, window ms, gates.
  * → {1, 0} charged | {0, retry-after ms} refused, nothing charged
  */
-export const ATTEMPT = `${LIVE}
-local now = tonumber(ARGV[1])
-local wait = 0
-local failed = {}
-for i = 1, #KEYS do
-  local s, n = live(i, now)
-  failed[i] = s ~= nil and n > 0
-end
-for i = 1, #KEYS do
-  local s, n, u = live(i, now)
-  if s and u > now then
-    local gates = ARGV[1 + (i - 1) * 5 + 5]
-    local applies = gates == ''
-    for g in string.gmatch(gates, '%d+') do
-      if failed[tonumber(g)] then applies = true end
-    end
-    if applies then wait = math.max(wait, u - now) end
-  end
-end
+export const ATTEMPT = `${COUNTER_LIB}
+local wait = attempt(tonumber(ARGV[1]), #KEYS)
 if wait > 0 then return {0, wait} end
-for i = 1, #KEYS do charge(i, now) end
 return {1, 0}
 `;
 
@@ -75,7 +92,7 @@ return {1, 0}
  * KEYS: counters. ARGV: as ATTEMPT. Refunds one charge per counter; a
  * counter left without failures (and without a running delay) is deleted. → 1
  */
-export const FORGIVE = `${LIVE}
+export const FORGIVE = `${COUNTER_LIB}
 local now = tonumber(ARGV[1])
 for i = 1, #KEYS do
   local s, n, u, p, free, basems, cap, window = live(i, now)
@@ -101,7 +118,7 @@ return 1
  * failure or a check in flight; only slots that apply can refuse.
  * → {1, 0} recorded on every slot | {0, retry-after ms} refused, nothing recorded
  */
-export const BEGIN_CHECK = `${LIVE}
+export const BEGIN_CHECK = `${COUNTER_LIB}
 local now = tonumber(ARGV[1])
 local n = #KEYS / 2
 local at = 2 + 5 * n
@@ -150,7 +167,7 @@ return {1, 0}
  * and "1" when the check failed (every counter charged as ATTEMPT charges),
  * else "0". → 1
  */
-export const END_CHECK = `${LIVE}
+export const END_CHECK = `${COUNTER_LIB}
 local now = tonumber(ARGV[1])
 local n = #KEYS / 2
 local at = 2 + 5 * n
