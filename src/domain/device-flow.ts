@@ -14,7 +14,7 @@ import {
   requireGrant,
 } from "./client.js";
 import type { DeviceAuthorization, DeviceStatus } from "./device-authorization.js";
-import { mintCodes, parseDeviceCode, userCodeHandle } from "./device-code.js";
+import { type CodeHandle, mintCodes, parseDeviceCode, userCodeHandle } from "./device-code.js";
 import { boundedUserAgent } from "./grant-origin.js";
 import { DEFAULT_RETRY_WINDOW, issuanceSeed, issueOnce, mintIssuanceNonce } from "./issuance.js";
 import { OAuthError, type PollRefusal } from "./oauth-error.js";
@@ -203,6 +203,15 @@ export const SLOW_DOWN_STEP_SECONDS = 5;
 /** Tries before giving up on finding a free user code (31^8 codes: a clash is already rare). */
 const USER_CODE_ATTEMPTS = 5;
 
+/** A device authorization past its quota, with the seconds to wait. */
+function quotaRefusal(retryAfter: number): OAuthError {
+  return new OAuthError(
+    "temporarily_unavailable",
+    `too many device authorizations; retry in ${retryAfter} s`,
+    { retryAfter },
+  );
+}
+
 export class DeviceFlow {
   private readonly pacing: PacingPolicy;
   private readonly retry: RetryPolicy;
@@ -290,19 +299,14 @@ export class DeviceFlow {
       userAgent: boundedUserAgent(input.userAgent),
       issuanceNonce: mintIssuanceNonce(),
     };
-    // The quota is charged alongside the first write, not before it: one
-    // store round trip on the hot path (the counter's keys never share the
-    // record's Cluster slot, so they cannot be one script). A refusal undoes
-    // the write.
-    const charged = this.deps.quota?.charge(client.id, record.ipAddress);
     for (let attempt = 0; attempt < USER_CODE_ATTEMPTS; attempt++) {
       const userCode = mintUserCode();
       const { deviceCode, device, user } = mintCodes(userCode, expiresAt);
-      const creating = store.create(device, user, record);
+      // The quota is charged once, with the first write.
       const created =
-        attempt === 0 && charged !== undefined
-          ? await this.withinQuota(charged, creating, () => store.discard(device, user))
-          : await creating;
+        attempt === 0 && this.deps.quota !== undefined
+          ? await this.createCharged(this.deps.quota, device, user, record)
+          : await store.create(device, user, record);
       if (created) {
         this.deps.events.record({
           event: "authorized",
@@ -325,33 +329,49 @@ export class DeviceFlow {
   }
 
   /**
-   * Waits for the quota and the write together. Past a limit the write (if
-   * it happened) is removed and the request refused with `retryAfter`: 429
-   * with Retry-After (RFC 6585 §4), RPC RESOURCE_EXHAUSTED. The OAuth code is
-   * `temporarily_unavailable` (RFC 6749 §4.1.2.1; RFC 8628 §3.2 uses the
-   * RFC 6749 §5.2 error shape, whose codes have no rate limit).
+   * The first write of a request with its quota charge: in the write's own
+   * step where the store can (one Redis: one round trip), else charged
+   * beside it (the counter's keys never share the record's Cluster slot)
+   * and the write undone on refusal. Past a limit the request is refused
+   * with `retryAfter`: 429 with Retry-After (RFC 6585 §4), RPC
+   * RESOURCE_EXHAUSTED. The OAuth code is `temporarily_unavailable` (RFC
+   * 6749 §4.1.2.1; RFC 8628 §3.2 uses the RFC 6749 §5.2 error shape, whose
+   * codes have no rate limit).
    */
-  private async withinQuota(
-    charged: Promise<number | undefined>,
-    creating: Promise<boolean>,
-    undo: () => Promise<void>,
+  private async createCharged(
+    quota: AuthorizationQuota,
+    device: CodeHandle,
+    user: CodeHandle,
+    record: DeviceAuthorization,
   ): Promise<boolean> {
-    const [quota, created] = await Promise.allSettled([charged, creating]);
+    const { store } = this.deps;
+    const { clientId, ipAddress } = record;
+    if (store.createCharged !== undefined) {
+      const r = await store.createCharged(
+        device,
+        user,
+        record,
+        quota.stepCharge(clientId, ipAddress),
+      );
+      if (r.kind === "limited")
+        throw quotaRefusal(quota.limited(clientId, ipAddress, r.retryAfterMs));
+      return r.kind === "created";
+    }
+    const [charged, created] = await Promise.allSettled([
+      quota.charge(clientId, ipAddress),
+      store.create(device, user, record),
+    ]);
     const refusal =
-      quota.status === "rejected"
-        ? quota.reason
-        : quota.value === undefined
+      charged.status === "rejected"
+        ? charged.reason
+        : charged.value === undefined
           ? undefined
-          : new OAuthError(
-              "temporarily_unavailable",
-              `too many device authorizations; retry in ${quota.value} s`,
-              { retryAfter: quota.value },
-            );
+          : quotaRefusal(charged.value);
     if (refusal === undefined) {
       if (created.status === "rejected") throw created.reason;
       return created.value;
     }
-    if (created.status === "fulfilled" && created.value) await undo();
+    if (created.status === "fulfilled" && created.value) await store.discard(device, user);
     throw refusal;
   }
 

@@ -56,7 +56,7 @@ export function buildFlows(
       ...(c.redis ? { retryLeaseMs: issuanceLeaseMs(c.redisTimeoutMs) } : {}),
     },
     events,
-    quota: authorizationQuota(stores.limiter, deps.telemetry.logger),
+    quota: authorizationQuota(stores.limiter, deps.telemetry.logger, events),
   });
   const waits = new TokenWaits({
     flow: device,

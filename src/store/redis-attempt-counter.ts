@@ -25,11 +25,19 @@ const SCRIPTS = {
  */
 export const checksKey = (slot: AttemptSlot): string => `${slot.key}:checks`;
 
-/** ARGV for one script call over `slots` (the keys go first, as the command's keys). */
+/** The keys, then ARGV, of one script call over `slots`. */
 function scriptArgs(slots: readonly AttemptSlot[], now: number): Array<string | number> {
-  const args: Array<string | number> = [];
-  for (const s of slots) args.push(s.key);
-  args.push(now);
+  const args: Array<string | number> = slots.map((s) => s.key);
+  args.push(...counterArgv(slots, now));
+  return args;
+}
+
+/**
+ * ARGV of the counters' part of a script (attempt-counter-scripts.ts): now
+ * ms, then per slot its policy and gates.
+ */
+export function counterArgv(slots: readonly AttemptSlot[], now: number): Array<string | number> {
+  const args: Array<string | number> = [now];
   for (const { policy: p, gates } of slots) {
     const g = gates === undefined ? "" : gates.map((i) => i + 1).join(",");
     args.push(p.free, p.baseDelayMs, p.maxDelayMs, p.windowMs, g);

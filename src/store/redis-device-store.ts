@@ -6,6 +6,7 @@ import { grantOrigin } from "../domain/grant-origin.js";
 import { OAuthError } from "../domain/oauth-error.js";
 import type { IndexCursor, IndexPage } from "../domain/ports/creation-index.js";
 import {
+  type ChargedCreate,
   type DecideOutcome,
   type Decision,
   type DeviceStore,
@@ -14,6 +15,7 @@ import {
   type PendingEntry,
   type PollOutcome,
   type RetryPolicy,
+  type StepCharge,
 } from "../domain/ports/device-store.js";
 import {
   decodeRecord,
@@ -22,8 +24,9 @@ import {
   STATUS_NAME,
   splitList,
 } from "./device-record-codec.js";
+import { counterArgv, MAX_SLOTS_PER_STEP } from "./redis-attempt-counter.js";
 import type { RedisConnection } from "./redis-connection.js";
-import { CREATE_INDEXED, DECIDE_BY_RECORD } from "./redis-operator-scripts.js";
+import { CREATE_CHARGED, CREATE_INDEXED, DECIDE_BY_RECORD } from "./redis-operator-scripts.js";
 import { RedisPendingIndex } from "./redis-pending-index.js";
 import { CONFIRM, CREATE, DECIDE, FIND, POLL, RELEASE } from "./redis-scripts.js";
 
@@ -75,6 +78,8 @@ export class RedisDeviceStore implements DeviceStore {
    * writes the client's pending index too (CREATE_INDEXED), one round trip.
    */
   private readonly oneServer: boolean;
+  /** One Redis: the quota charged in CREATE's own step (CREATE_CHARGED); absent on a Cluster. */
+  readonly createCharged?: DeviceStore["createCharged"];
 
   constructor(
     private readonly redis: RedisConnection,
@@ -86,6 +91,17 @@ export class RedisDeviceStore implements DeviceStore {
     this.oneServer = client instanceof Redis;
     client.defineCommand("handoffCreate", { numberOfKeys: 2, lua: CREATE });
     client.defineCommand("handoffCreateIndexed", { numberOfKeys: 4, lua: CREATE_INDEXED });
+    if (this.oneServer) {
+      // One command per counter count, all before any traffic (as RedisAttemptCounter's, and why).
+      for (let n = 1; n <= MAX_SLOTS_PER_STEP; n++) {
+        client.defineCommand(`handoffCreateCharged${n}`, {
+          numberOfKeys: 4 + n,
+          lua: CREATE_CHARGED,
+        });
+      }
+      this.createCharged = (device, user, a, charge) =>
+        this.createAndCharge(device, user, a, charge);
+    }
     client.defineCommand("handoffPoll", { numberOfKeys: 1, lua: POLL });
     client.defineCommand("handoffFind", { numberOfKeys: 1, lua: FIND });
     client.defineCommand("handoffDecide", { numberOfKeys: 1, lua: DECIDE });
@@ -129,6 +145,52 @@ export class RedisDeviceStore implements DeviceStore {
     // On a Cluster the client's index is in the client's slot: its own step, best effort.
     if (!this.oneServer) await this.pending.add(a.clientId, device, a.createdAt, a.expiresAt);
     return true;
+  }
+
+  private async createAndCharge(
+    device: CodeHandle,
+    user: CodeHandle,
+    a: DeviceAuthorization,
+    { slots, now }: StepCharge,
+  ): Promise<ChargedCreate> {
+    if (slots.length === 0 || slots.length > MAX_SLOTS_PER_STEP) {
+      throw new Error(`${slots.length} counters in one create step; 1 to ${MAX_SLOTS_PER_STEP}`);
+    }
+    const record = this.keys.record(device);
+    // A handle of another shape than minted ones (only in tests) is not indexed: "" skips it.
+    const entry = this.pending.entry(a.clientId, device, a.createdAt) ?? {
+      set: record,
+      bucket: record,
+      entry: "",
+      id: "",
+      start: 0,
+    };
+    const run = (this.cmd as unknown as Record<string, (...args: unknown[]) => Promise<Reply>>)[
+      `handoffCreateCharged${slots.length}`
+    ] as (...args: unknown[]) => Promise<Reply>;
+    const [charged, created] = await this.redis.guardDurable(
+      record,
+      () =>
+        run.call(
+          this.cmd,
+          this.keys.userCode(user),
+          record,
+          entry.set,
+          entry.bucket,
+          ...slots.map((s) => s.key),
+          a.expiresAt,
+          device.hash,
+          encodeRecord(a),
+          entry.entry,
+          entry.id,
+          entry.start,
+          a.createdAt,
+          ...counterArgv(slots, now),
+        ),
+      (r) => Number(r[0]) === 1 && Number(r[1]) === 1,
+    );
+    if (Number(charged) !== 1) return { kind: "limited", retryAfterMs: Number(created) };
+    return { kind: Number(created) === 1 ? "created" : "taken" };
   }
 
   async listPendingByClient(

@@ -21,6 +21,7 @@
  * Cluster) the entry is written by the request's CREATE itself
  * (CREATE_INDEXED): same order, same best effort, one round trip.
  */
+import { COUNTER_LIB } from "./attempt-counter-scripts.js";
 import { LIB } from "./redis-scripts.js";
 import { LIVE_TOKENS } from "./redis-token-scripts.js";
 
@@ -46,20 +47,41 @@ export const PENDING_BUCKET_MS = 60_000;
 
 /**
  * `index_pending(set, bucket, entry, bucket id, bucket start ms, created ms,
- * end ms)`: appends the entry to the bucket, keeps the bucket until its last
- * request ends, and drops buckets that started more than a lifetime (end -
- * created) and a bucket before this one → the bucket's length.
+ * end ms)`: appends the entry to the bucket; a new bucket joins the set,
+ * which drops buckets that started more than a lifetime (end - created) and
+ * a bucket before it. The bucket, and the set with it, are kept until the
+ * last request the bucket's minute can hold ends at this lifetime, so an
+ * append to a bucket that exists is two commands, not seven (a request that
+ * ends later still moves both) → the bucket's length.
  */
 const INDEX_PENDING_FN = `
 local function index_pending(set, bucket, entry, id, start, created, ends)
   local n = redis.call('APPEND', bucket, entry)
-  if redis.call('PEXPIRETIME', bucket) < tonumber(ends) then redis.call('PEXPIREAT', bucket, ends) end
-  redis.call('ZADD', set, start, id)
-  local before = tonumber(start) - (tonumber(ends) - tonumber(created)) - ${PENDING_BUCKET_MS}
-  redis.call('ZREMRANGEBYSCORE', set, '-inf', '(' .. string.format('%d', before))
-  if redis.call('PEXPIRETIME', set) < tonumber(ends) then redis.call('PEXPIREAT', set, ends) end
+  start, created, ends = tonumber(start), tonumber(created), tonumber(ends)
+  local fresh = n == #entry
+  if fresh then
+    redis.call('ZADD', set, start, id)
+    local before = start - (ends - created) - ${PENDING_BUCKET_MS}
+    redis.call('ZREMRANGEBYSCORE', set, '-inf', '(' .. string.format('%d', before))
+  end
+  if redis.call('PEXPIRETIME', bucket) < ends then
+    local keep = ends
+    if fresh then keep = start + ${PENDING_BUCKET_MS} + (ends - created) end
+    redis.call('PEXPIREAT', bucket, keep)
+    if redis.call('PEXPIRETIME', set) < keep then redis.call('PEXPIREAT', set, keep) end
+  end
   return n
 end
+`;
+
+/**
+ * KEYS: the client's bucket set, a bucket. ARGV: the bucket's id. Takes the
+ * id out of the set only if the bucket is still gone: a create may have
+ * started it again since it was read (and only a new bucket joins the set).
+ */
+export const FORGET_BUCKET = `
+if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('ZREM', KEYS[1], ARGV[1]) end
+return 1
 `;
 
 /**
@@ -88,6 +110,32 @@ redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[1])
 redis.call('SET', KEYS[2], ARGV[3], 'PXAT', ARGV[1])
 pcall(index_pending, KEYS[3], KEYS[4], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[1])
 return 1
+`;
+
+/**
+ * CREATE_INDEXED with the device-authorization quota charged in the same
+ * step, for one Redis: one command per authorization instead of two (the
+ * counter's `{authorize}` keys are in another slot than the record's, so on
+ * a Cluster they stay two steps; src/domain/device-flow.ts). KEYS: as
+ * CREATE_INDEXED, then the quota's counters. ARGV: as CREATE_INDEXED, then
+ * as ATTEMPT (attempt-counter-scripts.ts) for the counters. The charge is
+ * ATTEMPT's, made first and whether or not the user code is free, as the
+ * two-step path charges it → {0, retry-after ms} refused (nothing charged,
+ * nothing written) | {1, 1} charged and created | {1, 0} charged, user code
+ * taken (nothing written). An empty entry (ARGV[4]) leaves the index alone.
+ */
+export const CREATE_CHARGED = `${INDEX_PENDING_FN}${COUNTER_LIB}
+K, A = {}, {}
+for j = 5, #KEYS do K[#K + 1] = KEYS[j] end
+for j = 8, #ARGV do A[#A + 1] = ARGV[j] end
+local wait = attempt(tonumber(A[1]), #K)
+if wait > 0 then return {0, wait} end
+if not redis.call('SET', KEYS[1], ARGV[2], 'NX', 'PXAT', ARGV[1]) then return {1, 0} end
+redis.call('SET', KEYS[2], ARGV[3], 'PXAT', ARGV[1])
+if ARGV[4] ~= '' then
+  pcall(index_pending, KEYS[3], KEYS[4], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[1])
+end
+return {1, 1}
 `;
 
 /**

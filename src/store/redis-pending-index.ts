@@ -12,6 +12,7 @@ import {
 } from "../domain/ports/creation-index.js";
 import type { RedisConnection } from "./redis-connection.js";
 import {
+  FORGET_BUCKET,
   INDEX_PENDING,
   PENDING_BUCKET_MS,
   PENDING_ENTRY_WIDTH,
@@ -25,6 +26,7 @@ interface ScriptCommands {
     ...args: Array<string | number>
   ): Promise<number>;
   handoffPendingPrune(bucket: string, ...entries: string[]): Promise<number>;
+  handoffPendingForget(set: string, bucket: string, id: string): Promise<number>;
 }
 
 const TAG = 4;
@@ -64,6 +66,7 @@ export class RedisPendingIndex {
   ) {
     redis.client.defineCommand("handoffPendingIndex", { numberOfKeys: 2, lua: INDEX_PENDING });
     redis.client.defineCommand("handoffPendingPrune", { numberOfKeys: 1, lua: PRUNE_PENDING });
+    redis.client.defineCommand("handoffPendingForget", { numberOfKeys: 2, lua: FORGET_BUCKET });
     this.cmd = redis.client as unknown as ScriptCommands;
   }
 
@@ -160,7 +163,11 @@ export class RedisPendingIndex {
         await this.redis.guard(() => this.cmd.handoffPendingPrune(key, ...stale));
       if (more) break;
     }
-    if (gone.length > 0) await this.redis.guard(() => this.redis.client.zrem(set, ...gone));
+    for (const id of gone) {
+      await this.redis.guard(() =>
+        this.cmd.handoffPendingForget(set, this.bucket(clientId, id), id),
+      );
+    }
     return more && last !== undefined ? { items, next: { at: last.at, id: last.id } } : { items };
   }
 }

@@ -22,6 +22,7 @@ import { type RedisProcess, startRedis } from "../support/redis-server.js";
 import { FAST_SECRET } from "../support/test-clients.js";
 
 const PER_ADDRESS = 5;
+const METRICS_TOKEN = "test-metrics-token-0123456789abcdef0123456789";
 const FLOOD = 20;
 // A long first delay: a loaded machine must not outlast it between two requests.
 const LIMITS = { authorizePerAddress: PER_ADDRESS, firstDelayMs: 60_000 };
@@ -70,6 +71,7 @@ for (const backend of ["memory", "redis", "redis-cluster"] as const) {
       server = await startTestServer({
         trustProxy: "127.0.0.1",
         attemptLimits: LIMITS,
+        metricsToken: METRICS_TOKEN,
         ...(redis ? { redis: { url: redis.url } } : {}),
         ...(cluster ? { redis: { clusterNodes: cluster.seeds } } : {}),
       });
@@ -107,6 +109,15 @@ for (const backend of ["memory", "redis", "redis-cluster"] as const) {
       expect((await authorize(server, "2001:db8:1::1")).status).toBe(200);
       if (backend === "redis") expect(await storedRecords()).toBe(PER_ADDRESS + 3);
       expect(server.logs()).toContain('"limit":"device-authorization"');
+      // Counted however the store met the refusal (on one Redis, inside CREATE's own step).
+      const metrics = await (
+        await fetch(`${server.issuer}/metrics`, {
+          headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+        })
+      ).text();
+      expect(metrics).toContain(
+        `handoff_limit_refusals_total{limit="device_authorization"} ${FLOOD - PER_ADDRESS - 1}\n`,
+      );
     });
 
     it("RPC Authorize from the flooded address: RESOURCE_EXHAUSTED with the typed detail; from another address: served", async () => {

@@ -45,6 +45,12 @@ describe("Redis Cluster end to end", () => {
     await cluster.stop();
   });
 
+  it("charges the device-authorization quota beside CREATE, not in it: the counter's keys are in another slot", async () => {
+    const store = new RedisDeviceStore(testConnection(clusterClient(cluster)));
+    expect(store.createCharged).toBeUndefined();
+    await store.close();
+  });
+
   it("spreads requests over every master (the tags spread slots)", async () => {
     for (let i = 0; i < 30; i++) await authorizeDevice(server);
     const counts = await Promise.all(

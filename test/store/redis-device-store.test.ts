@@ -2,6 +2,7 @@ import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { mintDeviceCode, parseDeviceCode, userCodeHandle } from "../../src/domain/device-code.js";
 import { mintUserCode } from "../../src/domain/user-code.js";
+import { RedisAttemptCounter } from "../../src/store/redis-attempt-counter.js";
 import { RedisDeviceStore } from "../../src/store/redis-device-store.js";
 import {
   type RedisProcess,
@@ -28,7 +29,8 @@ describe("Redis key layout (both keys in one hash slot, codes hashed)", () => {
   it("writes device:code and device:user_code with one hash tag, one TTL, and no plaintext codes", async () => {
     const store = new RedisDeviceStore(testConnection(fixture.client));
     const userCode = mintUserCode();
-    const expiresAt = Date.now() + 120_000;
+    const createdAt = Date.now();
+    const expiresAt = createdAt + 120_000;
     const deviceCode = mintDeviceCode(userCode, expiresAt);
     const device = parseDeviceCode(deviceCode);
     if (!device) throw new Error("unparseable");
@@ -36,7 +38,7 @@ describe("Redis key layout (both keys in one hash slot, codes hashed)", () => {
       clientId: "cli",
       scopes: ["read"],
       resources: [],
-      createdAt: Date.now(),
+      createdAt,
       expiresAt,
       interval: 5,
       lastPolledAt: 0,
@@ -59,8 +61,10 @@ describe("Redis key layout (both keys in one hash slot, codes hashed)", () => {
     const entry = await fixture.client.get(bucketKey);
     expect(entry).toHaveLength(28);
     expect(entry?.slice(0, 20)).toBe(codeKey.slice("device:code:".length).replace(/[{}:]/g, ""));
-    expect(await fixture.client.pexpiretime(bucketKey)).toBe(expiresAt);
-    expect(await fixture.client.pexpiretime(bucketSet)).toBe(expiresAt);
+    // Kept until the last request its minute can hold ends (at this lifetime), the set with it.
+    const bucketEnd = Number.parseInt(bucketId as string, 36) * 60_000 + 60_000 + 120_000;
+    expect(await fixture.client.pexpiretime(bucketKey)).toBe(bucketEnd);
+    expect(await fixture.client.pexpiretime(bucketSet)).toBe(bucketEnd);
     const tag = (k: string) => k.slice(k.indexOf("{"), k.indexOf("}") + 1);
     expect(tag(codeKey)).toBe(tag(userKey));
     // Same slot on a Cluster: CLUSTER KEYSLOT hashes only the {tag}.
@@ -165,6 +169,50 @@ describe("Redis key layout (both keys in one hash slot, codes hashed)", () => {
       clientId: "broken-cli",
       status: "pending",
     });
+    await store.close();
+  });
+
+  it("on one Redis the device-authorization quota is charged in CREATE's own step: one script; a refusal writes and charges nothing; a taken user code is still charged", async () => {
+    await fixture.client.flushall();
+    const connection = testConnection(new Redis(fixture.server.url));
+    const store = new RedisDeviceStore(connection);
+    const counter = new RedisAttemptCounter(connection);
+    const createCharged = store.createCharged;
+    if (createCharged === undefined) throw new Error("one Redis: createCharged expected");
+    // The address may make 1 for free, then a 60 s delay; the client 100.
+    const policy = { free: 1, baseDelayMs: 60_000, maxDelayMs: 60_000, windowMs: 600_000 };
+    const slots = [
+      { key: "ratelimit:{authorize}:ip:a", policy },
+      { key: "ratelimit:{authorize}:client:c", policy: { ...policy, free: 100 } },
+    ];
+    const now = Date.now();
+    const at = { createdAt: now, expiresAt: now + 120_000 };
+    const first = newRequest(at);
+    expect(await createCharged(first.device, first.user, first.record, { slots, now })).toEqual({
+      kind: "created",
+    });
+    expect(await store.findByUserCode(first.user, now)).toMatchObject({ status: "pending" });
+    await fixture.client.config("RESETSTAT");
+    // The same user code: taken, nothing written, and charged all the same.
+    const twin = newRequest(at, first.userCode);
+    expect(await createCharged(twin.device, twin.user, twin.record, { slots, now })).toEqual({
+      kind: "taken",
+    });
+    const stats = String(await fixture.client.info("commandstats"));
+    expect(Number(/cmdstat_evalsha:calls=(\d+)/.exec(stats)?.[1])).toBe(1);
+    expect(
+      await fixture.client.exists(`device:code:{${twin.device.tag}}:${twin.device.hash}`),
+    ).toBe(0);
+    expect(await fixture.client.hget("ratelimit:{authorize}:client:c", "n")).toBe("2");
+    // The address's second charge started its delay: refused, nothing written or charged.
+    const third = newRequest(at);
+    expect(
+      await createCharged(third.device, third.user, third.record, { slots, now: now + 1 }),
+    ).toEqual({ kind: "limited", retryAfterMs: 59_999 });
+    expect(await store.findByUserCode(third.user, now + 1)).toBeNull();
+    expect(await fixture.client.hget("ratelimit:{authorize}:client:c", "n")).toBe("2");
+    // The same counters as the attempt counter's ATTEMPT: it sees the same delay.
+    expect(await counter.attempt(slots, now + 1)).toEqual({ allowed: false, retryAfterMs: 59_999 });
     await store.close();
   });
 

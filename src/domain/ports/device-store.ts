@@ -4,6 +4,7 @@
  */
 import type { ApprovedGrant, DeviceAuthorization } from "../device-authorization.js";
 import type { CodeHandle } from "../device-code.js";
+import type { AttemptSlot } from "./attempt-counter.js";
 import type { IndexCursor, IndexPage } from "./creation-index.js";
 
 /** How the server paces polls (RFC 8628 §3.5). */
@@ -84,6 +85,20 @@ export interface PendingEntry {
   readonly authorization: DeviceAuthorization;
 }
 
+/** Attempt counters to charge in another store's step, at `now` (epoch ms). */
+export interface StepCharge {
+  readonly slots: readonly AttemptSlot[];
+  readonly now: number;
+}
+
+/** What `createCharged` did. */
+export type ChargedCreate =
+  | { readonly kind: "created" }
+  /** Charged; the user code is taken by a live request, nothing written. */
+  | { readonly kind: "taken" }
+  /** A limit refused: nothing charged, nothing written. */
+  | { readonly kind: "limited"; readonly retryAfterMs: number };
+
 /**
  * Every method is one atomic step. Records expire at `expiresAt` (one TTL for
  * both the record and its user-code index).
@@ -99,6 +114,22 @@ export interface DeviceStore {
     user: CodeHandle,
     authorization: DeviceAuthorization,
   ): Promise<boolean>;
+
+  /**
+   * `create` with an attempt charge (the device-authorization quota) made
+   * in the same atomic step, first and whether or not the user code is
+   * free. A refusal writes and charges nothing. Only where both fit in one
+   * step and that saves a round trip (one Redis); elsewhere absent, and the
+   * flow charges through the attempt counter beside `create`.
+   */
+  readonly createCharged?:
+    | ((
+        device: CodeHandle,
+        user: CodeHandle,
+        authorization: DeviceAuthorization,
+        charge: StepCharge,
+      ) => Promise<ChargedCreate>)
+    | undefined;
 
   /**
    * Removes a request that was just created and then refused by a limit
