@@ -6,7 +6,8 @@
  * interleave the targets on one Redis and report the median throughput and
  * the server's CPU µs per request, which noise on a shared machine moves
  * less than throughput (on a busy machine run it under `nice -n -20` and
- * read the least CPU per request). PAIR_PROFILE=1 writes a V8 CPU profile per target
+ * read the least CPU per request), and Redis's CPU µs per request (Redis
+ * shares the other core with the load, so its work costs throughput too). PAIR_PROFILE=1 writes a V8 CPU profile per target
  * (node --cpu-prof) into PAIR_PROFILE_DIR.
  *
  * Settings (environment): PAIR_ROUNDS (3), PAIR_SECONDS (4), PAIR_CONNECTIONS
@@ -105,7 +106,7 @@ async function grpc(url: string, cs: string[], seconds: number) {
   return { total: r.total, rps: r.rps };
 }
 
-const results = new Map<string, { rps: number; us: number }[]>();
+const results = new Map<string, { rps: number; us: number; redisUs: number }[]>();
 const redis = await startRedis();
 try {
   for (let round = 0; round < ROUNDS; round++) {
@@ -131,11 +132,16 @@ try {
           if (!load || (ep === "grpc" && !t.file.endsWith("handoff-server.ts"))) continue;
           await load(1); // warm-up (JIT)
           const before = cpuMicros(pid);
+          const redisBefore = cpuMicros(redis.pid);
           const r = await load(SECONDS);
           const key = `${t.name} ${ep}`;
           results.set(key, [
             ...(results.get(key) ?? []),
-            { rps: r.rps, us: (cpuMicros(pid) - before) / r.total },
+            {
+              rps: r.rps,
+              us: (cpuMicros(pid) - before) / r.total,
+              redisUs: (cpuMicros(redis.pid) - redisBefore) / r.total,
+            },
           ]);
         }
       } finally {
@@ -152,7 +158,8 @@ for (const [key, xs] of results) {
   const rps = med(xs.map((x) => x.rps));
   const us = med(xs.map((x) => x.us));
   const least = Math.min(...xs.map((x) => x.us));
+  const redisUs = med(xs.map((x) => x.redisUs));
   process.stdout.write(
-    `${key.padEnd(28)} ${rps.toFixed(0).padStart(7)} req/s  ${us.toFixed(1).padStart(6)} µs/req (least ${least.toFixed(1)})  [${xs.map((x) => x.us.toFixed(0)).join(" ")}]\n`,
+    `${key.padEnd(28)} ${rps.toFixed(0).padStart(7)} req/s  ${us.toFixed(1).padStart(6)} µs/req (least ${least.toFixed(1)})  [${xs.map((x) => x.us.toFixed(0)).join(" ")}]  Redis ${redisUs.toFixed(1)} µs/req\n`,
   );
 }
