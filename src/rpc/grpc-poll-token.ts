@@ -16,7 +16,12 @@
  * answered here, with the functions the connect handler and interceptors use
  * (the domain poll, the one error mapping of src/rpc/connect-error.ts,
  * connect-es's own trailer encoding, the one access-log line of
- * src/rpc/access-log.ts). Any other body (empty, two messages, flagged
+ * src/rpc/access-log.ts). An answer without a message (every refusal:
+ * pending, slow_down, denied, expired, a bad client) is gRPC's Trailers-Only
+ * answer, one HEADERS frame, where connect-es sends the same fields as
+ * headers and then trailers: every gRPC client reads both (the test runs
+ * connect-es's and grpcio's clients through it), and it saves a frame and a
+ * round of stream events per poll. Any other body (empty, two messages, flagged
  * compressed, over the limit, not protobuf) is handed, as read, to
  * connect-es's own handler for the method, which answers it as it answers
  * every fault. test/rpc/grpc-poll-token.test.ts compares both paths byte for
@@ -25,12 +30,7 @@
 import diagnostics from "node:diagnostics_channel";
 import type http2 from "node:http2";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import {
-  Code,
-  type ConnectError,
-  createContextValues,
-  type HandlerContext,
-} from "@connectrpc/connect";
+import { Code, type ConnectError, createContextValues } from "@connectrpc/connect";
 import {
   type Compression,
   compressionNegotiate,
@@ -47,9 +47,10 @@ import {
   PollTokenResponseSchema,
 } from "../../gen/handoff/v1/device_auth_pb.js";
 import type { DeviceFlow } from "../domain/device-flow.js";
+import type { PollRefusal } from "../domain/oauth-error.js";
 import type { RpcRecorder } from "./access-log.js";
 import { answerAsConnectError, toConnectError } from "./connect-error.js";
-import { clientCredentials, peerAddressKey, tokenResponse } from "./rpc-translation.js";
+import { credentialsFrom, peerAddressKey, tokenResponse } from "./rpc-translation.js";
 
 export const POLL_TOKEN_PATH = "/handoff.v1.DeviceAuthService/PollToken";
 const PROCEDURE = "handoff.v1.DeviceAuthService/PollToken";
@@ -65,6 +66,8 @@ export const grpcPollTokenChannel = diagnostics.channel("handoff:grpc-poll-token
 const PREFIX_BYTES = 5;
 /** connect-es compresses a response message from this size on (its `compressMinBytes` default). */
 const COMPRESS_MIN_BYTES = 1024;
+/** Distinct poll refusals kept encoded (RefusalAnswers). */
+const MAX_REFUSAL_ANSWERS = 64;
 
 export interface GrpcPollTokenOptions {
   readonly flow: Pick<DeviceFlow, "poll">;
@@ -92,6 +95,7 @@ export type StreamStep = (
 export function createGrpcPollToken(o: GrpcPollTokenOptions): StreamStep {
   const limit = PREFIX_BYTES + o.readMaxBytes;
   const available = [...o.compression];
+  const refusals = new RefusalAnswers();
   return (stream, headers) => {
     if (headers[":path"] !== POLL_TOKEN_PATH || headers[":method"] !== "POST") return false;
     const type = headers["content-type"];
@@ -127,7 +131,7 @@ export function createGrpcPollToken(o: GrpcPollTokenOptions): StreamStep {
         void toConnect(o, stream, headers, once(body));
         return;
       }
-      void answer(o, available, stream, headers, request);
+      void answer(o, available, refusals, stream, headers, request);
     };
     stream.on("data", onData);
     stream.on("end", onEnd);
@@ -150,20 +154,20 @@ function plainMessage(body: Buffer, readMaxBytes: number) {
 async function answer(
   o: GrpcPollTokenOptions,
   available: Compression[],
+  refusals: RefusalAnswers,
   stream: http2.ServerHttp2Stream,
   headers: http2.IncomingHttpHeaders,
   request: ReturnType<typeof fromBinary<typeof PollTokenRequestSchema>>,
 ): Promise<void> {
   const started = performance.now();
   const ip = o.addressOf(stream, headers);
-  // What connect-node's adapter puts in every call's context (src/server/build-transports.ts).
-  const ctx = { values: createContextValues().set(peerAddressKey, ip) } as HandlerContext;
   // The connect handler's body (src/rpc/device-auth-service.ts, pollToken), and the error interceptor's mapping.
   let message: Uint8Array | undefined;
   let error: ConnectError | undefined;
+  let status: http2.OutgoingHttpHeaders | undefined;
   try {
     const result = await o.flow.poll(
-      clientCredentials(request.clientId, request.clientSecret, ctx),
+      credentialsFrom(request.clientId, request.clientSecret, ip),
       request.deviceCode,
     );
     if (result.ok) {
@@ -172,7 +176,7 @@ async function answer(
         create(PollTokenResponseSchema, tokenResponse(result.tokens)),
       );
     } else {
-      error = answerAsConnectError(result.refusal);
+      ({ error, status } = refusals.of(result.refusal));
     }
   } catch (e) {
     error = toConnectError(e);
@@ -189,24 +193,66 @@ async function answer(
     headerValue(headers[ACCEPT_ENCODING]),
     ACCEPT_ENCODING,
   ).response;
-  const header = new Headers({ "content-type": contentTypeProto });
-  if (compression !== null) header.set("grpc-encoding", compression.name);
-  const trailer = setTrailerStatus(new Headers({ "grpc-status": grpcStatusOk }), error);
-  const body: Uint8Array[] = [];
-  if (message !== undefined) {
-    let flags = 0;
-    if (compression !== null && message.byteLength >= COMPRESS_MIN_BYTES) {
-      message = await compression.compress(message);
-      flags = 1;
-    }
-    const frame = Buffer.allocUnsafe(PREFIX_BYTES + message.byteLength);
-    frame[0] = flags;
-    frame.writeUInt32BE(message.byteLength, 1);
-    frame.set(message, PREFIX_BYTES);
-    body.push(frame);
-  }
+  const head: http2.OutgoingHttpHeaders = { ":status": 200, "content-type": contentTypeProto };
+  if (compression !== null) head["grpc-encoding"] = compression.name;
   told(stream, "fast");
-  await writeResponse(stream, { status: 200, header, body, trailer });
+  if (message === undefined) {
+    // No message: one HEADERS frame that ends the stream, gRPC's
+    // "Trailers-Only" answer (gRPC over HTTP/2, "Responses"), where
+    // connect-es sends the same fields as headers and then trailers.
+    if (stream.destroyed || stream.closed) return;
+    stream.respond({ ...head, ...(status ?? statusFields(error)) }, { endStream: true });
+    return;
+  }
+  let flags = 0;
+  if (compression !== null && message.byteLength >= COMPRESS_MIN_BYTES) {
+    message = await compression.compress(message);
+    flags = 1;
+  }
+  const frame = Buffer.allocUnsafe(PREFIX_BYTES + message.byteLength);
+  frame[0] = flags;
+  frame.writeUInt32BE(message.byteLength, 1);
+  frame.set(message, PREFIX_BYTES);
+  if (stream.destroyed || stream.closed) return;
+  stream.respond(head, { waitForTrailers: true });
+  stream.once("wantTrailers", () => stream.sendTrailers({ "grpc-status": grpcStatusOk }));
+  stream.end(frame);
+}
+
+/** The status fields of an answer, as connect-es's setTrailerStatus writes them. */
+function statusFields(error: ConnectError | undefined): http2.OutgoingHttpHeaders {
+  const fields: http2.OutgoingHttpHeaders = {};
+  appendAll(fields, setTrailerStatus(new Headers(), error));
+  return fields;
+}
+
+/** What a poll refusal is answered with: the error (for the access log) and its status fields. */
+interface RefusalAnswer {
+  readonly error: ConnectError;
+  readonly status: http2.OutgoingHttpHeaders;
+}
+
+/**
+ * The answers to poll refusals, each made once: there are a handful
+ * (pending and slow_down at each interval, denied, expired) and nearly
+ * every poll is one, while encoding one (the typed detail inside a
+ * google.rpc.Status, base64) cost more than the rest of the answer.
+ * Bounded: cleared when full.
+ */
+class RefusalAnswers {
+  private readonly answers = new Map<string, RefusalAnswer>();
+
+  of(r: PollRefusal): RefusalAnswer {
+    const key = `${r.code} ${r.interval ?? ""} ${r.retryAfter ?? ""} ${r.description}`;
+    let answer = this.answers.get(key);
+    if (answer === undefined) {
+      const error = answerAsConnectError(r);
+      answer = { error, status: statusFields(error) };
+      if (this.answers.size >= MAX_REFUSAL_ANSWERS) this.answers.clear();
+      this.answers.set(key, answer);
+    }
+    return answer;
+  }
 }
 
 function told(stream: http2.ServerHttp2Stream, by: "fast" | "connect"): void {

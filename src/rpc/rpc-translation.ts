@@ -16,7 +16,15 @@ export function clientCredentials(
   clientSecret: string,
   ctx: HandlerContext,
 ): ClientCredentials {
-  const address = ctx.values.get(peerAddressKey);
+  return credentialsFrom(clientId, clientSecret, ctx.values.get(peerAddressKey));
+}
+
+/** `clientCredentials` from a caller's address already resolved (the gRPC PollToken fast path). */
+export function credentialsFrom(
+  clientId: string,
+  clientSecret: string,
+  address: string,
+): ClientCredentials {
   return clientSecret === ""
     ? { clientId, method: "none", address }
     : { clientId, clientSecret, method: "client_secret_post", address };
