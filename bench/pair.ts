@@ -128,8 +128,10 @@ try {
         };
         for (const ep of ENDPOINTS) {
           const load = loads[ep];
-          // Only handoff serves gRPC.
-          if (!load || (ep === "grpc" && !t.file.endsWith("handoff-server.ts"))) continue;
+          // Only handoff and the yardstick serve gRPC.
+          const grpc =
+            t.file.endsWith("handoff-server.ts") || t.file.endsWith("baseline-server.ts");
+          if (!load || (ep === "grpc" && !grpc)) continue;
           await load(1); // warm-up (JIT)
           const before = cpuMicros(pid);
           const redisBefore = cpuMicros(redis.pid);
