@@ -303,6 +303,33 @@ export class AttemptLimiter {
   }
 }
 
+/** Where a limit's warnings go (pino and fastify's request logger alike). */
+export interface WarnLog {
+  warn(fields: Record<string, unknown>, message: string): void;
+}
+
+/**
+ * A let-through check's `end`, warning when the store did not take it (it is
+ * delivered with the next check, `AttemptLimiter.check`). `fields` name the
+ * limit and the caller (limit, client id, address, request id), never a
+ * code or a secret; `what` names the check in the message.
+ */
+export function endWarned(
+  check: { end(failed: boolean): Promise<boolean> },
+  log: WarnLog,
+  fields: Record<string, unknown>,
+  what: string,
+): (failed: boolean) => Promise<void> {
+  return async (failed) => {
+    if (!(await check.end(failed))) {
+      log.warn(
+        { ...fields, failed },
+        `could not end a ${what} check; it is delivered with the next one`,
+      );
+    }
+  };
+}
+
 /**
  * A check begun by `AttemptLimiter.check`: refused with a wait, or let
  * through with its `end` (true: a failure, charged; false: freed). `end`

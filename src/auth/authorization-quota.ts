@@ -1,8 +1,7 @@
 /** The limits on creating device authorizations (docs/hostile-input.md), over the shared attempt counters. */
 import type { AuthorizationQuota } from "../domain/ports/authorization-quota.js";
 import type { FlowEvents } from "../domain/ports/flow-events.js";
-import type { AttemptLimiter } from "./attempt-limits.js";
-import type { ThrottleLog } from "./client-auth-throttle.js";
+import type { AttemptLimiter, WarnLog } from "./attempt-limits.js";
 
 /**
  * Charges each device authorization to its address's counter and its
@@ -13,7 +12,7 @@ import type { ThrottleLog } from "./client-auth-throttle.js";
  */
 export function authorizationQuota(
   limiter: AttemptLimiter,
-  log: ThrottleLog,
+  log: WarnLog,
   events: Pick<FlowEvents, "limited">,
 ): AuthorizationQuota {
   const refused = (clientId: string, address: string, retryAfterMs: number): number => {

@@ -1,12 +1,7 @@
 /** The limit on failed client authentication (docs/hostile-input.md), over the shared attempt counters. */
 import type { ClientAuthThrottle } from "../domain/client.js";
 import { OAuthError } from "../domain/oauth-error.js";
-import type { AttemptLimiter } from "./attempt-limits.js";
-
-/** Where a refusal is reported (the server's logger). */
-export interface ThrottleLog {
-  warn(fields: Record<string, unknown>, message: string): void;
-}
+import { type AttemptLimiter, endWarned, type WarnLog } from "./attempt-limits.js";
 
 /**
  * Limits failed authentications of a confidential client per client and
@@ -27,7 +22,7 @@ export interface ThrottleLog {
  * keep the real client out. Refusals are logged at warn, like the page's
  * guess limits.
  */
-export function clientAuthThrottle(limiter: AttemptLimiter, log: ThrottleLog): ClientAuthThrottle {
+export function clientAuthThrottle(limiter: AttemptLimiter, log: WarnLog): ClientAuthThrottle {
   const leaseMs = limiter.limits.clientAuthCheckLeaseMs;
   return {
     async begin(clientId, address) {
@@ -45,14 +40,12 @@ export function clientAuthThrottle(limiter: AttemptLimiter, log: ThrottleLog): C
           { retryAfter },
         );
       }
-      return async (failed: boolean) => {
-        if (!(await check.end(failed))) {
-          log.warn(
-            { limit: "client-auth", client_id: clientId, ip: address, failed },
-            "could not end a client authentication check; it is delivered with the next one",
-          );
-        }
-      };
+      return endWarned(
+        check,
+        log,
+        { limit: "client-auth", client_id: clientId, ip: address },
+        "client authentication",
+      );
     },
   };
 }

@@ -2,6 +2,7 @@
 import { randomBytes } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { hashScrypt, verifyScrypt } from "../domain/secret-hash.js";
+import { endWarned } from "./attempt-limits.js";
 import type { Authenticator, SignInContext } from "./authenticator.js";
 import type { LocalUser } from "./users-file.js";
 
@@ -76,14 +77,12 @@ export class LocalAuthenticator implements Authenticator {
         );
         return again(429, tooManyMessage(check.retryAfterMs));
       }
-      const end = async (failed: boolean) => {
-        if (!(await check.end(failed))) {
-          request.log.warn(
-            { reqId: request.id, limit: "sign-in", ip: request.ip, failed },
-            "could not end a sign-in check; it is delivered with the next one",
-          );
-        }
-      };
+      const end = endWarned(
+        check,
+        request.log,
+        { reqId: request.id, limit: "sign-in", ip: request.ip },
+        "sign-in",
+      );
       let subject: string | undefined;
       try {
         subject = await this.check(username, password.slice(0, 1024));

@@ -13,6 +13,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { SignInTransactionStore } from "../domain/ports/sign-in-transaction-store.js";
+import { endWarned } from "./attempt-limits.js";
 import type { Authenticator, SignInContext } from "./authenticator.js";
 import { tooManyMessage } from "./local-authenticator.js";
 import { type ClaimRules, claimsNeeded, subjectFromClaims } from "./oidc-claims.js";
@@ -145,14 +146,12 @@ export class OidcAuthenticator implements Authenticator {
         );
         return notice(reply, 429, "Too many attempts", tooManyMessage(check.retryAfterMs), "info");
       }
-      const end = async (failed: boolean) => {
-        if (!(await check.end(failed))) {
-          request.log.warn(
-            { reqId: request.id, limit: "sign-in", ip: request.ip, failed },
-            "could not end a sign-in check; it is delivered with the next one",
-          );
-        }
-      };
+      const end = endWarned(
+        check,
+        request.log,
+        { reqId: request.id, limit: "sign-in", ip: request.ip },
+        "sign-in",
+      );
       const refused = async (reason: string, status: number, title: string, message: string) => {
         await end(true);
         request.log.warn({ reqId: request.id, authenticator: "oidc", reason }, "sign-in refused");

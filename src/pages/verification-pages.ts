@@ -7,7 +7,7 @@
 import fastifyCookie from "@fastify/cookie";
 import fastifyCsrf from "@fastify/csrf-protection";
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler } from "fastify";
-import type { AttemptLimiter } from "../auth/attempt-limits.js";
+import { type AttemptLimiter, endWarned } from "../auth/attempt-limits.js";
 import type { Authenticator, SignInContext } from "../auth/authenticator.js";
 import { tooManyMessage } from "../auth/local-authenticator.js";
 import { type Sessions, type SignedIn, sessionKeyOf } from "../auth/sessions.js";
@@ -178,14 +178,12 @@ export async function verificationPages(
       );
       return { retryAfterMs: check.retryAfterMs };
     }
-    const end = async (failed: boolean) => {
-      if (!(await check.end(failed))) {
-        request.log.warn(
-          { reqId: request.id, limit: "user-code", ip: request.ip, failed },
-          "could not end a user-code check; it is delivered with the next one",
-        );
-      }
-    };
+    const end = endWarned(
+      check,
+      request.log,
+      { reqId: request.id, limit: "user-code", ip: request.ip },
+      "user-code",
+    );
     try {
       const value = await op();
       void end(false);
