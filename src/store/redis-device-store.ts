@@ -27,7 +27,7 @@ import {
 import { counterArgv, MAX_SLOTS_PER_STEP } from "./redis-attempt-counter.js";
 import type { RedisConnection } from "./redis-connection.js";
 import { CREATE_CHARGED, CREATE_INDEXED, DECIDE_BY_RECORD } from "./redis-operator-scripts.js";
-import { RedisPendingIndex } from "./redis-pending-index.js";
+import { type PendingEntryWrite, RedisPendingIndex } from "./redis-pending-index.js";
 import { CONFIRM, CREATE, DECIDE, FIND, POLL, RELEASE } from "./redis-scripts.js";
 
 type Reply = Array<string | number>;
@@ -115,20 +115,9 @@ export class RedisDeviceStore implements DeviceStore {
     const record = this.keys.record(device);
     const entry = this.oneServer ? this.pending.entry(a.clientId, device, a.createdAt) : undefined;
     if (entry !== undefined) {
+      const { keys, argv } = this.indexedCreate(device, user, a, entry);
       const created = await this.redis.guardDurable(record, () =>
-        this.cmd.handoffCreateIndexed(
-          this.keys.userCode(user),
-          record,
-          entry.set,
-          entry.bucket,
-          a.expiresAt,
-          device.hash,
-          encodeRecord(a),
-          entry.entry,
-          entry.id,
-          entry.start,
-          a.createdAt,
-        ),
+        this.cmd.handoffCreateIndexed(...keys, ...argv),
       );
       return created === 1;
     }
@@ -145,6 +134,27 @@ export class RedisDeviceStore implements DeviceStore {
     // On a Cluster the client's index is in the client's slot: its own step, best effort.
     if (!this.oneServer) await this.pending.add(a.clientId, device, a.createdAt, a.expiresAt);
     return true;
+  }
+
+  /** KEYS and ARGV of CREATE_INDEXED, which CREATE_CHARGED begins with. */
+  private indexedCreate(
+    device: CodeHandle,
+    user: CodeHandle,
+    a: DeviceAuthorization,
+    entry: PendingEntryWrite,
+  ) {
+    return {
+      keys: [this.keys.userCode(user), this.keys.record(device), entry.set, entry.bucket] as const,
+      argv: [
+        a.expiresAt,
+        device.hash,
+        encodeRecord(a),
+        entry.entry,
+        entry.id,
+        entry.start,
+        a.createdAt,
+      ] as const,
+    };
   }
 
   private async createAndCharge(
@@ -168,23 +178,15 @@ export class RedisDeviceStore implements DeviceStore {
     const run = (this.cmd as unknown as Record<string, (...args: unknown[]) => Promise<Reply>>)[
       `handoffCreateCharged${slots.length}`
     ] as (...args: unknown[]) => Promise<Reply>;
+    const { keys, argv } = this.indexedCreate(device, user, a, entry);
     const [charged, created] = await this.redis.guardDurable(
       record,
       () =>
         run.call(
           this.cmd,
-          this.keys.userCode(user),
-          record,
-          entry.set,
-          entry.bucket,
+          ...keys,
           ...slots.map((s) => s.key),
-          a.expiresAt,
-          device.hash,
-          encodeRecord(a),
-          entry.entry,
-          entry.id,
-          entry.start,
-          a.createdAt,
+          ...argv,
           ...counterArgv(slots, now),
         ),
       (r) => Number(r[0]) === 1 && Number(r[1]) === 1,
