@@ -11,7 +11,12 @@
 import diagnostics from "node:diagnostics_channel";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEVICE_GRANT, startTestServer, type TestServer } from "../support/handoff-server.js";
+import {
+  DEVICE_GRANT,
+  logLines,
+  startTestServer,
+  type TestServer,
+} from "../support/handoff-server.js";
 import { CONFIDENTIAL_SECRET } from "../support/test-clients.js";
 import { until } from "../support/until.js";
 
@@ -80,14 +85,7 @@ function bodyOf(response: string): Record<string, unknown> {
   return JSON.parse(response.slice(response.indexOf("\r\n\r\n") + 4)) as Record<string, unknown>;
 }
 
-function accessLines(server: TestServer): Record<string, unknown>[] {
-  return server
-    .logs()
-    .trim()
-    .split("\n")
-    .map((l) => JSON.parse(l) as Record<string, unknown>)
-    .filter((l) => l.msg === "request");
-}
+const accessLines = (server: TestServer) => logLines(server, "request");
 
 /** The access-log line after the `seen`th, once written, without the fields that vary between runs. */
 async function nextAccessLine(server: TestServer, seen: number): Promise<Record<string, unknown>> {

@@ -27,6 +27,7 @@ import {
 import { POLL_TOKEN_PATH } from "../../src/rpc/grpc-poll-token.js";
 import {
   authorizeDevice,
+  logLines,
   sleep,
   startTestServer,
   type TestServer,
@@ -187,14 +188,7 @@ function normalised(x: Exchange): unknown {
   };
 }
 
-function rpcLines(server: TestServer): Record<string, unknown>[] {
-  return server
-    .logs()
-    .trim()
-    .split("\n")
-    .map((l) => JSON.parse(l) as Record<string, unknown>)
-    .filter((l) => l.msg === "rpc");
-}
+const rpcLines = (server: TestServer) => logLines(server, "rpc");
 
 function withoutVarying(line: Record<string, unknown> | undefined) {
   const { ms, time, pid, hostname, ...rest } = line ?? {};

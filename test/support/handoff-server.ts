@@ -55,6 +55,16 @@ async function startOnFreePort(
 }
 
 /** A test server: memory store unless `redis` is given; short interval for fast pacing tests. */
+/** The server's log lines with `msg` (e.g. "request", the access log; "rpc", the RPC access log), parsed. */
+export function logLines(server: Pick<TestServer, "logs">, msg: string): Record<string, unknown>[] {
+  return server
+    .logs()
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((l) => l.msg === msg);
+}
+
 export async function startTestServer(overrides: TestServerOptions = {}): Promise<TestServer> {
   sharedKeys ??= new KeyRing([await generateSigningKey("ES256")]);
   const keys = sharedKeys;
