@@ -4,7 +4,8 @@
  * path and to one without it, must get the same answer (`:status` and every
  * header in order but date, each DATA chunk, the trailers, and a reset's
  * code) and leave the same access-log line. Random values (tokens) are
- * replaced by their shape before comparing. The fast path's diagnostics
+ * replaced by their shape, and a token's seconds left rounded to ten,
+ * before comparing. The fast path's diagnostics
  * channel shows which path answered: the plain case is answered by the fast
  * path, a body it will not take by connect-es's own handler behind it, and
  * what its headers rule out never reaches it. An answer without a message
@@ -174,7 +175,9 @@ function normalised(x: Exchange): unknown {
         accessToken: `<${m.accessToken.length}>`,
         refreshToken: `<${m.refreshToken.length}>`,
         tokenType: m.tokenType,
-        expiresIn: m.expiresIn,
+        // Seconds left, rounded up from when each server answered
+        // (src/tokens/token-lifecycle.ts): the two may be a second apart.
+        expiresIn: Math.round(m.expiresIn / 10) * 10,
         scope: m.scope,
       });
     } catch {
