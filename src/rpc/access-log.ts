@@ -50,15 +50,8 @@ export function rpcRecorder(
   };
 }
 
-export function accessLogInterceptor(
-  logger: Logger,
-  observe: (procedure: string, outcome: string, seconds: number) => void,
-): Interceptor {
-  return accessLogInterceptorOf(rpcRecorder(logger, observe));
-}
-
 /** The interceptor over a recorder shared with the fast path. */
-export function accessLogInterceptorOf(record: RpcRecorder): Interceptor {
+export function accessLogInterceptor(record: RpcRecorder): Interceptor {
   return (next) => async (req) => {
     const started = performance.now();
     const procedure = `${req.service.typeName}/${req.method.name}`;

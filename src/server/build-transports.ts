@@ -21,7 +21,7 @@ import { pendingIdKeyOf } from "../domain/pending-id.js";
 import { createHttpApp } from "../http/http-app.js";
 import { showAuthorizationRefusal } from "../pages/authorization-pages.js";
 import { verificationPages } from "../pages/verification-pages.js";
-import { accessLogInterceptorOf, rpcRecorder } from "../rpc/access-log.js";
+import { accessLogInterceptor, rpcRecorder } from "../rpc/access-log.js";
 import { clientService } from "../rpc/client-service.js";
 import { deviceAuthService } from "../rpc/device-auth-service.js";
 import { errorInterceptor } from "../rpc/error-interceptor.js";
@@ -109,7 +109,7 @@ export async function buildTransports(
     metrics.observeRpc(procedure, outcome, seconds),
   );
   const interceptors = [
-    accessLogInterceptorOf(record),
+    accessLogInterceptor(record),
     // Innermost: the one place domain errors become ConnectErrors (the log sees the result).
     errorInterceptor(),
   ];
