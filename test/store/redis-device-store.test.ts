@@ -4,6 +4,7 @@ import { mintDeviceCode, parseDeviceCode, userCodeHandle } from "../../src/domai
 import { mintUserCode } from "../../src/domain/user-code.js";
 import { RedisAttemptCounter } from "../../src/store/redis-attempt-counter.js";
 import { RedisDeviceStore } from "../../src/store/redis-device-store.js";
+import { FORGET_BUCKET } from "../../src/store/redis-operator-scripts.js";
 import {
   type RedisProcess,
   startRedis,
@@ -83,6 +84,16 @@ describe("Redis key layout (both keys in one hash slot, codes hashed)", () => {
     ]);
     expect(dump).not.toContain(deviceCode.split(".")[2]);
     expect(dump).not.toContain(userCode);
+  });
+
+  it("a reader forgets a gone bucket only while it is still gone: a create may have started it again since the read", async () => {
+    await fixture.client.flushall();
+    const set = "device:client:{cli}";
+    await fixture.client.zadd(set, 1, "a", 2, "b");
+    await fixture.client.set(`${set}:b`, "x".repeat(28));
+    for (const id of ["a", "b"])
+      await fixture.client.eval(FORGET_BUCKET, 2, set, `${set}:${id}`, id);
+    expect(await fixture.client.zrange(set, 0, -1)).toEqual(["b"]);
   });
 
   it("prunes the client's pending index on read: decided entries leave their bucket, an emptied bucket goes", async () => {
