@@ -95,6 +95,40 @@ export interface AdminArgs<O extends NonNullable<ParseArgsConfig["options"]>> {
 }
 
 /**
+ * Ids are base64url (family ids, pending ids) or chosen by people (client
+ * ids), so one may begin with "-", which parseArgs takes for a short flag,
+ * a usage error: `handoff grants revoke <id>` failed for one grant in 64.
+ * No admin command has short flags, so an argument of one dash and more is
+ * an id: the value of the string flag before it (`--client -x` as
+ * `--client=-x`), else a positional (after `--`). `--` itself still ends
+ * the flags.
+ */
+function dashedIdsAsValues(
+  argv: readonly string[],
+  options: NonNullable<ParseArgsConfig["options"]>,
+): string[] {
+  const flags: string[] = [];
+  const positionals: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === "--") {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!/^-[^-]/.test(arg)) {
+      flags.push(arg);
+      continue;
+    }
+    const before = flags[flags.length - 1];
+    const name = before?.startsWith("--") && !before.includes("=") ? before.slice(2) : undefined;
+    if (name !== undefined && options[name]?.type === "string")
+      flags[flags.length - 1] = `${before}=${arg}`;
+    else positionals.push(arg);
+  }
+  return positionals.length > 0 ? [...flags, "--", ...positionals] : flags;
+}
+
+/**
  * An admin command's argv (`handoff clients`, `grants`, `pending`): the admin
  * flags and `options`, then `<verb> [id]`. Anything else is a UsageError.
  */
@@ -102,9 +136,10 @@ export function parseAdminArgs<const O extends NonNullable<ParseArgsConfig["opti
   argv: readonly string[],
   options: O,
 ): AdminArgs<O> {
+  const all: NonNullable<ParseArgsConfig["options"]> = { ...ADMIN_OPTIONS, ...options };
   const parsed = orUsageError(() =>
     parseArgs({
-      args: [...argv],
+      args: dashedIdsAsValues(argv, all),
       allowPositionals: true,
       options: { ...ADMIN_OPTIONS, ...options },
     }),
