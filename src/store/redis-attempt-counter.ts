@@ -1,5 +1,4 @@
 /** The Redis attempt counter: every instance shares the counters; each step is one Lua script. */
-import type { Redis } from "ioredis";
 import type {
   AttemptCounter,
   AttemptSlot,
@@ -8,15 +7,16 @@ import type {
   LostEnd,
 } from "../domain/ports/attempt-counter.js";
 import { ATTEMPT, BEGIN_CHECK, END_CHECK, FORGIVE } from "./attempt-counter-scripts.js";
+import { LuaScript } from "./lua-script.js";
 import type { RedisConnection } from "./redis-connection.js";
 
 type Command = (...args: Array<string | number>) => Promise<unknown>;
 
 const SCRIPTS = {
-  handoffAttempt: ATTEMPT,
-  handoffForgive: FORGIVE,
-  handoffBeginCheck: BEGIN_CHECK,
-  handoffEndCheck: END_CHECK,
+  handoffAttempt: new LuaScript(ATTEMPT),
+  handoffForgive: new LuaScript(FORGIVE),
+  handoffBeginCheck: new LuaScript(BEGIN_CHECK),
+  handoffEndCheck: new LuaScript(END_CHECK),
 } as const;
 
 /**
@@ -53,33 +53,14 @@ export const MAX_SLOTS_PER_STEP = 8;
 
 /** An AttemptCounter on one Redis or a Redis Cluster; shares the device store's client. */
 export class RedisAttemptCounter implements AttemptCounter {
-  /**
-   * Each script as one command per key count, all defined here, before any
-   * traffic. Not one command with the count as its first argument: ioredis's
-   * Cluster auto-pipelining routes a custom command by its first argument,
-   * which must then be a key (else "All keys in the pipeline should belong
-   * to the same slots allocation group"). Not defined on first use either:
-   * an auto-pipeline copies the client's commands when it is created, so a
-   * command defined while one was pending for the node was missing from it,
-   * its callbacks and replies no longer lined up, and ioredis threw outside
-   * any promise: the process died (an instance restarted under traffic, at
-   * its first sign-in; docs/failure.md "Soak").
-   */
-  constructor(private readonly redis: RedisConnection) {
-    for (const [name, lua] of Object.entries(SCRIPTS)) {
-      for (let keys = 1; keys <= MAX_SLOTS_PER_STEP; keys++) {
-        redis.client.defineCommand(`${name}${keys}`, { numberOfKeys: keys, lua });
-      }
-    }
-  }
+  constructor(private readonly redis: RedisConnection) {}
 
+  /** A script with `keys` keys (any count: EVALSHA takes it per call, lua-script.ts). */
   private command(name: keyof typeof SCRIPTS, keys: number): Command {
     if (keys > MAX_SLOTS_PER_STEP) {
       throw new Error(`${keys} keys in one attempt-counter script; at most ${MAX_SLOTS_PER_STEP}`);
     }
-    const full = `${name}${keys}`;
-    const client = this.redis.client as unknown as Redis & Record<string, Command>;
-    return (...args) => (client[full] as Command).apply(client, args);
+    return (...args) => SCRIPTS[name].run(this.redis.client, keys, args);
   }
 
   async attempt(slots: readonly AttemptSlot[], now: number): Promise<AttemptVerdict> {

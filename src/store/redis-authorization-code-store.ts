@@ -8,6 +8,7 @@ import type {
 import { OAuthError } from "../domain/oauth-error.js";
 import type { AuthorizationCodeStore } from "../domain/ports/authorization-code-store.js";
 import { joinList, splitList } from "./device-record-codec.js";
+import { scriptCommands } from "./lua-script.js";
 import {
   ATTACH_CODE,
   CREATE_CODE,
@@ -37,11 +38,12 @@ export class RedisAuthorizationCodeStore implements AuthorizationCodeStore {
   ) {
     const { client } = redis;
     this.prefix = `${options.keyPrefix ?? ""}authorization_code:`;
-    client.defineCommand("handoffCreateCode", { numberOfKeys: 1, lua: CREATE_CODE });
-    client.defineCommand("handoffRedeemCode", { numberOfKeys: 1, lua: REDEEM_CODE });
-    client.defineCommand("handoffAttachCode", { numberOfKeys: 1, lua: ATTACH_CODE });
-    client.defineCommand("handoffReleaseCode", { numberOfKeys: 1, lua: RELEASE_CODE });
-    this.cmd = client as unknown as ScriptCommands;
+    this.cmd = scriptCommands(client, {
+      handoffCreateCode: { numberOfKeys: 1, lua: CREATE_CODE },
+      handoffRedeemCode: { numberOfKeys: 1, lua: REDEEM_CODE },
+      handoffAttachCode: { numberOfKeys: 1, lua: ATTACH_CODE },
+      handoffReleaseCode: { numberOfKeys: 1, lua: RELEASE_CODE },
+    }) as unknown as ScriptCommands;
   }
 
   async create(handle: string, r: AuthorizationCodeRecord): Promise<boolean> {

@@ -8,6 +8,7 @@ import type {
   PutOutcome,
   StoredClient,
 } from "../domain/ports/client-store.js";
+import { scriptCommands } from "./lua-script.js";
 import {
   DELETE_CLIENT,
   GET_CLIENT,
@@ -61,12 +62,13 @@ export class RedisClientStore implements ClientStore {
   ) {
     const { client } = redis;
     this.base = `${options.keyPrefix ?? ""}client:{${options.space}}:`;
-    client.defineCommand("handoffClientPut", { numberOfKeys: 3, lua: PUT_CLIENT });
-    client.defineCommand("handoffClientGet", { numberOfKeys: 3, lua: GET_CLIENT });
-    client.defineCommand("handoffClientList", { numberOfKeys: 2, lua: LIST_CLIENTS });
-    client.defineCommand("handoffClientDelete", { numberOfKeys: 3, lua: DELETE_CLIENT });
-    client.defineCommand("handoffClientSetActive", { numberOfKeys: 1, lua: SET_ACTIVE });
-    this.cmd = client as unknown as ScriptCommands;
+    this.cmd = scriptCommands(client, {
+      handoffClientPut: { numberOfKeys: 3, lua: PUT_CLIENT },
+      handoffClientGet: { numberOfKeys: 3, lua: GET_CLIENT },
+      handoffClientList: { numberOfKeys: 2, lua: LIST_CLIENTS },
+      handoffClientDelete: { numberOfKeys: 3, lua: DELETE_CLIENT },
+      handoffClientSetActive: { numberOfKeys: 1, lua: SET_ACTIVE },
+    }) as unknown as ScriptCommands;
   }
 
   private keys(clientId: string): [string, string, string] {

@@ -24,6 +24,7 @@ import {
   STATUS_NAME,
   splitList,
 } from "./device-record-codec.js";
+import { LuaScript, scriptCommands } from "./lua-script.js";
 import { counterArgv, MAX_SLOTS_PER_STEP } from "./redis-attempt-counter.js";
 import type { RedisConnection } from "./redis-connection.js";
 import { CREATE_CHARGED, CREATE_INDEXED, DECIDE_BY_RECORD } from "./redis-operator-scripts.js";
@@ -32,7 +33,10 @@ import { CONFIRM, CREATE, DECIDE, FIND, POLL, RELEASE } from "./redis-scripts.js
 
 type Reply = Array<string | number>;
 
-/** The scripts as ioredis custom commands (EVALSHA with EVAL fallback). */
+/** CREATE_CHARGED: its keys are CREATE_INDEXED's four, then one per counter charged. */
+const CHARGED_CREATE = new LuaScript(CREATE_CHARGED);
+
+/** The scripts as commands (EVALSHA with EVAL fallback, lua-script.ts). */
 interface ScriptCommands {
   handoffCreate(
     userKey: string,
@@ -89,26 +93,20 @@ export class RedisDeviceStore implements DeviceStore {
     this.pending = new RedisPendingIndex(redis, options.keyPrefix);
     const { client } = redis;
     this.oneServer = client instanceof Redis;
-    client.defineCommand("handoffCreate", { numberOfKeys: 2, lua: CREATE });
-    client.defineCommand("handoffCreateIndexed", { numberOfKeys: 4, lua: CREATE_INDEXED });
+    this.cmd = scriptCommands(client, {
+      handoffCreate: { numberOfKeys: 2, lua: CREATE },
+      handoffCreateIndexed: { numberOfKeys: 4, lua: CREATE_INDEXED },
+      handoffPoll: { numberOfKeys: 1, lua: POLL },
+      handoffFind: { numberOfKeys: 1, lua: FIND },
+      handoffDecide: { numberOfKeys: 1, lua: DECIDE },
+      handoffConfirm: { numberOfKeys: 1, lua: CONFIRM },
+      handoffRelease: { numberOfKeys: 1, lua: RELEASE },
+      handoffDecideByRecord: { numberOfKeys: 1, lua: DECIDE_BY_RECORD },
+    }) as unknown as ScriptCommands;
     if (this.oneServer) {
-      // One command per counter count, all before any traffic (as RedisAttemptCounter's, and why).
-      for (let n = 1; n <= MAX_SLOTS_PER_STEP; n++) {
-        client.defineCommand(`handoffCreateCharged${n}`, {
-          numberOfKeys: 4 + n,
-          lua: CREATE_CHARGED,
-        });
-      }
       this.createCharged = (device, user, a, charge) =>
         this.createAndCharge(device, user, a, charge);
     }
-    client.defineCommand("handoffPoll", { numberOfKeys: 1, lua: POLL });
-    client.defineCommand("handoffFind", { numberOfKeys: 1, lua: FIND });
-    client.defineCommand("handoffDecide", { numberOfKeys: 1, lua: DECIDE });
-    client.defineCommand("handoffConfirm", { numberOfKeys: 1, lua: CONFIRM });
-    client.defineCommand("handoffRelease", { numberOfKeys: 1, lua: RELEASE });
-    client.defineCommand("handoffDecideByRecord", { numberOfKeys: 1, lua: DECIDE_BY_RECORD });
-    this.cmd = client as unknown as ScriptCommands;
   }
 
   async create(device: CodeHandle, user: CodeHandle, a: DeviceAuthorization): Promise<boolean> {
@@ -175,20 +173,12 @@ export class RedisDeviceStore implements DeviceStore {
       id: "",
       start: 0,
     };
-    const run = (this.cmd as unknown as Record<string, (...args: unknown[]) => Promise<Reply>>)[
-      `handoffCreateCharged${slots.length}`
-    ] as (...args: unknown[]) => Promise<Reply>;
     const { keys, argv } = this.indexedCreate(device, user, a, entry);
+    const args = [...keys, ...slots.map((s) => s.key), ...argv, ...counterArgv(slots, now)];
     const [charged, created] = await this.redis.guardDurable(
       record,
       () =>
-        run.call(
-          this.cmd,
-          ...keys,
-          ...slots.map((s) => s.key),
-          ...argv,
-          ...counterArgv(slots, now),
-        ),
+        CHARGED_CREATE.run(this.redis.client, keys.length + slots.length, args) as Promise<Reply>,
       (r) => Number(r[0]) === 1 && Number(r[1]) === 1,
     );
     if (Number(charged) !== 1) return { kind: "limited", retryAfterMs: Number(created) };

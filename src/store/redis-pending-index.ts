@@ -10,6 +10,7 @@ import {
   type IndexCursor,
   type IndexPage,
 } from "../domain/ports/creation-index.js";
+import { scriptCommands } from "./lua-script.js";
 import type { RedisConnection } from "./redis-connection.js";
 import {
   FORGET_BUCKET,
@@ -64,10 +65,11 @@ export class RedisPendingIndex {
     private readonly redis: RedisConnection,
     private readonly prefix = "",
   ) {
-    redis.client.defineCommand("handoffPendingIndex", { numberOfKeys: 2, lua: INDEX_PENDING });
-    redis.client.defineCommand("handoffPendingPrune", { numberOfKeys: 1, lua: PRUNE_PENDING });
-    redis.client.defineCommand("handoffPendingForget", { numberOfKeys: 2, lua: FORGET_BUCKET });
-    this.cmd = redis.client as unknown as ScriptCommands;
+    this.cmd = scriptCommands(redis.client, {
+      handoffPendingIndex: { numberOfKeys: 2, lua: INDEX_PENDING },
+      handoffPendingPrune: { numberOfKeys: 1, lua: PRUNE_PENDING },
+      handoffPendingForget: { numberOfKeys: 2, lua: FORGET_BUCKET },
+    }) as unknown as ScriptCommands;
   }
 
   /** The client's set of bucket ids. */

@@ -1,6 +1,6 @@
 /**
  * The Lua scripts behind the Redis device store. Each is one atomic step, run
- * by EVALSHA (ioredis `defineCommand` falls back to EVAL on NOSCRIPT).
+ * by EVALSHA, and EVAL after NOSCRIPT (lua-script.ts).
  *
  * They mirror `applyPoll` / `applyDecision` in src/domain/transitions.ts; the
  * store contract suite runs the same cases against both.

@@ -1,6 +1,6 @@
 /**
  * The Lua scripts behind the Redis token store. Each is one atomic step, run
- * by EVALSHA (ioredis `defineCommand` falls back to EVAL on NOSCRIPT). They
+ * by EVALSHA, and EVAL after NOSCRIPT (lua-script.ts). They
  * mirror the pure transitions in src/domain/refresh-family.ts; the token
  * store contract suite runs the same cases against both.
  *

@@ -17,6 +17,7 @@ import {
 } from "../domain/ports/token-store.js";
 import { jtiTag } from "../domain/refresh-token.js";
 import { SEPARATOR } from "./device-record-codec.js";
+import { scriptCommands } from "./lua-script.js";
 import type { RedisConnection } from "./redis-connection.js";
 import { readCreationIndex } from "./redis-creation-index.js";
 import { INDEX_BY_CREATION, REVOKE_BY_ID } from "./redis-operator-scripts.js";
@@ -140,15 +141,16 @@ export class RedisTokenStore implements TokenStore {
     this.keys = new TokenKeys(options.keyPrefix);
     this.maxPerSubject = options.maxPerSubject ?? DEFAULT_MAX_PER_SUBJECT;
     const { client } = redis;
-    client.defineCommand("handoffFamilyCreate", { numberOfKeys: 2, lua: CREATE_FAMILY });
-    client.defineCommand("handoffFamilyRotate", { numberOfKeys: 1, lua: ROTATE });
-    client.defineCommand("handoffFamilyRevoke", { numberOfKeys: 1, lua: REVOKE_FAMILY });
-    client.defineCommand("handoffFamilyInspect", { numberOfKeys: 1, lua: INSPECT });
-    client.defineCommand("handoffSubjectIndex", { numberOfKeys: 1, lua: INDEX_FAMILY });
-    client.defineCommand("handoffFamilyRevokeOwned", { numberOfKeys: 1, lua: REVOKE_OWNED });
-    client.defineCommand("handoffFamilyRevokeById", { numberOfKeys: 1, lua: REVOKE_BY_ID });
-    client.defineCommand("handoffCreationIndex", { numberOfKeys: 1, lua: INDEX_BY_CREATION });
-    this.cmd = client as unknown as ScriptCommands;
+    this.cmd = scriptCommands(client, {
+      handoffFamilyCreate: { numberOfKeys: 2, lua: CREATE_FAMILY },
+      handoffFamilyRotate: { numberOfKeys: 1, lua: ROTATE },
+      handoffFamilyRevoke: { numberOfKeys: 1, lua: REVOKE_FAMILY },
+      handoffFamilyInspect: { numberOfKeys: 1, lua: INSPECT },
+      handoffSubjectIndex: { numberOfKeys: 1, lua: INDEX_FAMILY },
+      handoffFamilyRevokeOwned: { numberOfKeys: 1, lua: REVOKE_OWNED },
+      handoffFamilyRevokeById: { numberOfKeys: 1, lua: REVOKE_BY_ID },
+      handoffCreationIndex: { numberOfKeys: 1, lua: INDEX_BY_CREATION },
+    }) as unknown as ScriptCommands;
   }
 
   async createFamily(
