@@ -162,12 +162,23 @@ class PacingAnswers {
   }
 }
 
-/** The cached answer for an interval; at most 64 kept (an interval grows with each slow_down). */
+/**
+ * Intervals whose pending and slow_down answers are kept, per kind. A code's
+ * interval grows by the slow_down step each time its client polls too fast
+ * (RFC 8628 §3.5), so a client that ignores slow_down walks through new
+ * intervals: 1024 covers one that ignored it a thousand times, where 64 was
+ * passed within a minute by a client polling in a loop. Past it the answer is
+ * made per poll, the same bytes. The transports keep one encoded answer per
+ * kept refusal (a few hundred bytes each), so this bounds them too.
+ */
+export const PACING_ANSWERS_KEPT = 1024;
+
+/** The cached answer for an interval; at most PACING_ANSWERS_KEPT kept. */
 function once(cache: Map<number, PollResult>, interval: number, make: () => PollRefusal) {
   let r = cache.get(interval);
   if (r === undefined) {
     r = { ok: false, refusal: make() };
-    if (cache.size < 64) cache.set(interval, r);
+    if (cache.size < PACING_ANSWERS_KEPT) cache.set(interval, r);
   }
   return r;
 }

@@ -46,7 +46,7 @@ import {
   PollTokenRequestSchema,
   PollTokenResponseSchema,
 } from "../../gen/handoff/v1/device_auth_pb.js";
-import type { DeviceFlow } from "../domain/device-flow.js";
+import { type DeviceFlow, PACING_ANSWERS_KEPT } from "../domain/device-flow.js";
 import type { PollRefusal } from "../domain/oauth-error.js";
 import type { RpcRecorder } from "./access-log.js";
 import { answerAsConnectError, toConnectError } from "./connect-error.js";
@@ -66,8 +66,11 @@ export const grpcPollTokenChannel = diagnostics.channel("handoff:grpc-poll-token
 const PREFIX_BYTES = 5;
 /** connect-es compresses a response message from this size on (its `compressMinBytes` default). */
 const COMPRESS_MIN_BYTES = 1024;
-/** Distinct poll refusals kept encoded (RefusalAnswers). */
-const MAX_REFUSAL_ANSWERS = 64;
+/**
+ * Distinct poll refusals kept encoded (RefusalAnswers): pending and
+ * slow_down at each interval the flow keeps, and the few others.
+ */
+const MAX_REFUSAL_ANSWERS = 2 * PACING_ANSWERS_KEPT + 16;
 
 export interface GrpcPollTokenOptions {
   readonly flow: Pick<DeviceFlow, "poll">;
