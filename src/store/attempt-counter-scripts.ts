@@ -15,25 +15,30 @@
  */
 
 /**
- * Shared by every script: the live state of K[i] with policy
- * A[base+1..base+4]; A[base+5] is the slot's gates ("" or 1-based slot
- * numbers joined by commas). K and A are KEYS and ARGV, unless a script
- * that also does other work narrows them to the counters' part
- * (CREATE_CHARGED in redis-operator-scripts.ts).
+ * Shared by every script: the live state of counter i, the key KEYS[KO + i],
+ * with policy ARGV[b+1..b+4] where b = AO + (i - 1) * 5 + 1 (ARGV[AO + 1]
+ * is now); ARGV[b+5] is the slot's gates ("" or 1-based slot numbers joined
+ * by commas). KO and AO are 0 unless a script that also does other work
+ * puts the counters' part after its own (CREATE_CHARGED in
+ * redis-operator-scripts.ts). Offsets, not copies of KEYS and ARGV, and no
+ * table per counter: this runs on every device authorization, and Redis's
+ * Lua time is Redis time every other command waits for (measured with INFO
+ * commandstats: docs/architecture.md "Redis").
  */
 export const COUNTER_LIB = `
-local K, A = KEYS, ARGV
+local KO, AO = 0, 0
 local function live(i, now)
-  local b = 1 + (i - 1) * 5
-  local free, basems, cap, window = tonumber(A[b+1]), tonumber(A[b+2]), tonumber(A[b+3]), tonumber(A[b+4])
-  local f = redis.call('HMGET', K[i], 's', 'n', 'u', 'p')
+  local b = AO + (i - 1) * 5 + 1
+  local window = tonumber(ARGV[b+4])
+  local f = redis.call('HMGET', KEYS[KO + i], 's', 'n', 'u', 'p')
   local s, n, u, p = tonumber(f[1]), tonumber(f[2]), tonumber(f[3]), tonumber(f[4])
   if s and now >= s + window and now >= u then s = nil end
-  return s, n, u, p, free, basems, cap, window
+  return s, n, u, p, tonumber(ARGV[b+1]), tonumber(ARGV[b+2]), tonumber(ARGV[b+3]), window
 end
 local function save(i, now, s, n, u, p, window)
-  redis.call('HSET', K[i], 's', s, 'n', n, 'u', u, 'p', p)
-  redis.call('PEXPIRE', K[i], math.max(1, math.max(s + window, u) - now))
+  local key = KEYS[KO + i]
+  redis.call('HSET', key, 's', s, 'n', n, 'u', u, 'p', p)
+  redis.call('PEXPIRE', key, math.max(1, math.max(s + window, u) - now))
 end
 local function charge_live(i, now, s, n, u, p, free, basems, cap, window)
   local fresh = not s
@@ -44,32 +49,38 @@ local function charge_live(i, now, s, n, u, p, free, basems, cap, window)
   if k > 0 then nu = now + math.min(cap, basems * 2 ^ (k - 1)) end
   if not fresh and nu == u and u == p then
     -- Only the count moves: the window, the delay, and so the key's expiry, stay.
-    redis.call('HSET', K[i], 'n', n)
+    redis.call('HSET', KEYS[KO + i], 'n', n)
   else
     save(i, now, s, n, nu, u, window)
   end
 end
 local function charge(i, now) charge_live(i, now, live(i, now)) end
 -- ATTEMPT's step over counters 1..count: each read once; → 0 charged |
--- the retry-after ms (nothing charged).
+-- the retry-after ms (nothing charged). Most calls find no delay running:
+-- they charge what they read, with no second look at the gates.
 local function attempt(now, count)
-  local st, failed, wait = {}, {}, 0
+  local st, delayed = {}, false
   for i = 1, count do
-    st[i] = { live(i, now) }
-    failed[i] = st[i][1] ~= nil and st[i][2] > 0
+    local t = { live(i, now) }
+    st[i] = t
+    if t[1] and t[3] > now then delayed = true end
   end
-  for i = 1, count do
-    local s, u = st[i][1], st[i][3]
-    if s and u > now then
-      local gates = A[1 + (i - 1) * 5 + 5]
-      local applies = gates == ''
-      for g in string.gmatch(gates, '%d+') do
-        if failed[tonumber(g)] then applies = true end
+  if delayed then
+    local wait = 0
+    for i = 1, count do
+      local s, u = st[i][1], st[i][3]
+      if s and u > now then
+        local gates = ARGV[AO + (i - 1) * 5 + 6]
+        local applies = gates == ''
+        for g in string.gmatch(gates, '%d+') do
+          local o = st[tonumber(g)]
+          if o and o[1] ~= nil and o[2] > 0 then applies = true end
+        end
+        if applies then wait = math.max(wait, u - now) end
       end
-      if applies then wait = math.max(wait, u - now) end
     end
+    if wait > 0 then return wait end
   end
-  if wait > 0 then return wait end
   for i = 1, count do
     local t = st[i]
     charge_live(i, now, t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8])

@@ -125,10 +125,8 @@ return 1
  * taken (nothing written). An empty entry (ARGV[4]) leaves the index alone.
  */
 export const CREATE_CHARGED = `${INDEX_PENDING_FN}${COUNTER_LIB}
-K, A = {}, {}
-for j = 5, #KEYS do K[#K + 1] = KEYS[j] end
-for j = 8, #ARGV do A[#A + 1] = ARGV[j] end
-local wait = attempt(tonumber(A[1]), #K)
+KO, AO = 4, 7
+local wait = attempt(tonumber(ARGV[8]), #KEYS - 4)
 if wait > 0 then return {0, wait} end
 if not redis.call('SET', KEYS[1], ARGV[2], 'NX', 'PXAT', ARGV[1]) then return {1, 0} end
 redis.call('SET', KEYS[2], ARGV[3], 'PXAT', ARGV[1])
