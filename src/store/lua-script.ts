@@ -5,7 +5,7 @@
  *
  * ioredis copies every command defined with `defineCommand` onto each
  * pipeline it builds, and auto-pipelining builds one per batch of commands
- * (one per event-loop turn that sends any). With the stores' ~80 scripts a
+ * (one per event-loop turn that sends any). With the stores' ~70 scripts a
  * pipeline cost ~37 µs to build, against ~4 µs with none: several µs of every
  * poll and device authorization (docs/architecture.md "Redis"). EVALSHA is a
  * built-in command, so a pipeline copies nothing for it; and a script needs
