@@ -1,7 +1,7 @@
 /** DeviceFlow rules that no transport can reach on its own. */
 import { describe, expect, it } from "vitest";
 import { StaticClientRegistry } from "../../src/config/clients-file.js";
-import { DeviceFlow } from "../../src/domain/device-flow.js";
+import { DeviceFlow, PACING_ANSWERS_KEPT } from "../../src/domain/device-flow.js";
 import type { PollOutcome } from "../../src/domain/ports/device-store.js";
 import { NO_FLOW_EVENTS } from "../../src/domain/ports/flow-events.js";
 import { DEFAULT_RESOURCE_LIMITS } from "../../src/domain/resource.js";
@@ -204,6 +204,35 @@ describe("DeviceFlow", () => {
     await expect(f.poll(credentials, "not-a-device-code")).rejects.toMatchObject({
       code: "invalid_grant",
     });
+  });
+
+  it("RFC 8628 §3.5: each interval's slow_down answer is made once, up to PACING_ANSWERS_KEPT intervals, and past them still right", async () => {
+    let now = 1_800_000_000_000;
+    const f = clockedFlow(() => now);
+    const a = await f.authorize({ credentials, ipAddress: "", userAgent: "" });
+    const b = await f.authorize({ credentials, ipAddress: "", userAgent: "" });
+    const refusal = async (code: string) => {
+      now += 1;
+      const r = await f.poll(credentials, code);
+      if (r.ok) throw new Error("not approved");
+      return r.refusal;
+    };
+    await refusal(a.deviceCode);
+    await refusal(b.deviceCode);
+    // Both codes at the same interval get the one kept answer (the transports encode it once).
+    expect(await refusal(a.deviceCode)).toBe(await refusal(b.deviceCode));
+    // A client that ignores slow_down walks through new intervals; past the kept ones each answer is made anew.
+    let last = await refusal(a.deviceCode);
+    for (let i = 0; i < PACING_ANSWERS_KEPT; i++) last = await refusal(a.deviceCode);
+    expect(last).toEqual({
+      code: "slow_down",
+      description: `polling too fast; wait ${last.interval} seconds between requests`,
+      interval: 5 + 5 * (PACING_ANSWERS_KEPT + 2),
+    });
+    for (let i = 0; i < PACING_ANSWERS_KEPT; i++) await refusal(b.deviceCode);
+    const again = await refusal(b.deviceCode);
+    expect(again).toEqual(last);
+    expect(again).not.toBe(last);
   });
 
   it("RFC 8628 §3.5: a code whose record just expired, within the second its expiry names, is expired_token (never invalid_grant)", async () => {
