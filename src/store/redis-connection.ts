@@ -106,7 +106,7 @@ class Deadlines {
 
 /**
  * One socket write for the commands a turn of the event loop sends to one
- * Redis (`writesPerTurn`), as ioredis's auto-pipelining does, without its one batch in flight.
+ * Redis, as ioredis's auto-pipelining does, without its one batch in flight.
  * ioredis sends an auto-pipeline only once the previous one on the
  * connection is answered ("ioredis won't serve two pipelines at the same
  * time", autoPipelining.js), so under load each turn's commands waited a
