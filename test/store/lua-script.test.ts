@@ -2,8 +2,8 @@
  * The stores' scripts by EVALSHA, with EVAL after NOSCRIPT (src/store/lua-script.ts),
  * against a real redis-server: counted with INFO commandstats.
  */
-import type { Redis } from "ioredis";
-import { beforeEach, describe, expect, it } from "vitest";
+import { Redis } from "ioredis";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { LuaScript, scriptCommands } from "../../src/store/lua-script.js";
 import { RedisAttemptCounter } from "../../src/store/redis-attempt-counter.js";
 import { RedisAuthorizationCodeStore } from "../../src/store/redis-authorization-code-store.js";
@@ -58,6 +58,32 @@ describe("LuaScript", () => {
       two: { numberOfKeys: 2, lua: "return {#KEYS, #ARGV}" },
     });
     expect(await cmd.two("a", "b", "c")).toEqual([2, 1]);
+  });
+
+  it("builds its command without Array.prototype.flat on a client that sends each command as it comes; arguments arrive as given", async () => {
+    const script = new LuaScript("return {KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3]}");
+    await script.run(redis.client, 0, []); // loaded
+    const flat = vi.spyOn(Array.prototype, "flat");
+    try {
+      const reply = await script.run(redis.client, 2, ["k1", "k2", 0, -1.5, "é ✓"]);
+      expect(reply).toEqual(["k1", "k2", "0", "-1.5", "é ✓"]);
+      // ioredis's constructor still flattens the empty list it is given; never the arguments.
+      expect(flat.mock.contexts.filter((list) => (list as unknown[]).length > 0)).toEqual([]);
+    } finally {
+      flat.mockRestore();
+    }
+  });
+
+  it("goes through ioredis's command method where ioredis auto-pipelines, with the same answers", async () => {
+    const piped = new Redis(redis.server.url, { enableAutoPipelining: true });
+    try {
+      const script = new LuaScript("return {KEYS[1], ARGV[1]}");
+      const evalsha = vi.spyOn(piped, "evalsha");
+      expect(await script.run(piped, 1, ["k", 3])).toEqual(["k", "3"]);
+      expect(evalsha).toHaveBeenCalledTimes(1);
+    } finally {
+      piped.disconnect();
+    }
   });
 });
 
