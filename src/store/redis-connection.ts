@@ -8,6 +8,7 @@ import type { Socket } from "node:net";
 import { Cluster, Command, Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "pino";
 import { OAuthError } from "../domain/oauth-error.js";
+import { OperationDeadlines } from "./operation-deadlines.js";
 
 export type RedisTarget = { readonly url: string } | { readonly clusterNodes: readonly string[] };
 
@@ -43,66 +44,6 @@ export interface ReplicationWait {
 export const SHORT_REPLICAS_BACKOFF_MS = 1000;
 
 const NO_WAIT: ReplicationWait = { replicas: 0, timeoutMs: 0 };
-
-/** A pending operation's deadline; `settled` once it has answered (the timer then skips it). */
-interface Deadline {
-  readonly at: number;
-  readonly reject: (e: OAuthError) => void;
-  settled: boolean;
-}
-
-/**
- * The deadlines of one connection's pending operations, on one timer. Every
- * operation gets the same `ms`, so they expire in the order they started: a
- * FIFO whose head is the next to expire. Adding and settling cost no timer
- * of their own (a setTimeout/clearTimeout pair per store call was a
- * measurable share of a poll); the timer wakes at the head's deadline,
- * drops what has settled, fails what has not, and sleeps until the next.
- */
-class Deadlines {
-  private queue: Deadline[] = [];
-  private head = 0;
-  private timer: NodeJS.Timeout | undefined;
-
-  constructor(private readonly ms: number) {}
-
-  add(reject: (e: OAuthError) => void): Deadline {
-    const d: Deadline = { at: performance.now() + this.ms, reject, settled: false };
-    this.queue.push(d);
-    if (this.timer === undefined) this.arm(this.ms);
-    return d;
-  }
-
-  private arm(delay: number): void {
-    this.timer = setTimeout(() => this.expire(), Math.max(1, Math.ceil(delay)));
-  }
-
-  private expire(): void {
-    this.timer = undefined;
-    const now = performance.now();
-    const q = this.queue;
-    while (this.head < q.length) {
-      const d = q[this.head] as Deadline;
-      if (!d.settled) {
-        if (d.at > now) break;
-        d.settled = true;
-        d.reject(unavailable("the state store did not answer in time"));
-      }
-      this.head++;
-    }
-    if (this.head === q.length) {
-      this.queue = [];
-      this.head = 0;
-      return;
-    }
-    // Drop the expired prefix now and then, not on every wake.
-    if (this.head > 1024 && this.head * 2 > q.length) {
-      this.queue = q.slice(this.head);
-      this.head = 0;
-    }
-    this.arm((this.queue[this.head] as Deadline).at - now);
-  }
-}
 
 /**
  * One socket write for the commands a turn of the event loop sends to one
@@ -153,7 +94,7 @@ export class RedisConnection {
   private wasReady: boolean;
   /** Node (`host:port`, or "" for one Redis) → until when its replicas are taken as short. */
   private readonly shortUntil = new Map<string, number>();
-  private readonly deadlines: Deadlines;
+  private readonly deadlines: OperationDeadlines;
 
   constructor(
     readonly client: Redis | Cluster,
@@ -162,7 +103,7 @@ export class RedisConnection {
     /** WAIT after durable writes (HANDOFF_REDIS_WAIT_REPLICAS); off by default. */
     readonly replication: ReplicationWait = NO_WAIT,
   ) {
-    this.deadlines = new Deadlines(deadlineMs);
+    this.deadlines = new OperationDeadlines(deadlineMs);
     // One Redis without ioredis's auto-pipelining: a turn's commands in one write.
     if (client instanceof Redis && !client.options.enableAutoPipelining) writesPerTurn(client);
     this.wasReady = client.status === "ready";
@@ -190,22 +131,23 @@ export class RedisConnection {
       return Promise.reject(unavailable("the state store is unavailable"));
     }
     return new Promise<T>((resolve, reject) => {
-      const deadline = this.deadlines.add(reject);
+      const expire = () => reject(unavailable("the state store did not answer in time"));
+      const deadline = this.deadlines.start(expire);
       let pending: Promise<T>;
       try {
         pending = op();
       } catch (cause) {
-        deadline.settled = true;
+        deadline.delete(expire);
         reject(unavailable("the state store is unavailable", cause));
         return;
       }
       pending.then(
         (value) => {
-          deadline.settled = true;
+          deadline.delete(expire);
           resolve(value);
         },
         (cause: unknown) => {
-          deadline.settled = true;
+          deadline.delete(expire);
           reject(
             cause instanceof OAuthError
               ? cause
