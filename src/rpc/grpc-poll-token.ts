@@ -167,7 +167,7 @@ async function answer(
   // The connect handler's body (src/rpc/device-auth-service.ts, pollToken), and the error interceptor's mapping.
   let message: Uint8Array | undefined;
   let error: ConnectError | undefined;
-  let status: http2.OutgoingHttpHeaders | undefined;
+  let refusal: RefusalAnswer | undefined;
   try {
     const result = await o.flow.poll(
       credentialsFrom(request.clientId, request.clientSecret, ip),
@@ -179,7 +179,8 @@ async function answer(
         create(PollTokenResponseSchema, tokenResponse(result.tokens)),
       );
     } else {
-      ({ error, status } = refusals.of(result.refusal));
+      refusal = refusals.of(result.refusal);
+      error = refusal.error;
     }
   } catch (e) {
     error = toConnectError(e);
@@ -196,17 +197,25 @@ async function answer(
     headerValue(headers[ACCEPT_ENCODING]),
     ACCEPT_ENCODING,
   ).response;
-  const head: http2.OutgoingHttpHeaders = { ":status": 200, "content-type": contentTypeProto };
-  if (compression !== null) head["grpc-encoding"] = compression.name;
   told(stream, "fast");
   if (message === undefined) {
     // No message: one HEADERS frame that ends the stream, gRPC's
     // "Trailers-Only" answer (gRPC over HTTP/2, "Responses"), where
     // connect-es sends the same fields as headers and then trailers.
     if (stream.destroyed || stream.closed) return;
-    stream.respond({ ...head, ...(status ?? statusFields(error)) }, { endStream: true });
+    // A refusal without a negotiated encoding, nearly every poll: its headers as made once
+    // (Node copies what `respond` is given, headers and options alike).
+    if (refusal !== undefined && compression === null) {
+      stream.respond(refusal.trailersOnly, END_STREAM);
+      return;
+    }
+    stream.respond(
+      { ...responseHead(compression), ...(refusal?.status ?? statusFields(error)) },
+      END_STREAM,
+    );
     return;
   }
+  const head = responseHead(compression);
   let flags = 0;
   if (compression !== null && message.byteLength >= COMPRESS_MIN_BYTES) {
     message = await compression.compress(message);
@@ -222,6 +231,15 @@ async function answer(
   stream.end(frame);
 }
 
+const END_STREAM = { endStream: true };
+
+/** The response's first headers: status, content type, and the encoding if one was negotiated. */
+function responseHead(compression: Compression | null): http2.OutgoingHttpHeaders {
+  const head: http2.OutgoingHttpHeaders = { ":status": 200, "content-type": contentTypeProto };
+  if (compression !== null) head["grpc-encoding"] = compression.name;
+  return head;
+}
+
 /** The status fields of an answer, as connect-es's setTrailerStatus writes them. */
 function statusFields(error: ConnectError | undefined): http2.OutgoingHttpHeaders {
   const fields: http2.OutgoingHttpHeaders = {};
@@ -229,10 +247,15 @@ function statusFields(error: ConnectError | undefined): http2.OutgoingHttpHeader
   return fields;
 }
 
-/** What a poll refusal is answered with: the error (for the access log) and its status fields. */
+/**
+ * What a poll refusal is answered with: the error (for the access log), its
+ * status fields, and the whole Trailers-Only answer without a negotiated
+ * encoding.
+ */
 interface RefusalAnswer {
   readonly error: ConnectError;
   readonly status: http2.OutgoingHttpHeaders;
+  readonly trailersOnly: http2.OutgoingHttpHeaders;
 }
 
 /**
@@ -250,7 +273,8 @@ class RefusalAnswers {
     let answer = this.answers.get(key);
     if (answer === undefined) {
       const error = answerAsConnectError(r);
-      answer = { error, status: statusFields(error) };
+      const status = statusFields(error);
+      answer = { error, status, trailersOnly: { ...responseHead(null), ...status } };
       if (this.answers.size >= MAX_REFUSAL_ANSWERS) this.answers.clear();
       this.answers.set(key, answer);
     }
