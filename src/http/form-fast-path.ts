@@ -18,7 +18,7 @@
  */
 import type http from "node:http";
 import { FormParams } from "./form-params.js";
-import type { Answer } from "./oauth-reply.js";
+import { type Answer, withContentLength } from "./oauth-reply.js";
 import type { FormRequest } from "./token-endpoint.js";
 
 const FORM = "application/x-www-form-urlencoded";
@@ -76,10 +76,7 @@ export function createFormFastPath(o: FormFastPathOptions): FastPath {
     req.on("end", () => {
       void answer(o, handler, req, Buffer.concat(chunks, length), reqId).then((a) => {
         // A string body: Node writes the head and the body in one `write`.
-        res.writeHead(a.status, {
-          ...a.headers,
-          "content-length": String(Buffer.byteLength(a.body)),
-        });
+        res.writeHead(a.status, withContentLength(a));
         res.end(a.body);
         o.record({
           reqId,

@@ -44,6 +44,17 @@ export interface Answer {
   readonly body: string;
   /** The OAuth error code (RFC 6749 §5.2) of a refusal, for the access log; never a secret. */
   readonly error?: string;
+  /**
+   * `headers` with the body's Content-Length, for an answer built once and
+   * sent many times (a poll refusal): the form fast path sends it as it is
+   * instead of making the set anew per request.
+   */
+  readonly fullHeaders?: Readonly<Record<string, string>>;
+}
+
+/** `headers` and the body's Content-Length: what the form fast path writes. */
+export function withContentLength(a: Answer): Readonly<Record<string, string>> {
+  return a.fullHeaders ?? { ...a.headers, "content-length": String(Buffer.byteLength(a.body)) };
 }
 
 /** A JSON answer that must not be cached: tokens, device codes, errors (RFC 6749 §5.1, RFC 8628 §3.2). */
@@ -117,7 +128,8 @@ const REFUSAL_ANSWERS = new WeakMap<PollRefusal, Answer>();
 export function pollRefusalAnswer(refusal: PollRefusal): Answer {
   let answer = REFUSAL_ANSWERS.get(refusal);
   if (answer === undefined) {
-    answer = errorAnswer(refusal);
+    const built = errorAnswer(refusal);
+    answer = { ...built, fullHeaders: withContentLength(built) };
     REFUSAL_ANSWERS.set(refusal, answer);
   }
   return answer;
