@@ -8,7 +8,8 @@
  * less than throughput (on a busy machine run it under `nice -n -20` and
  * read the least CPU per request), and Redis's CPU µs per request (Redis
  * shares the other core with the load, so its work costs throughput too). PAIR_PROFILE=1 writes a V8 CPU profile per target
- * (node --cpu-prof) into PAIR_PROFILE_DIR.
+ * (node --cpu-prof) into PAIR_PROFILE_DIR. A target ending in `.js` (a tree
+ * compiled with `tsc --outDir`) runs without tsx, so its profiles name lines.
  *
  * Settings (environment): PAIR_ROUNDS (3), PAIR_SECONDS (4), PAIR_CONNECTIONS
  * (50), PAIR_CPU (taskset CPU list; "1" by default on two or more cores),
@@ -52,7 +53,10 @@ function cpuMicros(pid: number): number {
 async function start(t: { name: string; file: string }, redisUrl: string) {
   const port = await freePort();
   const prof = PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}/${t.name}`] : [];
-  const node = [process.execPath, ...prof, "--import", "tsx", t.file];
+  // A compiled tree (`.js`, e.g. from `tsc --outDir`) runs without tsx: its profiles keep line numbers.
+  const node = t.file.endsWith(".js")
+    ? [process.execPath, ...prof, t.file]
+    : [process.execPath, ...prof, "--import", "tsx", t.file];
   const [cmd, ...args] = CPU ? ["taskset", "-c", CPU, ...node] : node;
   const child = spawn(cmd as string, args, {
     cwd: dirname(dirname(t.file)),
@@ -129,8 +133,7 @@ try {
         for (const ep of ENDPOINTS) {
           const load = loads[ep];
           // Only handoff and the yardstick serve gRPC.
-          const grpc =
-            t.file.endsWith("handoff-server.ts") || t.file.endsWith("baseline-server.ts");
+          const grpc = /(handoff|baseline)-server\.[jt]s$/.test(t.file);
           if (!load || (ep === "grpc" && !grpc)) continue;
           await load(1); // warm-up (JIT)
           const before = cpuMicros(pid);
