@@ -1,10 +1,12 @@
 /**
- * A small gRPC load generator over h2c: a pool of HTTP/2 sessions, each with
- * a fixed number of streams in flight, for `seconds` or for `amount` calls
- * (bench/instructions.ts counts a fixed number). Raw node:http2, so its
- * own cost stays low and the server is what is measured. Counts an answer
- * only when its grpc-status arrives (in the headers of a trailers-only answer,
- * or in the trailers).
+ * A gRPC load generator over h2c on node:http2's client: a pool of HTTP/2
+ * sessions, each with a fixed number of streams in flight, for `seconds` or
+ * for `amount` calls. It reads every answer's grpc-status (in the headers of
+ * a trailers-only answer, or in the trailers), so it is the check before a
+ * timed load (bench/run.ts) and the load of bench/instructions.ts, which
+ * counts the server's instructions and not its rate. It costs about as much
+ * a call as the server it drives, too much to time a server with on the core
+ * it shares with Redis: bench/raw-load.ts is the timed load.
  */
 import http2 from "node:http2";
 

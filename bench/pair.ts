@@ -23,8 +23,8 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { PollTokenRequestSchema } from "../gen/handoff/v1/device_auth_pb.js";
 import { freePort } from "../test/support/free-port.js";
 import { startRedis } from "../test/support/redis-server.js";
-import { formLoad } from "./form-load.js";
-import { grpcFrame, grpcLoad } from "./grpc-load.js";
+import { grpcFrame } from "./grpc-load.js";
+import * as raw from "./raw-load.js";
 
 const ROUNDS = Number(process.env.PAIR_ROUNDS ?? 3);
 const SECONDS = Number(process.env.PAIR_SECONDS ?? 4);
@@ -88,9 +88,10 @@ async function codes(url: string, n: number): Promise<string[]> {
 }
 
 async function http(url: string, path: string, bodies: string[], seconds: number) {
-  const r = await formLoad(url + path, bodies, { connections: CONNECTIONS, duration: seconds });
-  if (r.errors > 0 || r["5xx"] > 0) throw new Error(`${path}: ${r.errors} errors, ${r["5xx"]} 5xx`);
-  return { total: r.requests.total, rps: r.requests.average };
+  const r = await raw.httpLoad(url + path, bodies, { connections: CONNECTIONS, seconds });
+  if (r.errors > 0 || Object.keys(r.statuses).some((s) => s >= "500"))
+    throw new Error(`${path}: ${r.errors} errors, statuses ${JSON.stringify(r.statuses)}`);
+  return r;
 }
 
 async function grpc(url: string, cs: string[], seconds: number) {
@@ -102,15 +103,16 @@ async function grpc(url: string, cs: string[], seconds: number) {
       ),
     ),
   );
-  const r = await grpcLoad(url, "/handoff.v1.DeviceAuthService/PollToken", bodies, {
+  const r = await raw.grpcLoad(url, "/handoff.v1.DeviceAuthService/PollToken", bodies, {
     sessions: 5,
     streamsPerSession: Math.max(1, Math.round(CONNECTIONS / 5)),
     seconds,
   });
-  return { total: r.total, rps: r.rps };
+  if (r.errors > 0) throw new Error(`gRPC: ${r.errors} errors`);
+  return r;
 }
 
-const results = new Map<string, { rps: number; us: number; redisUs: number }[]>();
+const results = new Map<string, { rps: number; us: number; redisUs: number; busy: number }[]>();
 const redis = await startRedis();
 try {
   for (let round = 0; round < ROUNDS; round++) {
@@ -119,7 +121,7 @@ try {
       try {
         const cs = await codes(s.url, 500);
         const pid = s.child.pid ?? 0;
-        const loads: Record<string, (sec: number) => Promise<{ total: number; rps: number }>> = {
+        const loads: Record<string, (sec: number) => Promise<raw.RawLoadResult>> = {
           authorize: (sec) => http(s.url, "/oauth/device/authorize", ["client_id=demo-cli"], sec),
           poll: (sec) =>
             http(
@@ -138,7 +140,9 @@ try {
           await load(1); // warm-up (JIT)
           const before = cpuMicros(pid);
           const redisBefore = cpuMicros(redis.pid);
+          const started = performance.now();
           const r = await load(SECONDS);
+          const wall = (performance.now() - started) * 1000;
           const key = `${t.name} ${ep}`;
           results.set(key, [
             ...(results.get(key) ?? []),
@@ -146,6 +150,7 @@ try {
               rps: r.rps,
               us: (cpuMicros(pid) - before) / r.total,
               redisUs: (cpuMicros(redis.pid) - redisBefore) / r.total,
+              busy: (cpuMicros(pid) - before) / wall,
             },
           ]);
         }
@@ -164,7 +169,8 @@ for (const [key, xs] of results) {
   const us = med(xs.map((x) => x.us));
   const least = Math.min(...xs.map((x) => x.us));
   const redisUs = med(xs.map((x) => x.redisUs));
+  const busy = med(xs.map((x) => x.busy));
   process.stdout.write(
-    `${key.padEnd(28)} ${rps.toFixed(0).padStart(7)} req/s  ${us.toFixed(1).padStart(6)} µs/req (least ${least.toFixed(1)})  [${xs.map((x) => x.us.toFixed(0)).join(" ")}]  Redis ${redisUs.toFixed(1)} µs/req\n`,
+    `${key.padEnd(28)} ${rps.toFixed(0).padStart(7)} req/s  ${us.toFixed(1).padStart(6)} µs/req (least ${least.toFixed(1)})  [${xs.map((x) => x.us.toFixed(0)).join(" ")}]  Redis ${redisUs.toFixed(1)} µs/req  busy ${(busy * 100).toFixed(0)} %\n`,
   );
 }
