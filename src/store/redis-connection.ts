@@ -46,23 +46,37 @@ export const SHORT_REPLICAS_BACKOFF_MS = 1000;
 const NO_WAIT: ReplicationWait = { replicas: 0, timeoutMs: 0 };
 
 /**
- * One socket write for the commands a turn of the event loop sends to one
+ * Commands a busy turn holds before it writes them, so Redis starts on the
+ * first while the turn makes the rest. Holding a whole turn (up to one
+ * command per request in flight) left Redis idle until the turn's end and
+ * handoff idle while Redis caught up: measured with bench/pair.ts (6
+ * interleaved rounds, 50 connections, the server on one core), the server
+ * was busy 82-85 % of the time; writing every 8 commands, 96-97 %, and 34 %
+ * more device authorizations and 17 % more polls a second. Writing every
+ * command took the most CPU a request of the three (docs/architecture.md
+ * "Redis").
+ */
+export const COMMANDS_PER_WRITE = 8;
+
+/**
+ * Few socket writes for the commands a turn of the event loop sends to one
  * Redis, as ioredis's auto-pipelining does, without its one batch in flight.
  * ioredis sends an auto-pipeline only once the previous one on the
  * connection is answered ("ioredis won't serve two pipelines at the same
  * time", autoPipelining.js), so under load each turn's commands waited a
  * whole Redis round trip behind the last turn's, and handoff sat idle
  * (27 % of a device-authorization profile) with requests queued. Here the
- * socket is corked when a turn sends its first command and uncorked
- * in the check phase (setImmediate, where ioredis flushed too): the turn's
- * commands leave in one writev, each in its order, while earlier turns'
- * are still being answered. Redis answers one connection's commands in
- * order either way. Measured (bench/pair.ts, 4 rounds, interleaved): device
- * authorizations 11.1k -> 16.6k req/s, polls 18.0k -> 21.6k, with less CPU a
- * request (docs/architecture.md "Redis").
+ * socket is corked when a turn sends its first command, written every
+ * COMMANDS_PER_WRITE commands, and uncorked in the check phase (setImmediate,
+ * where ioredis flushed too): the turn's commands leave in a few writev, each
+ * in its order, while earlier turns' are still being answered. Redis answers
+ * one connection's commands in order either way. Measured (bench/pair.ts, 4
+ * rounds, interleaved): device authorizations 11.1k -> 16.6k req/s, polls
+ * 18.0k -> 21.6k, with less CPU a request (docs/architecture.md "Redis").
  */
 export function writesPerTurn(client: Redis): void {
   let corked: Socket | undefined;
+  let held = 0;
   const release = (): void => {
     const socket = corked;
     corked = undefined;
@@ -76,9 +90,16 @@ export function writesPerTurn(client: Redis): void {
     if (corked === undefined && client.status === "ready") {
       corked = client.stream;
       corked.cork();
+      held = 0;
       setImmediate(release);
     }
-    return send(command, stream);
+    const sent = send(command, stream);
+    if (corked !== undefined && ++held === COMMANDS_PER_WRITE) {
+      held = 0;
+      corked.uncork();
+      corked.cork();
+    }
+    return sent;
   };
 }
 
