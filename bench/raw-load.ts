@@ -40,6 +40,7 @@ class Tally {
   readonly statuses: Record<string, number> = {};
   errors = 0;
   sent = 0;
+  private turn = 0;
   private readonly started = performance.now();
   private readonly deadline: number;
   private readonly amount: number;
@@ -48,6 +49,11 @@ class Tally {
     this.deadline =
       b.seconds === undefined ? Number.POSITIVE_INFINITY : this.started + b.seconds * 1000;
     this.amount = b.amount ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** The next of `list`, in turn across all connections. */
+  next<T>(list: readonly T[]): T {
+    return list[this.turn++ % list.length] as T;
   }
 
   more(): boolean {
@@ -80,6 +86,22 @@ function connect(url: URL): Promise<net.Socket> {
     s.setNoDelay(true);
     s.once("error", reject);
   });
+}
+
+/** Opens `count` connections, runs `each` on every one until it calls `done`, and tallies them. */
+async function onConnections(
+  url: URL,
+  count: number,
+  bound: Bound,
+  each: (socket: net.Socket, tally: Tally, done: () => void) => void,
+): Promise<RawLoadResult> {
+  const sockets = await Promise.all(Array.from({ length: count }, () => connect(url)));
+  const tally = new Tally(bound);
+  await Promise.all(
+    sockets.map((socket) => new Promise<void>((resolve) => each(socket, tally, resolve))),
+  );
+  for (const s of sockets) s.destroy();
+  return tally.result();
 }
 
 const HEAD_END = Buffer.from("\r\n\r\n");
@@ -115,42 +137,32 @@ export async function httpLoad(
         `content-type: application/x-www-form-urlencoded\r\ncontent-length: ${Buffer.byteLength(b)}\r\n\r\n${b}`,
     ),
   );
-  const sockets = await Promise.all(Array.from({ length: o.connections }, () => connect(url)));
-  const tally = new Tally(o);
-  let next = 0;
-  await Promise.all(
-    sockets.map(
-      (socket) =>
-        new Promise<void>((resolve) => {
-          let buffered: Buffer | undefined;
-          let t0 = 0;
-          const send = () => {
-            if (!tally.more()) return void socket.end(resolve);
-            tally.sent++;
-            t0 = performance.now();
-            socket.write(requests[next++ % requests.length] as Buffer);
-          };
-          socket.on("data", (chunk: Buffer) => {
-            const b = buffered === undefined ? chunk : Buffer.concat([buffered, chunk]);
-            if (!complete(b)) {
-              buffered = b;
-              return;
-            }
-            buffered = undefined;
-            tally.answered(b.toString("latin1", 9, 12), t0);
-            send();
-          });
-          socket.once("close", () => resolve());
-          socket.once("error", () => {
-            tally.errors++;
-            resolve();
-          });
-          send();
-        }),
-    ),
-  );
-  for (const s of sockets) s.destroy();
-  return tally.result();
+  return onConnections(url, o.connections, o, (socket, tally, resolve) => {
+    let buffered: Buffer | undefined;
+    let t0 = 0;
+    const send = () => {
+      if (!tally.more()) return void socket.end(resolve);
+      tally.sent++;
+      t0 = performance.now();
+      socket.write(tally.next(requests));
+    };
+    socket.on("data", (chunk: Buffer) => {
+      const b = buffered === undefined ? chunk : Buffer.concat([buffered, chunk]);
+      if (!complete(b)) {
+        buffered = b;
+        return;
+      }
+      buffered = undefined;
+      tally.answered(b.toString("latin1", 9, 12), t0);
+      send();
+    });
+    socket.once("close", () => resolve());
+    socket.once("error", () => {
+      tally.errors++;
+      resolve();
+    });
+    send();
+  });
 }
 
 // HTTP/2 frames (RFC 9113 §4.1, §6): 9-byte header, then the payload.
@@ -224,119 +236,107 @@ export async function grpcLoad(
     Buffer.concat([frame(HEADERS, END_HEADERS, 0, block), frame(DATA, END_STREAM, 0, m)]),
   );
   const dataAt = 9 + block.length;
-  const sockets = await Promise.all(Array.from({ length: o.sessions }, () => connect(url)));
-  const tally = new Tally(o);
-  let next = 0;
-  await Promise.all(
-    sockets.map(
-      (socket) =>
-        new Promise<void>((resolve) => {
-          const started = new Map<number, number>();
-          const withData = new Set<number>();
-          let stream = 1;
-          let sendWindow = 65_535; // the connection's, as the server opens it (RFC 9113 §6.9.2)
-          let owed = 0; // calls to start once the window allows
-          let buffered: Buffer | undefined;
-          let closed = false;
-          const finish = () => {
-            if (closed) return;
-            closed = true;
-            socket.end(frame(GOAWAY, 0, 0, Buffer.alloc(8)));
-            resolve();
-          };
-          const startCalls = (n: number): Buffer[] => {
-            const out: Buffer[] = [];
-            owed += n;
-            while (owed > 0 && tally.more()) {
-              const call = calls[next % calls.length] as Buffer;
-              const dataLength = call.length - dataAt - 9;
-              if (sendWindow < dataLength) break;
-              next++;
-              owed--;
-              sendWindow -= dataLength;
-              tally.sent++;
-              const b = Buffer.from(call);
-              b.writeUInt32BE(stream, 5);
-              b.writeUInt32BE(stream, dataAt + 5);
-              started.set(stream, performance.now());
-              stream += 2;
-              out.push(b);
-            }
-            if (started.size === 0 && !tally.more()) finish();
-            return out;
-          };
-          const ended = (id: number, kind: string | undefined) => {
-            const t0 = started.get(id);
-            if (t0 === undefined) return 0;
-            started.delete(id);
-            withData.delete(id);
-            if (kind === undefined) tally.errors++;
-            else tally.answered(kind, t0);
-            return 1;
-          };
-          socket.on("data", (chunk: Buffer) => {
-            let b = buffered === undefined ? chunk : Buffer.concat([buffered, chunk]);
-            const out: Buffer[] = [];
-            let done = 0;
-            while (b.length >= 9) {
-              const length = b.readUIntBE(0, 3);
-              if (b.length < 9 + length) break;
-              const type = b[3] as number;
-              const flags = b[4] as number;
-              const id = b.readUInt32BE(5) & 0x7fffffff;
-              const payload = b.subarray(9, 9 + length);
-              b = b.subarray(9 + length);
-              if (type === HEADERS && flags & END_STREAM) {
-                done += ended(id, withData.has(id) ? "message" : "trailers-only");
-              } else if (type === DATA) {
-                withData.add(id);
-                if (flags & END_STREAM) done += ended(id, undefined); // no trailers: no grpc-status
-              } else if (type === RST_STREAM) {
-                done += ended(id, undefined);
-              } else if (type === WINDOW_UPDATE && id === 0) {
-                sendWindow += payload.readUInt32BE(0) & 0x7fffffff;
-              } else if (type === SETTINGS && !(flags & ACK)) {
-                out.push(frame(SETTINGS, ACK, 0, Buffer.alloc(0)));
-              } else if (type === PING && !(flags & ACK)) {
-                out.push(frame(PING, ACK, 0, payload));
-              } else if (type === GOAWAY) {
-                tally.errors += started.size;
-                started.clear();
-                owed = 0;
-                finish();
-                return;
-              }
-            }
-            buffered = b.length > 0 ? Buffer.from(b) : undefined;
-            out.push(...startCalls(done));
-            if (out.length > 0 && !closed) socket.write(Buffer.concat(out));
-          });
-          socket.once("close", () => {
-            tally.errors += started.size;
-            started.clear();
-            closed = true;
-            resolve();
-          });
-          socket.once("error", () => {});
-          // SETTINGS: no push (0x2), the largest stream window (0x4); then the connection's window.
-          const settings = Buffer.alloc(12);
-          settings.writeUInt16BE(0x2, 0);
-          settings.writeUInt32BE(0, 2);
-          settings.writeUInt16BE(0x4, 6);
-          settings.writeUInt32BE(MAX_WINDOW, 8);
-          const grow = Buffer.alloc(4);
-          grow.writeUInt32BE(MAX_WINDOW - 65_535, 0);
-          socket.write(
-            Buffer.concat([
-              PREFACE,
-              frame(SETTINGS, 0, 0, settings),
-              frame(WINDOW_UPDATE, 0, 0, grow),
-              ...startCalls(o.streamsPerSession),
-            ]),
-          );
-        }),
-    ),
-  );
-  for (const s of sockets) s.destroy();
-  return tally.result();
+  const largestData = Math.max(...calls.map((c) => c.length - dataAt - 9));
+  return onConnections(url, o.sessions, o, (socket, tally, resolve) => {
+    const started = new Map<number, number>();
+    const withData = new Set<number>();
+    let stream = 1;
+    let sendWindow = 65_535; // the connection's, as the server opens it (RFC 9113 §6.9.2)
+    let owed = 0; // calls to start once the window allows
+    let buffered: Buffer | undefined;
+    let closed = false;
+    const finish = () => {
+      if (closed) return;
+      closed = true;
+      socket.end(frame(GOAWAY, 0, 0, Buffer.alloc(8)));
+      resolve();
+    };
+    const startCalls = (n: number): Buffer[] => {
+      const out: Buffer[] = [];
+      owed += n;
+      while (owed > 0 && tally.more() && sendWindow >= largestData) {
+        const call = tally.next(calls);
+        owed--;
+        sendWindow -= call.length - dataAt - 9;
+        tally.sent++;
+        const b = Buffer.from(call);
+        b.writeUInt32BE(stream, 5);
+        b.writeUInt32BE(stream, dataAt + 5);
+        started.set(stream, performance.now());
+        stream += 2;
+        out.push(b);
+      }
+      if (started.size === 0 && !tally.more()) finish();
+      return out;
+    };
+    const ended = (id: number, kind: string | undefined) => {
+      const t0 = started.get(id);
+      if (t0 === undefined) return 0;
+      started.delete(id);
+      withData.delete(id);
+      if (kind === undefined) tally.errors++;
+      else tally.answered(kind, t0);
+      return 1;
+    };
+    socket.on("data", (chunk: Buffer) => {
+      let b = buffered === undefined ? chunk : Buffer.concat([buffered, chunk]);
+      const out: Buffer[] = [];
+      let done = 0;
+      while (b.length >= 9) {
+        const length = b.readUIntBE(0, 3);
+        if (b.length < 9 + length) break;
+        const type = b[3] as number;
+        const flags = b[4] as number;
+        const id = b.readUInt32BE(5) & 0x7fffffff;
+        const payload = b.subarray(9, 9 + length);
+        b = b.subarray(9 + length);
+        if (type === HEADERS && flags & END_STREAM) {
+          done += ended(id, withData.has(id) ? "message" : "trailers-only");
+        } else if (type === DATA) {
+          withData.add(id);
+          if (flags & END_STREAM) done += ended(id, undefined); // no trailers: no grpc-status
+        } else if (type === RST_STREAM) {
+          done += ended(id, undefined);
+        } else if (type === WINDOW_UPDATE && id === 0) {
+          sendWindow += payload.readUInt32BE(0) & 0x7fffffff;
+        } else if (type === SETTINGS && !(flags & ACK)) {
+          out.push(frame(SETTINGS, ACK, 0, Buffer.alloc(0)));
+        } else if (type === PING && !(flags & ACK)) {
+          out.push(frame(PING, ACK, 0, payload));
+        } else if (type === GOAWAY) {
+          tally.errors += started.size;
+          started.clear();
+          owed = 0;
+          finish();
+          return;
+        }
+      }
+      buffered = b.length > 0 ? Buffer.from(b) : undefined;
+      out.push(...startCalls(done));
+      if (out.length > 0 && !closed) socket.write(Buffer.concat(out));
+    });
+    socket.once("close", () => {
+      tally.errors += started.size;
+      started.clear();
+      closed = true;
+      resolve();
+    });
+    socket.once("error", () => {});
+    // SETTINGS: no push (0x2), the largest stream window (0x4); then the connection's window.
+    const settings = Buffer.alloc(12);
+    settings.writeUInt16BE(0x2, 0);
+    settings.writeUInt32BE(0, 2);
+    settings.writeUInt16BE(0x4, 6);
+    settings.writeUInt32BE(MAX_WINDOW, 8);
+    const grow = Buffer.alloc(4);
+    grow.writeUInt32BE(MAX_WINDOW - 65_535, 0);
+    socket.write(
+      Buffer.concat([
+        PREFACE,
+        frame(SETTINGS, 0, 0, settings),
+        frame(WINDOW_UPDATE, 0, 0, grow),
+        ...startCalls(o.streamsPerSession),
+      ]),
+    );
+  });
 }
