@@ -399,6 +399,18 @@ function report(bytes: Map<string, { bytes: number; keys: number }>, flat: FlatR
   lines.push(
     `gRPC against HTTP/1.1: handoff's gRPC poll is ${pct(g, hp)} of its HTTP poll; the yardstick's (bare node:http2, Trailers-Only, the same EVALSHA) is ${pct(gy, yp)} of its bare node:http poll.`,
   );
+  // The servers of one round ran minutes apart, not the rounds: a round's ratio moves less than its rates.
+  const byRound = (a: [string, Endpoint], b: [string, Endpoint]) => {
+    const xs = samples.get(keyOf(...a)) ?? [];
+    const ys = samples.get(keyOf(...b)) ?? [];
+    return xs.map((x, i) => pct(x.rps, ys[i]?.rps ?? Number.NaN)).join(", ");
+  };
+  lines.push(
+    `By round: handoff / yardstick, authorize ${byRound(["handoff", "authorize"], ["yardstick", "authorize"])}; ` +
+      `poll ${byRound(["handoff", "poll"], ["yardstick", "poll"])}; ` +
+      `gRPC poll ${byRound(["handoff", "grpc poll"], ["yardstick", "grpc poll"])}; ` +
+      `handoff's gRPC poll / its HTTP poll ${byRound(["handoff", "grpc poll"], ["handoff", "poll"])}.`,
+  );
   lines.push("");
   lines.push(
     "Redis memory per pending device authorization (used_memory growth over " +
