@@ -43,7 +43,13 @@ export interface Sniffer {
 
 export function createProtocolSniffer(targets: SniffTargets, options: SnifferOptions): Sniffer {
   const sockets = new Set<net.Socket>();
-  const server = net.createServer({ pauseOnConnect: false }, (socket) => {
+  // TCP_NODELAY on every connection, as node:http's own server sets it (its
+  // `noDelay` defaults to true; a plain net.Server's to false, and sockets
+  // handed over by 'connection' keep what the listening server set): with
+  // Nagle's algorithm a small write waits for the peer's ACK of the last one,
+  // which a delayed ACK can hold for 40 ms or more (HTTP/2 frames, WaitToken
+  // heartbeats, a TLS record after the handshake).
+  const server = net.createServer({ pauseOnConnect: false, noDelay: true }, (socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     if (options.tls) {
