@@ -140,11 +140,19 @@ export async function httpLoad(
   return onConnections(url, o.connections, o, (socket, tally, resolve) => {
     let buffered: Buffer | undefined;
     let t0 = 0;
+    let waiting = false;
     const send = () => {
       if (!tally.more()) return void socket.end(resolve);
       tally.sent++;
       t0 = performance.now();
+      waiting = true;
       socket.write(tally.next(requests));
+    };
+    // A connection that ends with a request unanswered: an error, counted once.
+    const lost = () => {
+      if (waiting) tally.errors++;
+      waiting = false;
+      resolve();
     };
     socket.on("data", (chunk: Buffer) => {
       const b = buffered === undefined ? chunk : Buffer.concat([buffered, chunk]);
@@ -153,14 +161,12 @@ export async function httpLoad(
         return;
       }
       buffered = undefined;
+      waiting = false;
       tally.answered(b.toString("latin1", 9, 12), t0);
       send();
     });
-    socket.once("close", () => resolve());
-    socket.once("error", () => {
-      tally.errors++;
-      resolve();
-    });
+    socket.once("close", lost);
+    socket.once("error", lost);
     send();
   });
 }
